@@ -1,0 +1,36 @@
+# fakevoipbin: every target sets up .venv from pyproject.toml when it is missing or stale.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+HOST   ?= 127.0.0.1
+PORT   ?= 8088
+PROFILE ?= docs
+ARGS   ?=
+
+.PHONY: run test lint venv clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+## Serve the fake with the default fixtures on http://$(HOST):$(PORT)/v1.0
+run: $(STAMP)
+	$(BIN)/fakevoipbin serve --host $(HOST) --port $(PORT) --profile $(PROFILE) $(ARGS)
+
+## The whole test suite
+test: $(STAMP)
+	$(BIN)/python -m pytest -q $(ARGS)
+
+## ruff (lint and format check) and mypy over the package
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy fakevoipbin
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info .hypothesis

@@ -1,0 +1,1 @@
+"""The domain core: keys, customers, clock, profiles and rules. No web imports."""

@@ -1,0 +1,181 @@
+"""Who is calling: credentials in production's order, access keys, login JWTs, frozen accounts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from . import errors, jwt
+from .clock import US, format_fixed
+from .store import (
+    PERMISSION_CUSTOMER_ADMIN,
+    PERMISSION_PROJECT_SUPER_ADMIN,
+    token_hash,
+)
+
+if TYPE_CHECKING:
+    from .state import State
+
+LOGIN_LIFETIME_S = 7 * 86_400
+FROZEN_GRACE_S = 30 * 86_400
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """The five places production reads a credential from, raw."""
+
+    token_cookie: str | None = None
+    token_query: str | None = None
+    authorization: str | None = None
+    accesskey_cookie: str | None = None
+    accesskey_query: str | None = None
+
+
+@dataclass(frozen=True)
+class Identity:
+    kind: str  # "accesskey", "agent" or "direct"
+    customer_id: str
+    permission: int
+    #: token_prefix of the authenticating key, or the agent's username: never a secret.
+    label: str = ""
+
+    @property
+    def is_admin(self) -> bool:
+        return bool(self.permission & (PERMISSION_CUSTOMER_ADMIN | PERMISSION_PROJECT_SUPER_ADMIN))
+
+    @property
+    def is_super_admin(self) -> bool:
+        return bool(self.permission & PERMISSION_PROJECT_SUPER_ADMIN)
+
+
+def bearer_value(authorization: str | None) -> str:
+    """Production splits the header on ``"Bearer "`` and takes the second piece."""
+    if not authorization:
+        return ""
+    parts = authorization.split("Bearer ")
+    return parts[1] if len(parts) >= 2 else ""
+
+
+def pick_credential(creds: Credentials) -> tuple[str, str, str] | None:
+    """(kind, source, value) of the first non-empty credential, in production's order:
+    cookie ``token``, query ``token``, ``Authorization: Bearer``, cookie ``accesskey``,
+    query ``accesskey``. The first three are always read as a JWT."""
+    for kind, source, value in (
+        ("token", "cookie", creds.token_cookie),
+        ("token", "query", creds.token_query),
+        ("token", "bearer", bearer_value(creds.authorization)),
+        ("accesskey", "cookie", creds.accesskey_cookie),
+        ("accesskey", "query", creds.accesskey_query),
+    ):
+        if value:
+            return kind, source, value
+    return None
+
+
+class AuthFailure(errors.ApiError):
+    """A 401, with the reason kept for the journal (never the credential itself)."""
+
+    def __init__(self, kind: errors.ErrorKind, why: str) -> None:
+        super().__init__(kind)
+        self.why = why
+
+
+def authenticate(state: State, creds: Credentials) -> Identity:
+    """The caller's identity, or 401/403 exactly as production answers."""
+    picked = pick_credential(creds)
+    if picked is None:
+        raise AuthFailure(errors.AUTHENTICATION_REQUIRED, "no credential")
+    kind, source, value = picked
+    with state.lock:
+        if kind == "accesskey" or (
+            source == "bearer" and state.profile.bearer_accepts_accesskey and value.startswith("vb_")
+        ):
+            identity = _accesskey_identity(state, value)
+        else:
+            identity = _jwt_identity(state, value)
+        _refuse_frozen(state, identity)
+    return identity
+
+
+def _accesskey_identity(state: State, raw: str) -> Identity:
+    key = state.store.by_hash.get(token_hash(raw))
+    if key is None or key.tm_delete is not None:
+        raise AuthFailure(errors.INVALID_CREDENTIALS, "unknown or deleted access key")
+    if key.tm_expire is not None and key.tm_expire < state.clock.now_us():
+        raise AuthFailure(errors.INVALID_CREDENTIALS, f"access key {key.token_prefix} expired")
+    return Identity("accesskey", key.customer_id, PERMISSION_CUSTOMER_ADMIN, key.token_prefix)
+
+
+def _jwt_identity(state: State, token: str) -> Identity:
+    try:
+        claims = jwt.decode(token, state.secret)
+    except jwt.JWTError as exc:
+        raise AuthFailure(errors.INVALID_CREDENTIALS, f"bad token: {exc}") from None
+    expire = claims.get("expire")
+    if not isinstance(expire, str) or expire < format_fixed(state.clock.now_us()):
+        raise AuthFailure(errors.INVALID_CREDENTIALS, "token expired")
+    if claims.get("type") == "direct":
+        scope = claims.get("direct")
+        cid = scope.get("customer_id") if isinstance(scope, dict) else None
+        if not isinstance(cid, str):
+            raise AuthFailure(errors.INVALID_CREDENTIALS, "direct token without scope")
+        return Identity("direct", cid, 0, "direct")
+    agent = claims.get("agent")
+    if not isinstance(agent, dict):
+        raise AuthFailure(errors.INVALID_CREDENTIALS, "token without agent")
+    cid, perm = agent.get("customer_id"), agent.get("permission")
+    if not isinstance(cid, str) or not isinstance(perm, int) or isinstance(perm, bool):
+        raise AuthFailure(errors.INVALID_CREDENTIALS, "token with a malformed agent")
+    return Identity("agent", cid, perm, str(agent.get("username", "")))
+
+
+def _refuse_frozen(state: State, identity: Identity) -> None:
+    if identity.kind == "direct" or identity.is_super_admin:
+        return
+    customer = state.store.customers.get(identity.customer_id)
+    if customer is None or not customer.frozen:
+        return
+    fmt = state.profile.format_time
+    scheduled = customer.tm_deletion_scheduled
+    raise errors.ApiError(
+        errors.ACCOUNT_FROZEN,
+        details=[
+            {
+                "deletion_scheduled_at": None if scheduled is None else fmt(scheduled),
+                "deletion_effective_at": (
+                    None if scheduled is None else fmt(scheduled + FROZEN_GRACE_S * US)
+                ),
+                "recovery_endpoint": "DELETE /auth/unregister",
+            }
+        ],
+    )
+
+
+def login(state: State, username: str, password: str) -> str:
+    """A JWT for a fixture user, valid for seven days of the fake's clock."""
+    with state.lock:
+        user = state.store.users.get(username)
+        if user is None or user.password != password:
+            raise errors.LoginFailed("wrong username or password")
+        claims: dict[str, Any] = {
+            "type": "agent",
+            "agent": {
+                "id": user.id,
+                "customer_id": user.customer_id,
+                "username": user.username,
+                "name": user.name,
+                "permission": user.permission,
+            },
+            "expire": format_fixed(state.clock.now_us() + LOGIN_LIFETIME_S * US),
+        }
+        return jwt.encode(claims, state.secret)
+
+
+def mint_direct_token(state: State, customer_id: str) -> str:
+    """A direct (boot) JWT, which production refuses on every access-key endpoint."""
+    claims = {
+        "type": "direct",
+        "direct": {"customer_id": customer_id},
+        "expire": format_fixed(state.clock.now_us() + LOGIN_LIFETIME_S * US),
+    }
+    return jwt.encode(claims, state.secret)

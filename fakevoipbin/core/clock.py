@@ -1,0 +1,148 @@
+"""The one clock that drives every timestamp and every expiry check.
+
+Time is kept as integer microseconds since the Unix epoch (UTC), the precision
+production stores (``datetime(6)``), so expiry arithmetic is exact.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from datetime import datetime, timezone
+
+US = 1_000_000
+#: The clock refuses instants outside this range, so every timestamp it makes
+#: (plus the longest expiry, about 68 years) still prints as a four-digit year.
+MIN_US = 0
+MAX_US = int(datetime(9800, 1, 1, tzinfo=timezone.utc).timestamp()) * US
+
+
+class ClockError(ValueError):
+    """An instant the clock cannot hold, or text that is not an RFC 3339 instant."""
+
+
+_RFC3339 = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?"
+    r"(Z|z|[+-]\d{2}:\d{2})$"
+)
+
+
+def parse_instant(text: str) -> int:
+    """Parse an RFC 3339 instant (``2026-12-01T10:15:30.123456Z``) into microseconds."""
+    m = _RFC3339.match(text.strip())
+    if not m:
+        raise ClockError(f"not an RFC 3339 instant: {text!r}")
+    year, month, day, hh, mm, ss, frac, tz = m.groups()
+    try:
+        dt = datetime(int(year), int(month), int(day), int(hh), int(mm), int(ss), tzinfo=timezone.utc)
+    except ValueError as exc:
+        raise ClockError(f"not a valid instant: {text!r} ({exc})") from None
+    us = int((frac or "0")[:6].ljust(6, "0"))
+    offset = 0
+    if tz not in ("Z", "z"):
+        sign = 1 if tz[0] == "+" else -1
+        offset = sign * (int(tz[1:3]) * 3600 + int(tz[4:6]) * 60)
+    return (int(dt.timestamp()) - offset) * US + us
+
+
+def check_range(us: int) -> int:
+    if not MIN_US <= us <= MAX_US:
+        raise ClockError("the clock holds instants from 1970-01-01 to 9800-01-01 only")
+    return us
+
+
+class Clock:
+    """Real-time or frozen; moved only by ``set``, ``advance`` and ``freeze``.
+
+    ``stamp()`` gives the instant of a write: the current time, but always
+    strictly after the previous stamp, so keys created one after another get
+    distinct ``tm_create`` values even on a frozen clock (a 1 µs step).
+    """
+
+    def __init__(self, start_us: int | None = None, frozen: bool = False) -> None:
+        self._lock = threading.Lock()
+        self._start_us = start_us
+        self._start_frozen = frozen
+        self._init(start_us, frozen)
+
+    def _init(self, start_us: int | None, frozen: bool) -> None:
+        base = time.time_ns() // 1000 if start_us is None else check_range(start_us)
+        self._base_us = base
+        self._anchor_ns = time.monotonic_ns()
+        self._frozen = frozen
+        self._last_stamp = -1
+
+    def restart(self) -> None:
+        """Back to how the clock was made: the same start instant and mode."""
+        with self._lock:
+            self._init(self._start_us, self._start_frozen)
+
+    @property
+    def frozen(self) -> bool:
+        return self._frozen
+
+    def _raw(self) -> int:
+        if self._frozen:
+            return self._base_us
+        return self._base_us + (time.monotonic_ns() - self._anchor_ns) // 1000
+
+    def now_us(self) -> int:
+        """The current instant; never earlier than the last write's stamp."""
+        with self._lock:
+            return max(self._raw(), self._last_stamp)
+
+    def stamp(self) -> int:
+        """The instant for a write, strictly after every earlier stamp since the last set."""
+        with self._lock:
+            t = max(self._raw(), self._last_stamp + 1)
+            self._last_stamp = t
+            if self._frozen:
+                self._base_us = t
+            return t
+
+    def observe(self, us: int) -> None:
+        """Note a write made at ``us`` (a fixture's), so later stamps come after it."""
+        with self._lock:
+            self._last_stamp = max(self._last_stamp, us)
+
+    def set(self, us: int) -> None:
+        """Jump to an instant (forwards or backwards); the running/frozen mode is kept."""
+        check_range(us)
+        with self._lock:
+            self._base_us = us
+            self._anchor_ns = time.monotonic_ns()
+            self._last_stamp = -1
+
+    def advance(self, seconds: float) -> None:
+        """Move forward (or back, with a negative number) by some seconds."""
+        delta = round(seconds * US)
+        with self._lock:
+            target = max(self._raw(), self._last_stamp) + delta
+            check_range(target)
+            self._base_us = target
+            self._anchor_ns = time.monotonic_ns()
+            if delta < 0:
+                self._last_stamp = -1
+
+    def freeze(self, frozen: bool = True) -> None:
+        """Stop (or restart) the clock where it is now."""
+        with self._lock:
+            self._base_us = max(self._raw(), self._last_stamp)
+            self._anchor_ns = time.monotonic_ns()
+            self._frozen = frozen
+
+
+def format_fixed(us: int) -> str:
+    """``2026-12-01T10:15:30.123456Z``: always six fraction digits."""
+    secs, frac = divmod(us, US)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs)) + f".{frac:06d}Z"
+
+
+def format_trimmed(us: int) -> str:
+    """Go's RFC3339Nano in UTC: trailing fraction zeros trimmed, none for a whole second."""
+    secs, frac = divmod(us, US)
+    head = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs))
+    if frac == 0:
+        return head + "Z"
+    return head + "." + f"{frac:06d}".rstrip("0") + "Z"

@@ -1,0 +1,131 @@
+"""Production's error catalogue: each error is (HTTP code, status, reason, message).
+
+Every error a client can meet is named here once; the rules raise them and the
+web layer renders them in the API's envelope.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class ErrorKind:
+    http: int
+    status: str
+    reason: str
+    message: str
+
+
+INVALID_ID = ErrorKind(400, "INVALID_ARGUMENT", "INVALID_ID", "The provided id is not a valid UUID.")
+INVALID_JSON_BODY = ErrorKind(
+    400, "INVALID_ARGUMENT", "INVALID_JSON_BODY", "The request body is not valid JSON."
+)
+INVALID_REQUEST = ErrorKind(400, "INVALID_ARGUMENT", "INVALID_ARGUMENT", "The request is invalid.")
+INVALID_DATA = ErrorKind(
+    400, "INVALID_ARGUMENT", "INVALID_ARGUMENT", "The request contains invalid data."
+)
+REQUEST_BODY_TOO_LARGE = ErrorKind(
+    413, "INVALID_ARGUMENT", "REQUEST_BODY_TOO_LARGE", "The request body is too large."
+)
+AUTHENTICATION_REQUIRED = ErrorKind(
+    401, "UNAUTHENTICATED", "AUTHENTICATION_REQUIRED", "Authentication is required."
+)
+INVALID_CREDENTIALS = ErrorKind(
+    401, "UNAUTHENTICATED", "INVALID_CREDENTIALS", "The provided credentials are invalid."
+)
+PERMISSION_DENIED = ErrorKind(
+    403,
+    "PERMISSION_DENIED",
+    "PERMISSION_DENIED",
+    "You do not have permission to access this resource.",
+)
+DIRECT_ACCESS_NOT_SUPPORTED = ErrorKind(
+    403,
+    "PERMISSION_DENIED",
+    "DIRECT_ACCESS_NOT_SUPPORTED",
+    "Direct access is not supported for this endpoint.",
+)
+ACCOUNT_FROZEN = ErrorKind(
+    403, "PERMISSION_DENIED", "ACCOUNT_FROZEN", "This account is frozen. Contact support."
+)
+RESOURCE_NOT_FOUND = ErrorKind(
+    404, "NOT_FOUND", "RESOURCE_NOT_FOUND", "The requested resource was not found."
+)
+ACCESSKEY_NOT_FOUND = ErrorKind(
+    404, "NOT_FOUND", "ACCESSKEY_NOT_FOUND", "The access key was not found."
+)
+ROUTE_NOT_FOUND = ErrorKind(
+    404, "NOT_FOUND", "ROUTE_NOT_FOUND", "The requested endpoint does not exist."
+)
+STATE_INVALID = ErrorKind(
+    409,
+    "FAILED_PRECONDITION",
+    "STATE_INVALID",
+    "The operation is invalid for the current resource state.",
+)
+RATE_LIMIT_EXCEEDED = ErrorKind(
+    429,
+    "RESOURCE_EXHAUSTED",
+    "RATE_LIMIT_EXCEEDED",
+    "Too many requests. Please try again later.",
+)
+INTERNAL = ErrorKind(500, "INTERNAL", "INTERNAL", "An internal error occurred.")
+UNAVAILABLE = ErrorKind(503, "UNAVAILABLE", "UNAVAILABLE", "The service is unavailable.")
+
+
+def invalid_request_parameter(name: str) -> ErrorKind:
+    """The binding error production gives for a query parameter it cannot parse."""
+    return ErrorKind(
+        400,
+        "INVALID_ARGUMENT",
+        "INVALID_REQUEST_PARAMETER",
+        f'The parameter "{name}" has an invalid format.',
+    )
+
+
+#: Every kind above, for the spec's reason enum and for tests.
+CATALOGUE: tuple[ErrorKind, ...] = (
+    INVALID_ID,
+    INVALID_JSON_BODY,
+    INVALID_REQUEST,
+    INVALID_DATA,
+    REQUEST_BODY_TOO_LARGE,
+    AUTHENTICATION_REQUIRED,
+    INVALID_CREDENTIALS,
+    PERMISSION_DENIED,
+    DIRECT_ACCESS_NOT_SUPPORTED,
+    ACCOUNT_FROZEN,
+    RESOURCE_NOT_FOUND,
+    ACCESSKEY_NOT_FOUND,
+    ROUTE_NOT_FOUND,
+    STATE_INVALID,
+    RATE_LIMIT_EXCEEDED,
+    INTERNAL,
+    UNAVAILABLE,
+)
+
+
+class ApiError(Exception):
+    """An error the API answers in its envelope. ``details`` names fields or causes."""
+
+    def __init__(
+        self,
+        kind: ErrorKind,
+        details: list[dict[str, Any]] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(f"{kind.http} {kind.reason}: {kind.message}")
+        self.kind = kind
+        self.details = details
+        self.headers = headers or {}
+
+
+class LoginFailed(Exception):
+    """POST /auth/login refuses with a bare 400 and an empty body, whatever the cause."""
+
+
+def violation(field: str, rule: str, description: str) -> dict[str, Any]:
+    """One entry of an error's ``details`` list: which field broke which rule."""
+    return {"field": field, "rule": rule, "description": description}

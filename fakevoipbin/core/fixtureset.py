@@ -1,0 +1,127 @@
+"""Fixture data (customers, login users, keys) as plain objects, and how it enters a store.
+
+Parsing YAML lives in ``fakevoipbin.fixtures``; this module only applies data.
+Times are relative to the clock's start, so fixtures never go stale.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .clock import US, Clock
+from .seeds import Seeds
+from .store import AccessKey, Customer, Store, User, token_hash
+
+PERMISSIONS = {
+    "project_super_admin": 0x01,
+    "customer_agent": 0x10,
+    "customer_admin": 0x20,
+    "customer_manager": 0x40,
+}
+
+
+@dataclass(frozen=True)
+class FixtureKey:
+    name: str = ""
+    detail: str = ""
+    id: str | None = None
+    token: str | None = None
+    expire: int = 31_536_000
+    created_ago: int = 0
+    deleted_ago: int | None = None
+
+
+@dataclass(frozen=True)
+class FixtureUser:
+    username: str
+    password: str
+    permission: int
+    name: str = ""
+    id: str | None = None
+
+
+@dataclass(frozen=True)
+class FixtureCustomer:
+    id: str | None = None
+    name: str = ""
+    frozen: bool = False
+    keys: tuple[FixtureKey, ...] = ()
+    users: tuple[FixtureUser, ...] = ()
+
+
+@dataclass(frozen=True)
+class FixtureSet:
+    customers: tuple[FixtureCustomer, ...] = ()
+    source: str = "<empty>"
+
+
+@dataclass
+class LoadedKey:
+    """A fixture key as loaded: the raw token is public test data."""
+
+    customer_id: str
+    key_id: str
+    name: str
+    token: str
+    expired: bool
+    deleted: bool
+
+
+@dataclass
+class Loaded:
+    keys: list[LoadedKey] = field(default_factory=list)
+    users: list[FixtureUser] = field(default_factory=list)
+
+    def admin_key(self, customer_id: str | None = None) -> LoadedKey | None:
+        """The first usable key (of a customer, or of the first customer)."""
+        for k in self.keys:
+            if (customer_id is None or k.customer_id == customer_id) and not (
+                k.expired or k.deleted
+            ):
+                return k
+        return None
+
+
+def apply(fixtures: FixtureSet, store: Store, clock: Clock, seeds: Seeds) -> Loaded:
+    """Fill an empty store; ids and tokens not given are drawn from the seed."""
+    start = clock.now_us()
+    loaded = Loaded()
+    latest = start
+    for fc in fixtures.customers:
+        cid = fc.id or seeds.uuid4("customers")
+        customer = store.add_customer(
+            Customer(
+                id=cid,
+                name=fc.name,
+                frozen=fc.frozen,
+                tm_deletion_scheduled=start if fc.frozen else None,
+            )
+        )
+        for fu in fc.users:
+            uid = fu.id or seeds.uuid4("customers")
+            store.add_user(User(uid, cid, fu.username, fu.password, fu.permission, fu.name))
+            loaded.users.append(fu)
+        for fk in fc.keys:
+            raw = fk.token or seeds.token()
+            kid = fk.id or seeds.uuid4("key-ids")
+            t = store.unique_tm_create(customer, start - fk.created_ago * US)
+            deleted = None if fk.deleted_ago is None else start - fk.deleted_ago * US
+            key = AccessKey(
+                id=kid,
+                customer_id=cid,
+                name=fk.name,
+                detail=fk.detail,
+                token_hash=token_hash(raw),
+                token_prefix=raw[:11],
+                tm_create=t,
+                tm_expire=t + fk.expire * US,
+                tm_update=deleted,
+                tm_delete=deleted,
+            )
+            store.insert_key(key)
+            latest = max(latest, key.tm_create)
+            loaded.keys.append(
+                LoadedKey(cid, kid, fk.name, raw, key.tm_expire is not None and key.tm_expire < start, deleted is not None)
+            )
+    clock.observe(latest)
+    return loaded

@@ -1,0 +1,51 @@
+"""One seed, one independent random stream per purpose.
+
+Each purpose (key ids, tokens, request ids, …) draws from its own stream, so a
+health check that consumes request ids never shifts the ids and tokens of keys.
+"""
+
+from __future__ import annotations
+
+import base64
+import random
+import threading
+import uuid
+
+PURPOSES = ("key-ids", "tokens", "request-ids", "jwt-secret", "customers", "faults")
+
+
+class Seeds:
+    def __init__(self, seed: int) -> None:
+        self.seed = seed
+        self._lock = threading.Lock()
+        self._streams: dict[str, random.Random] = {}
+        self.restart()
+
+    def restart(self) -> None:
+        """Every stream back to its first draw."""
+        with self._lock:
+            self._streams = {p: random.Random(f"fakevoipbin:{self.seed}:{p}") for p in PURPOSES}
+
+    def stream(self, purpose: str) -> random.Random:
+        return self._streams[purpose]
+
+    def uuid4(self, purpose: str) -> str:
+        with self._lock:
+            bits = self._streams[purpose].getrandbits(128)
+        return str(uuid.UUID(int=bits, version=4))
+
+    def token(self) -> str:
+        """``vb_`` + 32 characters of unpadded URL-safe base64 of 32 random bytes."""
+        with self._lock:
+            raw = self._streams["tokens"].randbytes(32)
+        return "vb_" + base64.urlsafe_b64encode(raw).decode("ascii")[:32]
+
+    def request_id(self) -> str:
+        """``req_`` + 26 characters of unpadded base32, as production makes them."""
+        with self._lock:
+            raw = self._streams["request-ids"].randbytes(16)
+        return "req_" + base64.b32encode(raw).decode("ascii").rstrip("=")
+
+    def secret(self) -> bytes:
+        with self._lock:
+            return self._streams["jwt-secret"].randbytes(32)

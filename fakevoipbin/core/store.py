@@ -1,0 +1,125 @@
+"""Customers, login users and access keys in memory, with their indexes.
+
+- ``keys``: id → key (deleted keys stay, soft-deleted), so get is O(1);
+- ``by_hash``: SHA-256 of a live key's token → key, so auth is O(1);
+- per customer, the live keys sorted by ``tm_create``, so a list page is
+  O(log n + page size).
+
+Only the SHA-256 of a token is kept, as production does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from sortedcontainers import SortedList
+
+#: Permission bits of a login user (bin-agent-manager's agent model).
+PERMISSION_PROJECT_SUPER_ADMIN = 0x01
+PERMISSION_CUSTOMER_AGENT = 0x10
+PERMISSION_CUSTOMER_ADMIN = 0x20
+PERMISSION_CUSTOMER_MANAGER = 0x40
+
+
+def token_hash(raw_token: str) -> str:
+    """Lowercase hex SHA-256 of the whole token, ``vb_`` included."""
+    return hashlib.sha256(raw_token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+@dataclass(slots=True)
+class AccessKey:
+    id: str
+    customer_id: str
+    name: str
+    detail: str
+    token_hash: str
+    token_prefix: str
+    tm_create: int
+    tm_expire: int | None
+    tm_update: int | None = None
+    tm_delete: int | None = None
+
+
+@dataclass(slots=True)
+class Customer:
+    id: str
+    name: str = ""
+    frozen: bool = False
+    tm_deletion_scheduled: int | None = None
+    #: tm_create of this customer's live keys, oldest first.
+    live: SortedList = field(default_factory=SortedList)
+    #: tm_create → key, for the live keys.
+    by_create: dict[int, AccessKey] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class User:
+    id: str
+    customer_id: str
+    username: str
+    password: str
+    permission: int
+    name: str = ""
+
+
+class Store:
+    def __init__(self) -> None:
+        self.customers: dict[str, Customer] = {}
+        self.users: dict[str, User] = {}
+        self.keys: dict[str, AccessKey] = {}
+        self.by_hash: dict[str, AccessKey] = {}
+
+    def add_customer(self, customer: Customer) -> Customer:
+        if customer.id in self.customers:
+            raise ValueError(f"customer {customer.id} exists already")
+        self.customers[customer.id] = customer
+        return customer
+
+    def add_user(self, user: User) -> None:
+        if user.username in self.users:
+            raise ValueError(f"user {user.username!r} exists already")
+        self.users[user.username] = user
+
+    def unique_tm_create(self, customer: Customer, t: int) -> int:
+        """The list cursor is tm_create, so two keys of a customer never share one."""
+        while t in customer.by_create:
+            t += 1
+        return t
+
+    def insert_key(self, key: AccessKey) -> None:
+        if key.id in self.keys:
+            raise ValueError(f"access key {key.id} exists already")
+        if key.token_hash in self.by_hash:
+            raise ValueError("two access keys share one token")
+        customer = self.customers[key.customer_id]
+        self.keys[key.id] = key
+        if key.tm_delete is None:
+            key.tm_create = self.unique_tm_create(customer, key.tm_create)
+            self.by_hash[key.token_hash] = key
+            customer.live.add(key.tm_create)
+            customer.by_create[key.tm_create] = key
+
+    def soft_delete(self, key: AccessKey, t: int) -> None:
+        key.tm_delete = t
+        key.tm_update = t
+        customer = self.customers[key.customer_id]
+        customer.live.discard(key.tm_create)
+        customer.by_create.pop(key.tm_create, None)
+        self.by_hash.pop(key.token_hash, None)
+
+    def page(self, customer: Customer, before: int | None, size: int) -> list[AccessKey]:
+        """Up to ``size`` live keys with tm_create < ``before`` (None: no bound), newest first."""
+        live = customer.live
+        end = len(live) if before is None else live.bisect_left(before)
+        start = max(0, end - size)
+        by_create = customer.by_create
+        return [by_create[t] for t in live.islice(start, end, reverse=True)]
+
+    def has_older(self, customer: Customer, before: int) -> bool:
+        return customer.live.bisect_left(before) > 0
+
+    def live_keys(self, customer: Customer) -> Iterator[AccessKey]:
+        for t in reversed(customer.live):
+            yield customer.by_create[t]

@@ -1,0 +1,139 @@
+"""Fixture files (YAML) into fixture data; see fixtures/default.yaml for the format."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from jsonschema import Draft202012Validator
+
+from .core.fixtureset import (
+    PERMISSIONS,
+    FixtureCustomer,
+    FixtureKey,
+    FixtureSet,
+    FixtureUser,
+)
+from .resources import default_fixtures_path
+
+_UUID = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "version": {"const": 1},
+        "customers": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "id": {"type": "string", "pattern": _UUID},
+                    "name": {"type": "string"},
+                    "frozen": {"type": "boolean"},
+                    "keys": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "properties": {
+                                "id": {"type": "string", "pattern": _UUID},
+                                "name": {"type": "string", "maxLength": 255},
+                                "detail": {"type": "string"},
+                                "token": {"type": "string", "pattern": "^vb_[A-Za-z0-9_-]{32}$"},
+                                "expire": {"type": "integer", "minimum": 1},
+                                "created_ago": {"type": "integer", "minimum": 0},
+                                "deleted_ago": {"type": "integer", "minimum": 0},
+                            },
+                            "additionalProperties": False,
+                        },
+                    },
+                    "users": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "properties": {
+                                "id": {"type": "string", "pattern": _UUID},
+                                "username": {"type": "string", "minLength": 1},
+                                "password": {"type": "string", "minLength": 1},
+                                "name": {"type": "string"},
+                                "permission": {
+                                    "oneOf": [
+                                        {"enum": sorted(PERMISSIONS)},
+                                        {"type": "integer", "minimum": 0},
+                                    ]
+                                },
+                            },
+                            "required": ["username", "password", "permission"],
+                            "additionalProperties": False,
+                        },
+                    },
+                },
+                "additionalProperties": False,
+            },
+        },
+    },
+    "required": ["customers"],
+    "additionalProperties": False,
+}
+_VALIDATOR = Draft202012Validator(_SCHEMA)
+
+
+class FixtureError(ValueError):
+    """A fixture file that cannot be loaded, with the reason."""
+
+
+def parse_fixtures(doc: Any, source: str = "<data>") -> FixtureSet:
+    """Fixture data from an already-parsed YAML/JSON document."""
+    problems = sorted(_VALIDATOR.iter_errors(doc), key=lambda e: list(e.absolute_path))
+    if problems:
+        first = problems[0]
+        where = "/".join(str(p) for p in first.absolute_path) or "(top)"
+        raise FixtureError(f"{source}: at {where}: {first.message}")
+    customers = []
+    for c in doc.get("customers", []):
+        keys = tuple(FixtureKey(**k) for k in c.get("keys", []))
+        users = tuple(
+            FixtureUser(
+                username=u["username"],
+                password=u["password"],
+                permission=PERMISSIONS.get(u["permission"], u["permission"])
+                if isinstance(u["permission"], str)
+                else u["permission"],
+                name=u.get("name", ""),
+                id=u.get("id"),
+            )
+            for u in c.get("users", [])
+        )
+        customers.append(
+            FixtureCustomer(
+                id=c.get("id"), name=c.get("name", ""), frozen=bool(c.get("frozen", False)),
+                keys=keys, users=users,
+            )
+        )
+    _check_unique(customers, source)
+    return FixtureSet(customers=tuple(customers), source=source)
+
+
+def _check_unique(customers: list[FixtureCustomer], source: str) -> None:
+    seen: set[str] = set()
+    for c in customers:
+        for label, value in [("customer id", c.id)] + [
+            ("key id", k.id) for k in c.keys
+        ] + [("token", k.token) for k in c.keys] + [("username", u.username) for u in c.users]:
+            if value is None:
+                continue
+            if (label, value) in seen:
+                shown = value[:11] + "…" if label == "token" else value
+                raise FixtureError(f"{source}: {label} {shown} appears twice")
+            seen.add((label, value))  # type: ignore[arg-type]
+
+
+def load_fixtures(path: str | Path | None = None) -> FixtureSet:
+    """Read a fixture file; the default set when ``path`` is None."""
+    file = Path(path) if path is not None else default_fixtures_path()
+    try:
+        doc = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise FixtureError(f"cannot read fixtures {file}: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise FixtureError(f"{file}: not valid YAML: {exc}") from None
+    return parse_fixtures(doc, str(file))

@@ -1,0 +1,284 @@
+"""openapi.yaml, loaded once: routes, and one compiled validator per operation part.
+
+Request checks are split the way production orders them: a *shape* failure
+(a wrong type, not an object) is reported at once, while a *rule* failure (a
+minimum, a maximum length, a required field) is reported by the rules after
+the permission check. Responses are validated against the declared status.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import yaml
+from jsonschema import Draft202012Validator, FormatChecker, validators
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+
+from .resources import spec_path
+
+SPEC_URI = "urn:fakevoipbin:openapi"
+METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+#: Keywords whose failure is a business rule, reported after the permission check.
+RULE_KEYWORDS = frozenset(
+    {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "maxLength", "minLength",
+     "required"}
+)
+INT64 = (-(2**63), 2**63 - 1)
+
+
+def _is_integer(_checker: Any, value: Any) -> bool:
+    # JSON 86400.0 and 1e5 are not integers, as in production's Go decoder.
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(_checker: Any, value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+_TYPES = Draft202012Validator.TYPE_CHECKER.redefine_many(
+    {"integer": _is_integer, "number": _is_number}
+)
+Validator = validators.extend(Draft202012Validator, type_checker=_TYPES)
+FORMATS = FormatChecker(formats=())
+
+
+@FORMATS.checks("int64")
+def _int64(value: object) -> bool:
+    return not isinstance(value, int) or INT64[0] <= value <= INT64[1]
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One way an input or output broke the spec: where, which keyword, and why."""
+
+    field: str
+    rule: str
+    description: str
+    is_rule: bool = False
+
+    def as_detail(self) -> dict[str, Any]:
+        return {"field": self.field, "rule": self.rule, "description": self.description}
+
+
+@dataclass
+class Parameter:
+    name: str
+    location: str
+    required: bool
+    schema: dict[str, Any]
+    validator: Any
+
+    @cached_property
+    def is_integer(self) -> bool:
+        return self.schema.get("type") == "integer"
+
+
+@dataclass
+class Operation:
+    operation_id: str
+    method: str
+    path: str  # the full path served, e.g. /v1.0/accesskeys/{id}
+    template: str  # the path as the spec writes it
+    parameters: dict[str, Parameter]
+    body_validator: Any | None
+    body_required: bool
+    body_fields: tuple[str, ...]
+    secured: bool
+    responses: dict[str, Any] = field(default_factory=dict)  # status → validator or None
+    documented_statuses: tuple[int, ...] = ()
+
+
+def _findings(errors: Iterator[Any], root: str) -> list[Finding]:
+    out = []
+    for err in sorted(errors, key=lambda e: (list(e.absolute_path), e.validator)):
+        path = [str(p) for p in err.absolute_path]
+        if err.validator == "required":
+            missing = re.findall(r"'([^']+)' is a required property", err.message)
+            path = path + missing[:1]
+        name = ".".join(path) if path else root
+        out.append(
+            Finding(name, str(err.validator), _describe(name, err), err.validator in RULE_KEYWORDS)
+        )
+    return out
+
+
+def _describe(name: str, err: Any) -> str:
+    v, arg = err.validator, err.validator_value
+    if v == "type":
+        return f"{name} must be of type {arg}"
+    if v == "minimum":
+        return f"{name} must be at least {arg}"
+    if v == "maximum":
+        return f"{name} must be at most {arg}"
+    if v == "maxLength":
+        return f"{name} must be at most {arg} characters"
+    if v == "minLength":
+        return f"{name} must not be empty" if arg == 1 else f"{name} must be at least {arg} chars"
+    if v == "required":
+        return f"{name} is required"
+    if v == "format":
+        return f"{name} must fit the format {arg}"
+    if v == "pattern":
+        return f"{name} has an invalid format"
+    return f"{name}: {err.message}"[:200]
+
+
+class Spec:
+    """The loaded spec with its compiled validators. Build it once and share it."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path or spec_path()
+        self.text = self.path.read_text(encoding="utf-8")
+        self.doc: dict[str, Any] = yaml.safe_load(self.text)
+        self.registry: Registry = Registry().with_resource(
+            SPEC_URI, Resource(contents=self.doc, specification=DRAFT202012)
+        )
+        base = self._server_prefix(self.doc.get("servers", []))
+        self.operations: dict[str, Operation] = {}
+        self.static_routes: dict[str, dict[str, Operation]] = {}
+        self.dynamic_routes: list[tuple[re.Pattern[str], dict[str, Operation]]] = []
+        for template, item in self.doc["paths"].items():
+            prefix = self._server_prefix(item["servers"]) if "servers" in item else base
+            full = prefix + template
+            by_method: dict[str, Operation] = {}
+            shared = item.get("parameters", [])
+            for method in METHODS:
+                if method in item:
+                    op = self._operation(method, full, template, item[method], shared)
+                    by_method[method.upper()] = op
+                    self.operations[op.operation_id] = op
+            if "{" in full:
+                regex = re.compile(
+                    "^" + re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(full)) + "$"
+                )
+                self.dynamic_routes.append((regex, by_method))
+            else:
+                self.static_routes[full] = by_method
+        self._schemas: dict[str, Any] = {}
+
+    @staticmethod
+    def _server_prefix(servers: list[dict[str, Any]]) -> str:
+        if not servers:
+            return ""
+        url = servers[0]["url"]
+        path = re.sub(r"^[a-z]+://[^/]+", "", url)
+        return path.rstrip("/")
+
+    def validator_for(self, schema: dict[str, Any]) -> Any:
+        """A compiled validator whose $refs resolve inside the spec."""
+        wrapped = {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}
+        if "$ref" in schema and len(schema) == 1:
+            wrapped = {"$ref": SPEC_URI + schema["$ref"]}
+        return Validator(wrapped, registry=self.registry, format_checker=FORMATS)
+
+    def _resolve(self, obj: dict[str, Any]) -> dict[str, Any]:
+        while "$ref" in obj and obj["$ref"].startswith("#/"):
+            node: Any = self.doc
+            for part in obj["$ref"][2:].split("/"):
+                node = node[part]
+            obj = node
+        return obj
+
+    def _operation(
+        self,
+        method: str,
+        full: str,
+        template: str,
+        op: dict[str, Any],
+        shared: list[dict[str, Any]],
+    ) -> Operation:
+        params: dict[str, Parameter] = {}
+        for raw in [*shared, *op.get("parameters", [])]:
+            p = self._resolve(raw)
+            params[p["name"]] = Parameter(
+                p["name"], p["in"], bool(p.get("required")), p["schema"],
+                self.validator_for(p["schema"]),
+            )
+        body_validator = None
+        body_required = False
+        body_fields: tuple[str, ...] = ()
+        if "requestBody" in op:
+            rb = self._resolve(op["requestBody"])
+            body_required = bool(rb.get("required"))
+            schema = rb["content"]["application/json"]["schema"]
+            body_validator = self.validator_for(schema)
+            body_fields = tuple(self._resolve(schema).get("properties", {}))
+        responses: dict[str, Any] = {}
+        for status, resp in op.get("responses", {}).items():
+            r = self._resolve(resp)
+            content = r.get("content", {}).get("application/json")
+            responses[str(status)] = self.validator_for(content["schema"]) if content else None
+        secured = op.get("security", self.doc.get("security")) != []
+        return Operation(
+            operation_id=op["operationId"],
+            method=method.upper(),
+            path=full,
+            template=template,
+            parameters=params,
+            body_validator=body_validator,
+            body_required=body_required,
+            body_fields=body_fields,
+            secured=secured,
+            responses=responses,
+            documented_statuses=tuple(sorted(int(s) for s in responses if s.isdigit())),
+        )
+
+    # --- routing ---------------------------------------------------------------
+
+    def match(self, path: str) -> tuple[dict[str, Operation], dict[str, str]] | None:
+        """The operations at a path (by method) and its path parameters, or None."""
+        ops = self.static_routes.get(path)
+        if ops is not None:
+            return ops, {}
+        for regex, by_method in self.dynamic_routes:
+            m = regex.match(path)
+            if m:
+                return by_method, m.groupdict()
+        return None
+
+    # --- requests ----------------------------------------------------------------
+
+    def check_body(self, op: Operation, body: Any) -> list[Finding]:
+        if op.body_validator is None:
+            return []
+        return _findings(op.body_validator.iter_errors(body), "body")
+
+    def check_param(self, param: Parameter, value: Any) -> list[Finding]:
+        return _findings(param.validator.iter_errors(value), param.name)
+
+    # --- responses ---------------------------------------------------------------
+
+    def check_response(self, op: Operation, status: int, body: Any) -> list[Finding]:
+        """Why a response breaks the spec: an undeclared status, or a body off its schema."""
+        key = str(status)
+        if key not in op.responses:
+            return [Finding("status", "responses", f"{op.operation_id} declares no {status}")]
+        validator = op.responses[key]
+        if validator is None:
+            if body is None:
+                return []
+            return [Finding("body", "content", f"{op.operation_id} {status} declares no body")]
+        return _findings(validator.iter_errors(body), "body")
+
+    def schema_validator(self, name: str) -> Any:
+        """A validator for ``#/components/schemas/<name>``."""
+        if name not in self._schemas:
+            self._schemas[name] = self.validator_for({"$ref": f"#/components/schemas/{name}"})
+        return self._schemas[name]
+
+
+_DEFAULT: Spec | None = None
+
+
+def default_spec() -> Spec:
+    """The packaged spec, loaded and compiled once per process."""
+    global _DEFAULT
+    if _DEFAULT is None:
+        _DEFAULT = Spec()
+    return _DEFAULT

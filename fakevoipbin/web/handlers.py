@@ -1,0 +1,85 @@
+"""One small function per operation: web input in, core rule, web output out."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..core import auth, rules, views
+from ..core.auth import Identity
+from ..core.state import State
+
+
+@dataclass
+class Call:
+    state: State
+    identity: Identity | None
+    path: dict[str, str] = field(default_factory=dict)
+    query: dict[str, Any] = field(default_factory=dict)
+    body: dict[str, Any] = field(default_factory=dict)
+    violations: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class Reply:
+    status: int
+    body: Any
+    headers: list[tuple[bytes, bytes]] = field(default_factory=list)
+
+
+def _who(call: Call) -> Identity:
+    assert call.identity is not None, "a secured operation ran without an identity"
+    return call.identity
+
+
+def get_accesskeys(call: Call) -> Reply:
+    page = rules.list_keys(
+        call.state, _who(call), call.query.get("page_size"), call.query.get("page_token")
+    )
+    return Reply(200, views.list_view(call.state.profile, page.keys, page.next_page_token))
+
+
+def post_accesskeys(call: Call) -> Reply:
+    b = call.body
+    key, raw = rules.create_key(
+        call.state, _who(call), b.get("name"), b.get("detail"), b.get("expire"), call.violations
+    )
+    return Reply(200, views.key_view(call.state.profile, key, raw_token=raw))
+
+
+def get_accesskeys_id(call: Call) -> Reply:
+    key = rules.get_key(call.state, _who(call), call.path["id"])
+    return Reply(200, views.key_view(call.state.profile, key))
+
+
+def put_accesskeys_id(call: Call) -> Reply:
+    b = call.body
+    key = rules.update_key(
+        call.state, _who(call), call.path["id"], b.get("name"), b.get("detail"), call.violations
+    )
+    return Reply(200, views.key_view(call.state.profile, key))
+
+
+def delete_accesskeys_id(call: Call) -> Reply:
+    key = rules.delete_key(call.state, _who(call), call.path["id"])
+    return Reply(200, views.key_view(call.state.profile, key))
+
+
+def post_auth_login(call: Call) -> Reply:
+    username, password = call.body["username"], call.body["password"]
+    token = auth.login(call.state, username, password)
+    cookie = f"token={token}; Path=/; Max-Age=604800; HttpOnly; Secure; SameSite=Strict"
+    return Reply(
+        200, {"username": username, "token": token}, [(b"set-cookie", cookie.encode("ascii"))]
+    )
+
+
+HANDLERS: dict[str, Callable[[Call], Reply]] = {
+    "GetAccesskeys": get_accesskeys,
+    "PostAccesskeys": post_accesskeys,
+    "GetAccesskeysId": get_accesskeys_id,
+    "PutAccesskeysId": put_accesskeys_id,
+    "DeleteAccesskeysId": delete_accesskeys_id,
+    "PostAuthLogin": post_auth_login,
+}

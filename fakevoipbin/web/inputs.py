@@ -1,0 +1,91 @@
+"""Reading a request as production's Go server reads it: query, cookies, JSON body."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+from urllib.parse import parse_qsl
+
+_decoder = json.JSONDecoder(parse_constant=lambda name: _reject(name))
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_INT = re.compile(r"^[+-]?[0-9]+$")
+
+
+class BodyError(ValueError):
+    """The body is not one JSON value production's decoder would take."""
+
+
+def _reject(name: str) -> Any:
+    raise BodyError(f"{name} is not JSON")
+
+
+def parse_query(raw: bytes) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    if raw:
+        text = raw.decode("latin-1")
+        for k, v in parse_qsl(text, keep_blank_values=True, encoding="utf-8", errors="replace"):
+            out.setdefault(k, []).append(v)
+    return out
+
+
+def parse_cookies(header: str) -> dict[str, str]:
+    """Name → the first value, as Go's ``c.Cookie`` picks it."""
+    out: dict[str, str] = {}
+    for chunk in header.split(";"):
+        name, sep, value = chunk.strip().partition("=")
+        if not sep or not name:
+            continue
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] == '"':
+            value = value[1:-1]
+        out.setdefault(name, value)
+    return out
+
+
+def parse_go_int(text: str) -> int | None:
+    """strconv.ParseInt(text, 10, 64): None when it would fail."""
+    if not _INT.match(text):
+        return None
+    value = int(text)
+    if not -(2**63) <= value < 2**63:
+        return None
+    return value
+
+
+def parse_json_body(raw: bytes) -> Any:
+    """The first JSON value in the body; bytes after it are ignored, as production does.
+    Invalid UTF-8 becomes U+FFFD and lone surrogates too, as Go's decoder does."""
+    text = raw.decode("utf-8", "replace").lstrip(" \t\r\n")
+    if not text:
+        raise BodyError("empty body")
+    try:
+        value, _end = _decoder.raw_decode(text)
+    except BodyError:
+        raise
+    except (ValueError, RecursionError) as exc:
+        raise BodyError(str(exc)[:200]) from None
+    return value
+
+
+def bind_object(value: Any, fields: tuple[str, ...]) -> dict[str, Any] | None:
+    """Go's binding of a JSON value into a struct: None when it is not an object.
+
+    ``null`` binds as an empty object, a ``null`` field counts as missing, and a key
+    matches a field case-insensitively (an exact match is preferred). Unknown keys stay,
+    to be ignored."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        return None
+    lowered = {f.lower(): f for f in fields}
+    out: dict[str, Any] = {}
+    for key, item in value.items():
+        target = key if key in fields else lowered.get(key.lower(), key)
+        if item is None:
+            out.pop(target, None)
+            continue
+        if isinstance(item, str) and target in fields:
+            item = _SURROGATE.sub("\ufffd", item)
+        out[target] = item
+    return out

@@ -1,0 +1,32 @@
+"""Credentials out of everything the fake writes down: paths, queries, headers."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qsl, quote
+
+REDACTED = "[REDACTED]"
+SECRET_PARAMS = frozenset({"accesskey", "token"})
+_TOKENISH = re.compile(r"(vb_[A-Za-z0-9_-]{8})[A-Za-z0-9_-]+|eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_.-]+")
+
+
+def redact_text(text: str) -> str:
+    """Any access-key token shrinks to its prefix; any JWT goes entirely."""
+    return _TOKENISH.sub(lambda m: (m.group(1) + "…") if m.group(1) else REDACTED, text)
+
+
+def redact_query(raw: bytes) -> str:
+    if not raw:
+        return ""
+    text = raw.decode("latin-1")
+    parts = []
+    for k, v in parse_qsl(text, keep_blank_values=True, errors="replace"):
+        value = REDACTED if k in SECRET_PARAMS and v else redact_text(v)
+        parts.append(f"{quote(k, safe='')}={quote(value, safe='[]…')}")
+    return "&".join(parts)
+
+
+def redact_target(path: str, raw_query: bytes) -> str:
+    """The request target as the journal and the access log show it."""
+    query = redact_query(raw_query)
+    return redact_text(path) + (f"?{query}" if query else "")
