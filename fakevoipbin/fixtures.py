@@ -95,9 +95,7 @@ def parse_fixtures(doc: Any, source: str = "<data>") -> FixtureSet:
             FixtureUser(
                 username=u["username"],
                 password=u["password"],
-                permission=PERMISSIONS.get(u["permission"], u["permission"])
-                if isinstance(u["permission"], str)
-                else u["permission"],
+                permission=_permission(u["permission"]),
                 name=u.get("name", ""),
                 id=u.get("id"),
             )
@@ -105,26 +103,36 @@ def parse_fixtures(doc: Any, source: str = "<data>") -> FixtureSet:
         )
         customers.append(
             FixtureCustomer(
-                id=c.get("id"), name=c.get("name", ""), frozen=bool(c.get("frozen", False)),
-                keys=keys, users=users,
+                id=c.get("id"),
+                name=c.get("name", ""),
+                frozen=bool(c.get("frozen", False)),
+                keys=keys,
+                users=users,
             )
         )
     _check_unique(customers, source)
     return FixtureSet(customers=tuple(customers), source=source)
 
 
+def _permission(value: str | int) -> int:
+    return PERMISSIONS[value] if isinstance(value, str) else value
+
+
 def _check_unique(customers: list[FixtureCustomer], source: str) -> None:
-    seen: set[str] = set()
+    seen: set[tuple[str, str]] = set()
     for c in customers:
-        for label, value in [("customer id", c.id)] + [
-            ("key id", k.id) for k in c.keys
-        ] + [("token", k.token) for k in c.keys] + [("username", u.username) for u in c.users]:
+        for label, value in (
+            [("customer id", c.id)]
+            + [("key id", k.id) for k in c.keys]
+            + [("token", k.token) for k in c.keys]
+            + [("username", u.username) for u in c.users]
+        ):
             if value is None:
                 continue
             if (label, value) in seen:
                 shown = value[:11] + "…" if label == "token" else value
                 raise FixtureError(f"{source}: {label} {shown} appears twice")
-            seen.add((label, value))  # type: ignore[arg-type]
+            seen.add((label, value))
 
 
 def load_fixtures(path: str | Path | None = None) -> FixtureSet:

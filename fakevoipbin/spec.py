@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 from jsonschema import Draft202012Validator, FormatChecker, validators
-from referencing import Registry, Resource
+from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
 from .resources import spec_path
@@ -26,8 +26,15 @@ SPEC_URI = "urn:fakevoipbin:openapi"
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 #: Keywords whose failure is a business rule, reported after the permission check.
 RULE_KEYWORDS = frozenset(
-    {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "maxLength", "minLength",
-     "required"}
+    {
+        "minimum",
+        "maximum",
+        "exclusiveMinimum",
+        "exclusiveMaximum",
+        "maxLength",
+        "minLength",
+        "required",
+    }
 )
 INT64 = (-(2**63), 2**63 - 1)
 
@@ -48,9 +55,11 @@ Validator = validators.extend(Draft202012Validator, type_checker=_TYPES)
 FORMATS = FormatChecker(formats=())
 
 
-@FORMATS.checks("int64")
 def _int64(value: object) -> bool:
     return not isinstance(value, int) or INT64[0] <= value <= INT64[1]
+
+
+FORMATS.checks("int64")(_int64)
 
 
 @dataclass(frozen=True)
@@ -136,8 +145,8 @@ class Spec:
         self.path = path or spec_path()
         self.text = self.path.read_text(encoding="utf-8")
         self.doc: dict[str, Any] = yaml.safe_load(self.text)
-        self.registry: Registry = Registry().with_resource(
-            SPEC_URI, Resource(contents=self.doc, specification=DRAFT202012)
+        self.registry: Registry[Any] = Registry().with_resource(
+            SPEC_URI, DRAFT202012.create_resource(self.doc)
         )
         base = self._server_prefix(self.doc.get("servers", []))
         self.operations: dict[str, Operation] = {}
@@ -197,7 +206,10 @@ class Spec:
         for raw in [*shared, *op.get("parameters", [])]:
             p = self._resolve(raw)
             params[p["name"]] = Parameter(
-                p["name"], p["in"], bool(p.get("required")), p["schema"],
+                p["name"],
+                p["in"],
+                bool(p.get("required")),
+                p["schema"],
                 self.validator_for(p["schema"]),
             )
         body_validator = None

@@ -70,7 +70,9 @@ class Harness:
         self.transport = InProcessTransport(self.app)
         self._clients: list[httpx.Client] = []
 
-    def client(self, token: str | None = TUTORIAL_TOKEN, root: bool = False, **kw: Any) -> httpx.Client:
+    def client(
+        self, token: str | None = TUTORIAL_TOKEN, root: bool = False, **kw: Any
+    ) -> httpx.Client:
         """A client that sends ``?accesskey=<token>`` (None: no credential)."""
         params = {"accesskey": token} if token else None
         c = httpx.Client(

@@ -88,7 +88,9 @@ def authenticate(state: State, creds: Credentials) -> Identity:
     kind, source, value = picked
     with state.lock:
         if kind == "accesskey" or (
-            source == "bearer" and state.profile.bearer_accepts_accesskey and value.startswith("vb_")
+            source == "bearer"
+            and state.profile.bearer_accepts_accesskey
+            and value.startswith("vb_")
         ):
             identity = _accesskey_identity(state, value)
         else:

@@ -35,7 +35,9 @@ def parse_instant(text: str) -> int:
         raise ClockError(f"not an RFC 3339 instant: {text!r}")
     year, month, day, hh, mm, ss, frac, tz = m.groups()
     try:
-        dt = datetime(int(year), int(month), int(day), int(hh), int(mm), int(ss), tzinfo=timezone.utc)
+        dt = datetime(
+            int(year), int(month), int(day), int(hh), int(mm), int(ss), tzinfo=timezone.utc
+        )
     except ValueError as exc:
         raise ClockError(f"not a valid instant: {text!r} ({exc})") from None
     us = int((frac or "0")[:6].ljust(6, "0"))

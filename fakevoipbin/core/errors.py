@@ -18,7 +18,9 @@ class ErrorKind:
     message: str
 
 
-INVALID_ID = ErrorKind(400, "INVALID_ARGUMENT", "INVALID_ID", "The provided id is not a valid UUID.")
+INVALID_ID = ErrorKind(
+    400, "INVALID_ARGUMENT", "INVALID_ID", "The provided id is not a valid UUID."
+)
 INVALID_JSON_BODY = ErrorKind(
     400, "INVALID_ARGUMENT", "INVALID_JSON_BODY", "The request body is not valid JSON."
 )

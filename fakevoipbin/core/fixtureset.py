@@ -121,7 +121,14 @@ def apply(fixtures: FixtureSet, store: Store, clock: Clock, seeds: Seeds) -> Loa
             store.insert_key(key)
             latest = max(latest, key.tm_create)
             loaded.keys.append(
-                LoadedKey(cid, kid, fk.name, raw, key.tm_expire is not None and key.tm_expire < start, deleted is not None)
+                LoadedKey(
+                    cid,
+                    kid,
+                    fk.name,
+                    raw,
+                    key.tm_expire is not None and key.tm_expire < start,
+                    deleted is not None,
+                )
             )
     clock.observe(latest)
     return loaded

@@ -176,8 +176,10 @@ def list_keys(
         else:
             keys = state.store.page(customer, before, size)
         if state.profile.null_token_at_end:
-            more = bool(keys) and customer is not None and state.store.has_older(
-                customer, keys[-1].tm_create
+            more = (
+                bool(keys)
+                and customer is not None
+                and state.store.has_older(customer, keys[-1].tm_create)
             )
             token = cursor(keys[-1].tm_create) if more else None
         else:

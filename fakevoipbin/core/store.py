@@ -118,7 +118,7 @@ class Store:
         return [by_create[t] for t in live.islice(start, end, reverse=True)]
 
     def has_older(self, customer: Customer, before: int) -> bool:
-        return customer.live.bisect_left(before) > 0
+        return bool(customer.live.bisect_left(before) > 0)
 
     def live_keys(self, customer: Customer) -> Iterator[AccessKey]:
         for t in reversed(customer.live):

@@ -19,7 +19,14 @@ from ..core.state import State
 from ..spec import Finding, Operation, Spec, default_spec
 from .encoding import JSON_TYPE, encode_json, envelope
 from .handlers import HANDLERS, Call, Reply
-from .inputs import BodyError, bind_object, parse_cookies, parse_go_int, parse_json_body, parse_query
+from .inputs import (
+    BodyError,
+    bind_object,
+    parse_cookies,
+    parse_go_int,
+    parse_json_body,
+    parse_query,
+)
 from .redact import redact_target
 
 Scope = MutableMapping[str, Any]
@@ -169,9 +176,7 @@ class Application:
         self._record(scope, method, None, status, None, "", [], [])
         return True
 
-    def _bind_query(
-        self, op: Operation, scope: Scope, call: Call, findings: list[Finding]
-    ) -> None:
+    def _bind_query(self, op: Operation, scope: Scope, call: Call, findings: list[Finding]) -> None:
         query = parse_query(scope.get("query_string", b""))
         for param in op.parameters.values():
             if param.location != "query" or param.name not in query:
@@ -184,9 +189,7 @@ class Application:
             elif param.is_integer:
                 value = parse_go_int(value)
                 if value is None:
-                    problems.append(
-                        Finding(param.name, "type", f"{param.name} must be an integer")
-                    )
+                    problems.append(Finding(param.name, "type", f"{param.name} must be an integer"))
             if not problems:
                 problems = self.spec.check_param(param, value)
             if problems:
@@ -269,22 +272,28 @@ class Application:
             if op is not None:
                 response_findings = self.spec.check_response(op, reply.status, reply.body)
             elif reply.body is not None:
-                response_findings = _findings_of(
-                    self.spec.schema_validator("Error"), reply.body
-                )
+                response_findings = _findings_of(self.spec.schema_validator("Error"), reply.body)
             if response_findings:
                 log.error(
                     "response breaks openapi.yaml: %s %s -> %s: %s",
-                    scope["method"], redact_target(scope["path"], b""), reply.status,
+                    scope["method"],
+                    redact_target(scope["path"], b""),
+                    reply.status,
                     "; ".join(f.description for f in response_findings),
                 )
                 if self.response_validation == "strict":
                     reply = _error_reply(
                         errors.ApiError(
                             errors.INTERNAL,
-                            [{"field": f.field, "rule": f.rule,
-                              "description": "fakevoipbin sent an invalid response: "
-                              + f.description} for f in response_findings],
+                            [
+                                {
+                                    "field": f.field,
+                                    "rule": f.rule,
+                                    "description": "fakevoipbin sent an invalid response: "
+                                    + f.description,
+                                }
+                                for f in response_findings
+                            ],
                         )
                     )
                     reply.body["error"]["request_id"] = request_id
@@ -321,8 +330,15 @@ class Application:
             access_log.info('%s:%s "%s %s" %d', client[0], client[1], method, target, status)
         if self.observers:
             exchange = Exchange(
-                method, target, operation_id, status, request_id, auth_note,
-                request_findings, response_findings, self.state.clock.now_us(),
+                method,
+                target,
+                operation_id,
+                status,
+                request_id,
+                auth_note,
+                request_findings,
+                response_findings,
+                self.state.clock.now_us(),
             )
             for observer in self.observers:
                 observer(exchange)
@@ -330,8 +346,9 @@ class Application:
 
 def _findings_of(validator: Any, body: Any) -> list[Finding]:
     return [
-        Finding(".".join(str(p) for p in e.absolute_path) or "body", str(e.validator),
-                e.message[:200])
+        Finding(
+            ".".join(str(p) for p in e.absolute_path) or "body", str(e.validator), e.message[:200]
+        )
         for e in validator.iter_errors(body)
     ]
 
@@ -392,4 +409,3 @@ async def _send(
 
 def build_app(state: State, spec: Spec | None = None, **kwargs: Any) -> Application:
     return Application(state, spec, **kwargs)
-

@@ -23,7 +23,9 @@ def encode_json(obj: Any) -> bytes:
     return text.encode("utf-8")
 
 
-def envelope(kind: ErrorKind, request_id: str, details: list[dict[str, Any]] | None) -> dict[str, Any]:
+def envelope(
+    kind: ErrorKind, request_id: str, details: list[dict[str, Any]] | None
+) -> dict[str, Any]:
     """The error envelope, keys in alphabetical order as production's Go map prints them."""
     inner: dict[str, Any] = {}
     if details:

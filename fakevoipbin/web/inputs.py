@@ -78,10 +78,10 @@ def bind_object(value: Any, fields: tuple[str, ...]) -> dict[str, Any] | None:
         return {}
     if not isinstance(value, dict):
         return None
-    lowered = {f.lower(): f for f in fields}
+    lowered: dict[str, str] = {f.lower(): f for f in fields}
     out: dict[str, Any] = {}
     for key, item in value.items():
-        target = key if key in fields else lowered.get(key.lower(), key)
+        target = str(key) if key in fields else lowered.get(str(key).lower(), str(key))
         if item is None:
             out.pop(target, None)
             continue

@@ -1,0 +1,254 @@
+"""The command line: ``fakevoipbin serve`` (and ``--version``)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import socket
+import sys
+import threading
+from collections.abc import Iterator, Sequence
+
+from . import PRODUCTION_COMMIT, __version__
+from .app_factory import DEFAULT_HOST, DEFAULT_PORT, Options, build
+from .core.clock import ClockError, format_fixed, parse_instant
+from .core.profiles import PROFILES
+from .fixtures import FixtureError
+from .web.app import Application
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+VERSION_TEXT = (
+    f"fakevoipbin {__version__}\nlive profile follows voipbin/monorepo commit {PRODUCTION_COMMIT}"
+)
+
+
+def _instant(text: str) -> str:
+    try:
+        parse_instant(text)
+    except ClockError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError("a port is 0 to 65535 (0 picks a free one)")
+    return value
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="fakevoipbin",
+        description="A local, deterministic fake of the VoIPbin access-key API.",
+    )
+    p.add_argument("--version", action="version", version=VERSION_TEXT)
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    s = sub.add_parser(
+        "serve",
+        help="serve the fake over HTTP",
+        description="Serve the fake on HTTP. The API is under /v1.0, login at /auth/login, "
+        "and the spec at /openapi.yaml. Stop it with Ctrl-C or SIGTERM.",
+    )
+    s.add_argument(
+        "--host", default=DEFAULT_HOST, help="address to listen on (default %(default)s)"
+    )
+    s.add_argument(
+        "--port",
+        type=_port,
+        default=DEFAULT_PORT,
+        help="port to listen on (default %(default)s; 0 picks a free one)",
+    )
+    s.add_argument(
+        "--profile",
+        choices=sorted(PROFILES),
+        default="docs",
+        help="docs follows the published tutorial, live the production server "
+        "(default %(default)s)",
+    )
+    s.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="seed for ids, tokens, request ids and JWT secrets (default %(default)s)",
+    )
+    s.add_argument(
+        "--fixtures",
+        metavar="FILE",
+        help="a fixture YAML file that replaces the default set",
+    )
+    s.add_argument(
+        "--now",
+        type=_instant,
+        metavar="INSTANT",
+        help="freeze the clock at this RFC 3339 instant, e.g. 2026-12-01T10:15:30.123456Z "
+        "(default: real time)",
+    )
+    s.add_argument(
+        "--log-level",
+        choices=["debug", "info", "warning", "error"],
+        default="info",
+        help="how much fakevoipbin logs to stderr (default %(default)s)",
+    )
+    s.add_argument(
+        "--no-access-log",
+        dest="access_log",
+        action="store_false",
+        help="do not log each request (the access log never shows credentials)",
+    )
+    s.add_argument(
+        "--response-validation",
+        choices=["strict", "log", "off"],
+        default="strict",
+        help="a response that breaks openapi.yaml becomes a 500 naming the violation "
+        "(strict), is only logged (log), or is not checked (off); default %(default)s",
+    )
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = parser()
+    args = p.parse_args(argv)
+    if args.command == "serve":
+        return serve(args)
+    p.print_help()
+    return 2
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    family, kind, proto, _canon, address = infos[0]
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(address)
+    except OSError:
+        sock.close()
+        raise
+    sock.listen(2048)
+    sock.setblocking(False)
+    return sock
+
+
+def _url(host: str, port: int) -> str:
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{port}"
+
+
+def banner(app: Application, base: str, fixtures_source: str) -> str:
+    state = app.state
+    clock = state.clock
+    when = format_fixed(clock.now_us())
+    lines = [
+        f"fakevoipbin {__version__}: a fake of the VoIPbin access-key API",
+        f"  url:      {base}/v1.0",
+        f"  profile:  {state.profile.name}",
+        f"  seed:     {state.seed}",
+        f"  clock:    {'frozen at' if clock.frozen else 'real time, now'} {when}",
+        f"  fixtures: {fixtures_source}",
+        f"  spec:     {base}/openapi.yaml",
+        "  admin keys (fixture test data; use as ?accesskey=…):",
+    ]
+    seen: set[str] = set()
+    for key in state.loaded.keys:
+        if key.customer_id in seen or key.expired or key.deleted:
+            continue
+        seen.add(key.customer_id)
+        customer = state.store.customers[key.customer_id]
+        note = " (frozen: 403 ACCOUNT_FROZEN)" if customer.frozen else ""
+        lines.append(f"    {key.token}  customer {customer.id} {customer.name}{note}")
+    if state.loaded.users:
+        lines.append("  login users (POST /auth/login):")
+        for u in state.loaded.users:
+            lines.append(f"    {u.username} / {u.password}  permission 0x{u.permission:02x}")
+    return "\n".join(lines)
+
+
+def _clean_stop_server() -> type:
+    import uvicorn
+
+    class CleanStopServer(uvicorn.Server):
+        """uvicorn, but SIGINT and SIGTERM end in a clean exit 0 instead of the signal
+        being raised again once the server has drained."""
+
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            if threading.current_thread() is not threading.main_thread():
+                yield
+                return
+            previous = {s: signal.signal(s, self.handle_exit) for s in STOP_SIGNALS}
+            try:
+                yield
+            finally:
+                for sig, handler in previous.items():
+                    signal.signal(sig, handler)
+
+    return CleanStopServer
+
+
+def serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    _CleanStopServer = _clean_stop_server()
+
+    logging.basicConfig(
+        level=args.log_level.upper(),
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    options = Options(
+        profile=args.profile,
+        seed=args.seed,
+        fixtures=args.fixtures,
+        now=args.now,
+        response_validation=args.response_validation,
+        access_log=args.access_log,
+    )
+    try:
+        app = build(options)
+    except FixtureError as exc:
+        print(f"fakevoipbin: {exc}", file=sys.stderr)
+        return 1
+    try:
+        sock = _bind(args.host, args.port)
+    except OSError as exc:
+        print(
+            f"fakevoipbin: cannot listen on {args.host}:{args.port}: {exc.strerror}",
+            file=sys.stderr,
+        )
+        return 1
+    port = sock.getsockname()[1]
+    base = _url(args.host, port)
+    print(banner(app, base, app.state.fixtures.source), flush=True)
+    config = uvicorn.Config(
+        app,
+        log_level="warning" if args.log_level != "debug" else "debug",
+        access_log=False,
+        lifespan="on",
+        timeout_graceful_shutdown=5,
+    )
+    server = _CleanStopServer(config)
+
+    async def run() -> None:
+        task = asyncio.create_task(server.serve(sockets=[sock]))
+        while not server.started and not task.done():
+            await asyncio.sleep(0.005)
+        if server.started:
+            print(
+                f"fakevoipbin ready on {base}/v1.0 (profile {args.profile}, seed {args.seed})",
+                flush=True,
+            )
+        await task
+
+    try:
+        asyncio.run(run())
+    finally:
+        sock.close()
+    print("fakevoipbin stopped", flush=True)
+    return 0

@@ -1,0 +1,256 @@
+"""The standalone face: ``fakevoipbin serve`` over a real socket, and ``--version``."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from fakevoipbin import PRODUCTION_COMMIT, __version__
+
+from . import spec_check
+from .conftest import SECOND_TOKEN, TUTORIAL_KEY_ID, TUTORIAL_TOKEN
+
+CLI = [sys.executable, "-m", "fakevoipbin"]
+
+
+class Served:
+    def __init__(self, proc: subprocess.Popen[str], banner: list[str], url: str) -> None:
+        self.proc = proc
+        self.banner = banner
+        self.url = url
+
+    def request(
+        self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
+    ) -> tuple[int, dict[str, str], bytes]:
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(self.url + path, data=data, method=method)
+        for k, v in (headers or {}).items():
+            req.add_header(k, v)
+        if data is not None:
+            req.add_header("Content-Type", "application/json")
+        try:
+            with urllib.request.urlopen(req, timeout=10) as resp:
+                status, hdrs, raw = resp.status, dict(resp.headers), resp.read()
+        except urllib.error.HTTPError as err:
+            status, hdrs, raw = err.code, dict(err.headers), err.read()
+        full_path = urllib.request.urlparse(self.url + path).path
+        spec_check.check(method, full_path, status, raw)
+        return status, hdrs, raw
+
+
+def start(*args: str) -> Served:
+    proc = subprocess.Popen(
+        [*CLI, "serve", "--port", "0", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    assert proc.stdout is not None
+    lines: list[str] = []
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        lines.append(line.rstrip("\n"))
+        if "ready on" in line:
+            url = re.search(r"ready on (http://\S+)", line)
+            assert url is not None
+            return Served(proc, lines, url.group(1))
+    proc.kill()
+    raise AssertionError("serve did not become ready:\n" + "\n".join(lines))
+
+
+def stop(served: Served, sig: int = signal.SIGTERM) -> tuple[int, str]:
+    served.proc.send_signal(sig)
+    out, _ = served.proc.communicate(timeout=15)
+    return served.proc.returncode, out
+
+
+@pytest.fixture
+def server() -> Iterator[Served]:
+    s = start("--now", "2026-12-01T10:15:30.123456Z")
+    yield s
+    if s.proc.poll() is None:
+        stop(s)
+
+
+def test_version_names_the_production_commit() -> None:
+    out = subprocess.run([*CLI, "--version"], capture_output=True, text=True, check=True).stdout
+    assert __version__ in out
+    assert PRODUCTION_COMMIT.split()[0] in out
+
+
+def test_banner_lists_url_profile_seed_and_admin_keys(server: Served) -> None:
+    text = "\n".join(server.banner)
+    assert re.search(r"url:\s+http://127\.0\.0\.1:\d+/v1\.0", text)
+    assert re.search(r"profile:\s+docs", text)
+    assert re.search(r"seed:\s+0", text)
+    assert TUTORIAL_TOKEN in text and SECOND_TOKEN in text
+    assert "admin@example.com" in text
+    assert server.banner[-1].startswith("fakevoipbin ready on ")
+
+
+def test_the_tutorials_three_requests_answer_as_the_tutorial(server: Served) -> None:
+    q = f"?accesskey={TUTORIAL_TOKEN}"
+    status, headers, raw = server.request(
+        "POST",
+        "/accesskeys" + q,
+        {
+            "name": "My New Accesskey",
+            "detail": "This key is used for reporting",
+            "expire": 31536000,
+        },
+    )
+    assert status == 200
+    created = json.loads(raw)
+    assert list(created) == [
+        "id",
+        "customer_id",
+        "name",
+        "detail",
+        "token",
+        "token_prefix",
+        "tm_expire",
+        "tm_create",
+        "tm_update",
+        "tm_delete",
+    ]
+    assert created["customer_id"] == "a1d9b2cd-4578-4b23-91b6-5f5ec4a2f840"
+    assert created["id"] != TUTORIAL_KEY_ID
+    assert re.fullmatch(r"vb_[A-Za-z0-9_-]{32}", created["token"])
+    assert created["token_prefix"] == created["token"][:11]
+    assert created["tm_update"] == created["tm_create"]
+    assert created["tm_delete"] == "9999-01-01T00:00:00.000000Z"
+
+    status, _, raw = server.request("GET", "/accesskeys" + q)
+    assert status == 200
+    page = json.loads(raw)
+    assert [k["id"] for k in page["result"]] == [created["id"], TUTORIAL_KEY_ID]
+    assert page["next_page_token"] is None
+    assert all("token" not in k for k in page["result"])
+
+    status, _, raw = server.request("GET", f"/accesskeys/{TUTORIAL_KEY_ID}" + q)
+    assert status == 200
+    assert json.loads(raw) == {
+        "id": "2f1f8f7e-9b3d-4c60-8465-b69e9f28b6dc",
+        "customer_id": "a1d9b2cd-4578-4b23-91b6-5f5ec4a2f840",
+        "name": "My New Accesskey",
+        "detail": "This key is used for reporting",
+        "token_prefix": "vb_a3Bf9xKm",
+        "tm_expire": "2027-12-01T10:15:30.123456Z",
+        "tm_create": "2026-12-01T10:15:30.123456Z",
+        "tm_update": "2026-12-01T10:15:30.123456Z",
+        "tm_delete": "9999-01-01T00:00:00.000000Z",
+    }
+
+
+def test_serves_its_spec(server: Served) -> None:
+    root = server.url.rsplit("/v1.0", 1)[0]
+    with urllib.request.urlopen(root + "/openapi.yaml", timeout=10) as resp:
+        doc = yaml.safe_load(resp.read())
+    ops = {
+        op["operationId"]
+        for item in doc["paths"].values()
+        for op in item.values()
+        if isinstance(op, dict) and "operationId" in op
+    }
+    assert "PostAccesskeys" in ops
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_stops_cleanly_on_a_signal(sig: int) -> None:
+    served = start()
+    status, _, _ = served.request("GET", f"/accesskeys?accesskey={TUTORIAL_TOKEN}")
+    assert status == 200
+    code, out = stop(served, sig)
+    assert code == 0
+    assert "fakevoipbin stopped" in out
+    assert "Traceback" not in out
+
+
+def test_profile_seed_and_fixtures_options(tmp_path: Path) -> None:
+    token = "vb_" + "Q" * 32
+    fixtures = tmp_path / "one.yaml"
+    fixtures.write_text(
+        yaml.safe_dump(
+            {
+                "customers": [
+                    {
+                        "id": "11111111-2222-4333-8444-555555555555",
+                        "name": "Only",
+                        "keys": [{"name": "k", "token": token, "expire": 86400}],
+                    }
+                ]
+            }
+        )
+    )
+    served = start("--profile", "live", "--seed", "7", "--fixtures", str(fixtures))
+    try:
+        text = "\n".join(served.banner)
+        assert re.search(r"profile:\s+live", text) and re.search(r"seed:\s+7", text)
+        assert TUTORIAL_TOKEN not in text
+        status, _, raw = served.request("GET", f"/accesskeys?accesskey={token}")
+        assert status == 200
+        assert json.loads(raw)["result"][0]["tm_update"] is None  # live
+        status, _, _ = served.request("GET", f"/accesskeys?accesskey={TUTORIAL_TOKEN}")
+        assert status == 401  # the default set was replaced
+    finally:
+        stop(served)
+
+
+def test_bad_fixtures_and_bad_now_fail_with_a_message(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("customers: [{keys: [{expire: soon}]}]")
+    r = subprocess.run(
+        [*CLI, "serve", "--port", "0", "--fixtures", str(bad)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert r.returncode == 1
+    assert "expire" in r.stderr and "Traceback" not in r.stderr
+    r = subprocess.run(
+        [*CLI, "serve", "--now", "yesterday"], capture_output=True, text=True, timeout=30
+    )
+    assert r.returncode == 2
+    assert "RFC 3339" in r.stderr
+
+
+def test_a_busy_port_fails_with_a_message() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        port = sock.getsockname()[1]
+        r = subprocess.run(
+            [*CLI, "serve", "--port", str(port)], capture_output=True, text=True, timeout=30
+        )
+    assert r.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in r.stderr
+
+
+def test_access_log_redacts_credentials() -> None:
+    served = start()
+    served.request("GET", f"/accesskeys?accesskey={TUTORIAL_TOKEN}&page_size=1")
+    served.request("GET", f"/accesskeys/{TUTORIAL_TOKEN}?token=abc.def.ghi")
+    _, out = stop(served)
+    access = [line for line in out.splitlines() if "fakevoipbin.access" in line]
+    assert len(access) == 2
+    assert TUTORIAL_TOKEN not in out  # the output after the banner
+    assert "accesskey=[REDACTED]" in access[0] and "page_size=1" in access[0]
+    assert "vb_a3Bf9xKm…" in access[1] and "token=[REDACTED]" in access[1]

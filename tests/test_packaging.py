@@ -1,0 +1,82 @@
+"""The wheel stands alone: it ships the spec and fixtures; nothing reads the shared folder."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import tomllib
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_pyproject_declares_python_and_the_cli() -> None:
+    meta = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert meta["requires-python"].startswith(">=3.")
+    assert meta["scripts"]["fakevoipbin"] == "fakevoipbin.cli:main"
+
+
+def test_wheel_ships_spec_and_fixtures_and_works_installed(tmp_path: Path) -> None:
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path / "dist"),
+            str(ROOT),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    (wheel,) = (tmp_path / "dist").glob("fakevoipbin-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert "fakevoipbin/_data/openapi.yaml" in names
+    assert "fakevoipbin/_data/fixtures/default.yaml" in names
+    target = tmp_path / "site"
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--no-deps",
+            "-q",
+            "--target",
+            str(target),
+            str(wheel),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    probe = (
+        "import fakevoipbin, fakevoipbin.resources as r;"
+        "from fakevoipbin.spec import Spec; from fakevoipbin.fixtures import load_fixtures;"
+        "print(fakevoipbin.__file__); print(r.spec_path()); print(r.default_fixtures_path());"
+        "print(len(Spec().operations), len(load_fixtures().customers))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": str(target)},
+    ).stdout.split("\n")
+    assert all(line.startswith(str(target)) for line in out[:3]), out
+    assert out[3] == "6 3"
+
+
+def test_nothing_reads_the_shared_folder() -> None:
+    needles = ["/".join(["..", "shared"]), "shared" + "/product", "shared" + "/voipbin"]
+    for folder in ("fakevoipbin", "tests"):
+        for path in (ROOT / folder).rglob("*.py"):
+            text = path.read_text(encoding="utf-8")
+            assert not any(n in text for n in needles), path
