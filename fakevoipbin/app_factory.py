@@ -25,11 +25,19 @@ class Options:
     now: str | None = None
     response_validation: str = "strict"
     access_log: bool = False
+    #: Emulate production's rate limits on the fake's clock.
+    rate_limit: bool = False
 
 
 def build_state(options: Options) -> State:
     clock = Clock() if options.now is None else Clock(parse_instant(options.now), frozen=True)
-    return State(get_profile(options.profile), options.seed, load_fixtures(options.fixtures), clock)
+    return State(
+        get_profile(options.profile),
+        options.seed,
+        load_fixtures(options.fixtures),
+        clock,
+        rate_limit=options.rate_limit,
+    )
 
 
 def build(options: Options, spec: Spec | None = None) -> Application:

@@ -91,6 +91,12 @@ def parser() -> argparse.ArgumentParser:
         "(default: real time)",
     )
     s.add_argument(
+        "--rate-limit",
+        action="store_true",
+        help="emulate production's rate limits (per IP 200/s, burst 400; per customer "
+        "16.7/s, burst 33; login 10/s, burst 20) on the fake's clock",
+    )
+    s.add_argument(
         "--log-level",
         choices=["debug", "info", "warning", "error"],
         default="info",
@@ -150,9 +156,11 @@ def banner(app: Application, base: str, fixtures_source: str) -> str:
         f"  url:      {base}/v1.0",
         f"  profile:  {state.profile.name}",
         f"  seed:     {state.seed}",
+        f"  limits:   {'rate limits emulated' if state.rate_limit else 'no rate limits'}",
         f"  clock:    {'frozen at' if clock.frozen else 'real time, now'} {when}",
         f"  fixtures: {fixtures_source}",
         f"  spec:     {base}/openapi.yaml",
+        f"  control:  {base}/_fake/health (see {base}/_fake/openapi.yaml)",
         "  admin keys (fixture test data; use as ?accesskey=…):",
     ]
     seen: set[str] = set()
@@ -209,6 +217,7 @@ def serve(args: argparse.Namespace) -> int:
         now=args.now,
         response_validation=args.response_validation,
         access_log=args.access_log,
+        rate_limit=args.rate_limit,
     )
     try:
         app = build(options)

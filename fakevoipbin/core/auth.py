@@ -82,6 +82,13 @@ class AuthFailure(errors.ApiError):
 
 def authenticate(state: State, creds: Credentials) -> Identity:
     """The caller's identity, or 401/403 exactly as production answers."""
+    identity = identify(state, creds)
+    refuse_frozen(state, identity)
+    return identity
+
+
+def identify(state: State, creds: Credentials) -> Identity:
+    """Who the credential names (401 when nobody); the frozen check comes later."""
     picked = pick_credential(creds)
     if picked is None:
         raise AuthFailure(errors.AUTHENTICATION_REQUIRED, "no credential")
@@ -95,7 +102,6 @@ def authenticate(state: State, creds: Credentials) -> Identity:
             identity = _accesskey_identity(state, value)
         else:
             identity = _jwt_identity(state, value)
-        _refuse_frozen(state, identity)
     return identity
 
 
@@ -131,7 +137,8 @@ def _jwt_identity(state: State, token: str) -> Identity:
     return Identity("agent", cid, perm, str(agent.get("username", "")))
 
 
-def _refuse_frozen(state: State, identity: Identity) -> None:
+def refuse_frozen(state: State, identity: Identity) -> None:
+    """403 ACCOUNT_FROZEN for a frozen customer's callers, but super admins and direct."""
     if identity.kind == "direct" or identity.is_super_admin:
         return
     customer = state.store.customers.get(identity.customer_id)

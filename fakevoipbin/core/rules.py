@@ -201,7 +201,14 @@ def create_key(
     lifetime, found = effective_expire(state, expire)
     _raise_violations(list(violations or []) + found)
     with state.lock:
-        customer = _customer(state, identity)
+        return insert_new_key(state, _customer(state, identity), name, detail, lifetime)
+
+
+def insert_new_key(
+    state: State, customer: Customer, name: str | None, detail: str | None, lifetime: int
+) -> tuple[AccessKey, str]:
+    """Mint a token and store a key for it, stamped now; no checks (callers make them)."""
+    with state.lock:
         raw = state.seeds.token()
         while token_hash(raw) in state.store.by_hash:  # never, short of a broken seed
             raw = state.seeds.token()

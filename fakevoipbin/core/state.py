@@ -1,4 +1,5 @@
-"""The whole state of one fake: store, clock, seeded streams, profile and fixtures."""
+"""The whole state of one fake: store, clock, seeded streams, profile and fixtures,
+plus what a test steers it with: the journal, fault rules and rate limits."""
 
 from __future__ import annotations
 
@@ -6,13 +7,17 @@ import threading
 
 from . import fixtureset
 from .clock import Clock
+from .faults import FaultBook
+from .journal import DEFAULT_SIZE, Journal
 from .profiles import Profile
+from .ratelimit import RateLimiter
 from .seeds import Seeds
 from .store import Store
 
 
 class State:
-    """Everything a fake instance holds. ``reset()`` returns it to seed and fixtures."""
+    """Everything a fake instance holds. ``reset()`` returns it to seed and fixtures:
+    store, clock, seeded streams, journal, fault rules and rate-limit buckets."""
 
     def __init__(
         self,
@@ -20,6 +25,9 @@ class State:
         seed: int = 0,
         fixtures: fixtureset.FixtureSet | None = None,
         clock: Clock | None = None,
+        *,
+        rate_limit: bool = False,
+        journal_size: int = DEFAULT_SIZE,
     ) -> None:
         self.lock = threading.RLock()
         self.profile = profile
@@ -30,6 +38,10 @@ class State:
         self.store = Store()
         self.secret = b""
         self.loaded = fixtureset.Loaded()
+        self.journal = Journal(journal_size)
+        self.faults = FaultBook()
+        self.rate_limit = rate_limit
+        self.limiter = RateLimiter()
         self.reset()
 
     def reset(self) -> None:
@@ -39,3 +51,6 @@ class State:
             self.secret = self.seeds.secret()
             self.store = Store()
             self.loaded = fixtureset.apply(self.fixtures, self.store, self.clock, self.seeds)
+            self.journal.clear()
+            self.faults.clear(self.seeds.stream("faults"))
+            self.limiter.clear()

@@ -1,20 +1,25 @@
-"""The ASGI application: routing, request ids, CORS, auth, validation, rendering.
+"""The ASGI application: routing, request ids, CORS, faults, rate limits, auth,
+validation, rendering and the journal.
 
 The order of checks is production's: trailing-slash redirect (before anything),
-route, credentials, frozen account, query parameters, the id, the body's shape,
-then the operation's rules (see ``fakevoipbin.core.rules``).
+route, per-IP rate limit, credentials, per-customer rate limit, frozen account,
+query parameters, the id, the body's shape, then the operation's rules (see
+``fakevoipbin.core.rules``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import Awaitable, Callable, MutableMapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from ..core import errors, rules
-from ..core.auth import AuthFailure, Credentials, authenticate
+from ..core.auth import AuthFailure, Credentials, identify, refuse_frozen
+from ..core.clock import format_fixed
+from ..core.faults import FAULT_KINDS, FaultRule
+from ..core.ratelimit import Buckets
 from ..core.state import State
 from ..spec import Finding, Operation, Spec, default_spec
 from .encoding import JSON_TYPE, encode_json, envelope
@@ -43,25 +48,6 @@ log = logging.getLogger("fakevoipbin")
 access_log = logging.getLogger("fakevoipbin.access")
 
 
-class ResponseInvalid(AssertionError):
-    """A response the fake was about to send breaks openapi.yaml: a bug in the fake."""
-
-
-@dataclass
-class Exchange:
-    """One request and its answer, credentials redacted; what the journal keeps."""
-
-    method: str
-    target: str
-    operation_id: str | None
-    status: int
-    request_id: str | None
-    auth: str = ""
-    request_findings: list[dict[str, Any]] = field(default_factory=list)
-    response_findings: list[dict[str, Any]] = field(default_factory=list)
-    time_us: int = 0
-
-
 class Application:
     """The fake's ASGI app. ``response_validation`` is "strict" (a response that breaks
     the spec becomes a loud 500 naming the violation), "log", or "off"."""
@@ -76,11 +62,13 @@ class Application:
     ) -> None:
         if response_validation not in ("strict", "log", "off"):
             raise ValueError("response_validation is strict, log or off")
+        from .control import Control
+
         self.state = state
         self.spec = spec or default_spec()
         self.response_validation = response_validation
         self.access_log = access_log
-        self.observers: list[Callable[[Exchange], None]] = []
+        self.control = Control(self)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -124,41 +112,61 @@ class Application:
                     (b"access-control-max-age", b"43200"),
                 ]
                 await _send(send, 204, b"", extra, None)
-                self._record(scope, method, None, 204, request_id, "", [], [])
+                self._record(scope, None, 204, request_id)
                 return
             extra.append((b"access-control-expose-headers", b"Content-Length"))
 
         if op is None:
+            if path.startswith("/_fake/"):
+                await self.control.handle(scope, receive, send, request_id, extra)
+                return
             if method == "GET" and path == "/openapi.yaml":
                 body = self.spec.text.encode("utf-8")
                 await _send(send, 200, body, extra, b"application/yaml; charset=utf-8")
                 return
             reply = _error_reply(errors.ApiError(errors.ROUTE_NOT_FOUND))
-            await self._finish(scope, send, None, reply, request_id, extra, "", [])
+            await self._finish(scope, send, None, reply, request_id, extra)
             return
 
-        call = Call(self.state, None)
+        state = self.state
+        fault = state.faults.decide(op.operation_id)
+        if fault is not None:
+            if fault.delay_ms:
+                await asyncio.sleep(fault.delay_ms / 1000)
+            if fault.status is not None:
+                reply = _fault_reply(fault)
+                await self._finish(scope, send, op, reply, request_id, extra, fault=fault)
+                return
+
+        call = Call(state, None)
         auth_note = ""
         request_findings: list[Finding] = []
         try:
+            if state.rate_limit:
+                client_ip = str((scope.get("client") or ("-", 0))[0])
+                limit = state.limiter.per_ip if op.secured else state.limiter.login_per_ip
+                _take(limit, client_ip, state, "ip")
             if op.secured:
                 try:
-                    call.identity = authenticate(self.state, _credentials(scope, headers))
+                    call.identity = identify(state, _credentials(scope, headers))
                 except AuthFailure as failure:
                     auth_note = f"refused: {failure.why}"
                     raise
                 auth_note = f"{call.identity.kind} {call.identity.label}".strip()
+                if state.rate_limit:
+                    _take(state.limiter.per_customer, call.identity.customer_id, state, "customer")
+                refuse_frozen(state, call.identity)
             self._bind_query(op, scope, call, request_findings)
             self._bind_path(op, matched[1] if matched else {}, call, request_findings)
             if op.body_validator is not None:
-                await self._bind_body(op, scope, headers, receive, call, request_findings)
+                await self._bind_body(op, headers, receive, call, request_findings)
             reply = HANDLERS[op.operation_id](call)
         except errors.ApiError as exc:
             reply = _error_reply(exc)
         except errors.LoginFailed:
             reply = Reply(400, None)
         except Exception:  # a bug in the fake: answer in the envelope, log the traceback
-            log.exception("fakevoipbin failed on %s %s", method, path)
+            log.exception("fakevoipbin failed on %s %s", method, redact_target(path, b""))
             reply = _error_reply(errors.ApiError(errors.INTERNAL))
         await self._finish(scope, send, op, reply, request_id, extra, auth_note, request_findings)
 
@@ -173,7 +181,7 @@ class Application:
             location += b"?" + scope["query_string"]
         status = 301 if method == "GET" else 307
         await _send(send, status, b"", [(b"location", location)], None)
-        self._record(scope, method, None, status, None, "", [], [])
+        self._record(scope, None, status, None)
         return True
 
     def _bind_query(self, op: Operation, scope: Scope, call: Call, findings: list[Finding]) -> None:
@@ -214,39 +222,39 @@ class Application:
     async def _bind_body(
         self,
         op: Operation,
-        scope: Scope,
         headers: dict[str, str],
         receive: Receive,
         call: Call,
         findings: list[Finding],
     ) -> None:
         is_login = not op.secured
+
+        def refuse(kind: errors.ErrorKind, finding: Finding) -> errors.ApiError | Exception:
+            findings.append(finding)
+            if is_login:
+                return errors.LoginFailed()
+            return errors.ApiError(kind, [finding.as_detail()])
+
+        too_large = Finding("body", "maxBytes", "the body is over 1 MiB")
         declared = headers.get("content-length", "")
         if declared.isdigit() and int(declared) > MAX_BODY:
-            findings.append(Finding("body", "maxBytes", "the body is over 1 MiB"))
-            raise errors.ApiError(errors.REQUEST_BODY_TOO_LARGE, [findings[-1].as_detail()])
+            raise refuse(errors.REQUEST_BODY_TOO_LARGE, too_large)
         raw = await _read_body(receive)
         if raw is None:
-            findings.append(Finding("body", "maxBytes", "the body is over 1 MiB"))
-            raise errors.ApiError(errors.REQUEST_BODY_TOO_LARGE, [findings[-1].as_detail()])
-        fields = tuple(op.body_fields)
+            raise refuse(errors.REQUEST_BODY_TOO_LARGE, too_large)
         try:
-            bound = bind_object(parse_json_body(raw), fields)
+            bound = bind_object(parse_json_body(raw), op.body_fields)
         except BodyError as exc:
-            findings.append(Finding("body", "json", f"the body is not valid JSON: {exc}"))
-            if is_login:
-                raise errors.LoginFailed() from None
-            raise errors.ApiError(errors.INVALID_JSON_BODY, [findings[-1].as_detail()]) from None
+            bad = Finding("body", "json", f"the body is not valid JSON: {exc}")
+            raise refuse(errors.INVALID_JSON_BODY, bad) from None
         if bound is None:
-            findings.append(Finding("body", "type", "the body must be a JSON object"))
-            if is_login:
-                raise errors.LoginFailed()
-            raise errors.ApiError(errors.INVALID_JSON_BODY, [findings[-1].as_detail()])
+            not_object = Finding("body", "type", "the body must be a JSON object")
+            raise refuse(errors.INVALID_JSON_BODY, not_object)
         problems = self.spec.check_body(op, bound)
         findings.extend(problems)
-        shape = [p for p in problems if not p.is_rule]
         if is_login and problems:
             raise errors.LoginFailed()
+        shape = [p for p in problems if not p.is_rule]
         if shape:
             raise errors.ApiError(errors.INVALID_JSON_BODY, [p.as_detail() for p in shape])
         call.body = bound
@@ -262,17 +270,15 @@ class Application:
         reply: Reply,
         request_id: str,
         extra: list[tuple[bytes, bytes]],
-        auth_note: str,
-        request_findings: list[Finding],
+        auth_note: str = "",
+        request_findings: list[Finding] | None = None,
+        fault: FaultRule | None = None,
     ) -> None:
         if isinstance(reply.body, dict) and "error" in reply.body:
             reply.body["error"]["request_id"] = request_id
         response_findings: list[Finding] = []
-        if self.response_validation != "off":
-            if op is not None:
-                response_findings = self.spec.check_response(op, reply.status, reply.body)
-            elif reply.body is not None:
-                response_findings = _findings_of(self.spec.schema_validator("Error"), reply.body)
+        if self.response_validation != "off" and fault is None:
+            response_findings = self._check_response(op, reply)
             if response_findings:
                 log.error(
                     "response breaks openapi.yaml: %s %s -> %s: %s",
@@ -282,75 +288,106 @@ class Application:
                     "; ".join(f.description for f in response_findings),
                 )
                 if self.response_validation == "strict":
-                    reply = _error_reply(
-                        errors.ApiError(
-                            errors.INTERNAL,
-                            [
-                                {
-                                    "field": f.field,
-                                    "rule": f.rule,
-                                    "description": "fakevoipbin sent an invalid response: "
-                                    + f.description,
-                                }
-                                for f in response_findings
-                            ],
-                        )
-                    )
-                    reply.body["error"]["request_id"] = request_id
+                    reply = _invalid_response_reply(response_findings, request_id)
         body = b"" if reply.body is None else encode_json(reply.body)
         content_type = None if reply.body is None else JSON_TYPE
         await _send(send, reply.status, body, extra + reply.headers, content_type)
         self._record(
             scope,
-            scope["method"],
             op.operation_id if op else None,
             reply.status,
             request_id,
             auth_note,
-            [f.as_detail() for f in request_findings],
+            [f.as_detail() for f in request_findings or []],
             [f.as_detail() for f in response_findings],
+            fault,
         )
+
+    def _check_response(self, op: Operation | None, reply: Reply) -> list[Finding]:
+        if op is not None:
+            return self.spec.check_response(op, reply.status, reply.body)
+        if reply.body is None:
+            return []
+        validator = self.spec.schema_validator("Error")
+        return [
+            Finding(
+                ".".join(str(p) for p in e.absolute_path) or "body",
+                str(e.validator),
+                e.message[:200],
+            )
+            for e in validator.iter_errors(reply.body)
+        ]
 
     def _record(
         self,
         scope: Scope,
-        method: str,
         operation_id: str | None,
         status: int,
         request_id: str | None,
-        auth_note: str,
-        request_findings: list[dict[str, Any]],
-        response_findings: list[dict[str, Any]],
+        auth_note: str = "",
+        request_findings: list[dict[str, Any]] | None = None,
+        response_findings: list[dict[str, Any]] | None = None,
+        fault: FaultRule | None = None,
     ) -> None:
-        if not (self.observers or self.access_log):
-            return
+        """Write the exchange to the journal (and the access log), credentials redacted."""
+        method = scope["method"]
         target = redact_target(scope["path"], scope.get("query_string", b""))
         if self.access_log:
             client = scope.get("client") or ("-", 0)
             access_log.info('%s:%s "%s %s" %d', client[0], client[1], method, target, status)
-        if self.observers:
-            exchange = Exchange(
-                method,
-                target,
-                operation_id,
-                status,
-                request_id,
-                auth_note,
-                request_findings,
-                response_findings,
-                self.state.clock.now_us(),
-            )
-            for observer in self.observers:
-                observer(exchange)
-
-
-def _findings_of(validator: Any, body: Any) -> list[Finding]:
-    return [
-        Finding(
-            ".".join(str(p) for p in e.absolute_path) or "body", str(e.validator), e.message[:200]
+        self.state.journal.record(
+            time=format_fixed(self.state.clock.now_us()),
+            method=method,
+            target=target,
+            operation_id=operation_id,
+            status=status,
+            request_id=request_id,
+            auth=auth_note,
+            request_violations=request_findings or [],
+            response_violations=response_findings or [],
+            fault=None
+            if fault is None
+            else {
+                "rule": fault.id,
+                "injected": True,
+                "status": fault.status,
+                "delay_ms": fault.delay_ms,
+            },
         )
-        for e in validator.iter_errors(body)
+
+
+def _take(buckets: Buckets, key: str, state: State, tier: str) -> None:
+    wait = buckets.take(key, state.clock.now_us())
+    if wait:
+        raise errors.ApiError(
+            errors.RATE_LIMIT_EXCEEDED, [{"limited_by": tier}], {"Retry-After": str(wait)}
+        )
+
+
+def _fault_reply(rule: FaultRule) -> Reply:
+    assert rule.status is not None
+    kind = FAULT_KINDS[rule.status]
+    if rule.status == 429:
+        return _error_reply(
+            errors.ApiError(
+                kind, [{"limited_by": rule.limited_by}], {"Retry-After": str(rule.retry_after)}
+            )
+        )
+    return _error_reply(errors.ApiError(kind))
+
+
+def _invalid_response_reply(findings: list[Finding], request_id: str) -> Reply:
+    details = [
+        {
+            "field": f.field,
+            "rule": f.rule,
+            "description": "fakevoipbin sent an invalid response: " + f.description,
+        }
+        for f in findings
     ]
+    reply = _error_reply(errors.ApiError(errors.INTERNAL, details))
+    reply.body["error"]["request_id"] = request_id
+    return reply
 
 
 def _error_reply(exc: errors.ApiError) -> Reply:

@@ -1,0 +1,258 @@
+"""What only a test can do (the control API and the Python face): add customers,
+and dump or load the whole state. Dumps never carry a raw token."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jsonschema import Draft202012Validator
+
+from .clock import ClockError, check_range, format_fixed, parse_instant
+from .rules import insert_new_key
+from .state import State
+from .store import AccessKey, Customer, Store, User
+
+DUMP_FORMAT = "fakevoipbin-state"
+DUMP_VERSION = 1
+DEFAULT_ADMIN_EXPIRE = 31_536_000
+
+
+class StateError(ValueError):
+    """A state document that cannot be loaded, with the reason."""
+
+
+def add_customer(
+    state: State, name: str = "", frozen: bool = False, expire: int = DEFAULT_ADMIN_EXPIRE
+) -> tuple[Customer, AccessKey, str]:
+    """A new customer (id from the seed) with one admin key; the raw token is returned."""
+    with state.lock:
+        cid = state.seeds.uuid4("customers")
+        while cid in state.store.customers:
+            cid = state.seeds.uuid4("customers")
+        now = state.clock.now_us()
+        customer = state.store.add_customer(
+            Customer(
+                id=cid, name=name, frozen=frozen, tm_deletion_scheduled=now if frozen else None
+            )
+        )
+        key, raw = insert_new_key(state, customer, "admin", "", expire)
+    return customer, key, raw
+
+
+def _t(us: int | None) -> str | None:
+    return None if us is None else format_fixed(us)
+
+
+def dump(state: State) -> dict[str, Any]:
+    """The whole state as JSON-ready data, in a stable order: same state, same bytes."""
+    with state.lock:
+        store = state.store
+        return {
+            "format": DUMP_FORMAT,
+            "version": DUMP_VERSION,
+            "profile": state.profile.name,
+            "seed": state.seed,
+            "clock": {"now": format_fixed(state.clock.now_us()), "frozen": state.clock.frozen},
+            "customers": [
+                {
+                    "id": c.id,
+                    "name": c.name,
+                    "frozen": c.frozen,
+                    "tm_deletion_scheduled": _t(c.tm_deletion_scheduled),
+                }
+                for c in store.customers.values()
+            ],
+            "users": [
+                {
+                    "id": u.id,
+                    "customer_id": u.customer_id,
+                    "username": u.username,
+                    "password": u.password,
+                    "permission": u.permission,
+                    "name": u.name,
+                }
+                for u in store.users.values()
+            ],
+            "keys": [
+                {
+                    "id": k.id,
+                    "customer_id": k.customer_id,
+                    "name": k.name,
+                    "detail": k.detail,
+                    "token_hash": k.token_hash,
+                    "token_prefix": k.token_prefix,
+                    "tm_create": _t(k.tm_create),
+                    "tm_expire": _t(k.tm_expire),
+                    "tm_update": _t(k.tm_update),
+                    "tm_delete": _t(k.tm_delete),
+                }
+                for k in store.keys.values()
+            ],
+        }
+
+
+_TS = {"type": "string"}
+_TS_OR_NULL = {"type": ["string", "null"]}
+_UUID = {
+    "type": "string",
+    "pattern": "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$",
+}
+_DUMP_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "format": {"const": DUMP_FORMAT},
+        "version": {"const": DUMP_VERSION},
+        "profile": {"type": "string"},
+        "seed": {"type": "integer"},
+        "clock": {
+            "type": "object",
+            "properties": {"now": _TS, "frozen": {"type": "boolean"}},
+            "required": ["now", "frozen"],
+            "additionalProperties": False,
+        },
+        "customers": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "id": _UUID,
+                    "name": {"type": "string"},
+                    "frozen": {"type": "boolean"},
+                    "tm_deletion_scheduled": _TS_OR_NULL,
+                },
+                "required": ["id", "name", "frozen", "tm_deletion_scheduled"],
+                "additionalProperties": False,
+            },
+        },
+        "users": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "id": {"type": "string"},
+                    "customer_id": _UUID,
+                    "username": {"type": "string", "minLength": 1},
+                    "password": {"type": "string"},
+                    "permission": {"type": "integer", "minimum": 0},
+                    "name": {"type": "string"},
+                },
+                "required": ["id", "customer_id", "username", "password", "permission", "name"],
+                "additionalProperties": False,
+            },
+        },
+        "keys": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "id": _UUID,
+                    "customer_id": _UUID,
+                    "name": {"type": "string"},
+                    "detail": {"type": "string"},
+                    "token_hash": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+                    "token_prefix": {"type": "string", "maxLength": 16},
+                    "tm_create": _TS,
+                    "tm_expire": _TS_OR_NULL,
+                    "tm_update": _TS_OR_NULL,
+                    "tm_delete": _TS_OR_NULL,
+                },
+                "required": [
+                    "id",
+                    "customer_id",
+                    "name",
+                    "detail",
+                    "token_hash",
+                    "token_prefix",
+                    "tm_create",
+                    "tm_expire",
+                    "tm_update",
+                    "tm_delete",
+                ],
+                "additionalProperties": False,
+            },
+        },
+    },
+    "required": ["format", "version", "clock", "customers", "users", "keys"],
+    "additionalProperties": False,
+}
+_DUMP_VALIDATOR = Draft202012Validator(_DUMP_SCHEMA)
+
+
+def _us(value: str | None, where: str) -> int | None:
+    if value is None:
+        return None
+    try:
+        return parse_instant(value)
+    except ClockError as exc:
+        raise StateError(f"{where}: {exc}") from None
+
+
+def load(state: State, doc: Any) -> None:
+    """Replace the whole state with a dump. Nothing changes unless all of it loads."""
+    problems = sorted(_DUMP_VALIDATOR.iter_errors(doc), key=lambda e: list(e.absolute_path))
+    if problems:
+        where = "/".join(str(p) for p in problems[0].absolute_path) or "(top)"
+        raise StateError(f"not a fakevoipbin state dump: at {where}: {problems[0].message}")
+    store = Store()
+    try:
+        for c in doc["customers"]:
+            store.add_customer(
+                Customer(
+                    c["id"],
+                    c["name"],
+                    c["frozen"],
+                    _us(c["tm_deletion_scheduled"], f"customer {c['id']}"),
+                )
+            )
+        for u in doc["users"]:
+            if u["customer_id"] not in store.customers:
+                raise StateError(f"user {u['username']!r} names an unknown customer")
+            store.add_user(
+                User(
+                    u["id"],
+                    u["customer_id"],
+                    u["username"],
+                    u["password"],
+                    u["permission"],
+                    u["name"],
+                )
+            )
+        for k in doc["keys"]:
+            if k["customer_id"] not in store.customers:
+                raise StateError(f"key {k['id']} names an unknown customer")
+            where = f"key {k['id']}"
+            created = _us(k["tm_create"], where)
+            assert created is not None
+            customer = store.customers[k["customer_id"]]
+            if k["tm_delete"] is None and created in customer.by_create:
+                raise StateError(f"{where}: two live keys of a customer share a tm_create")
+            store.insert_key(
+                AccessKey(
+                    k["id"],
+                    k["customer_id"],
+                    k["name"],
+                    k["detail"],
+                    k["token_hash"],
+                    k["token_prefix"],
+                    created,
+                    _us(k["tm_expire"], where),
+                    _us(k["tm_update"], where),
+                    _us(k["tm_delete"], where),
+                )
+            )
+    except ValueError as exc:
+        if isinstance(exc, StateError):
+            raise
+        raise StateError(str(exc)) from None
+    now = _us(doc["clock"]["now"], "clock")
+    assert now is not None
+    try:
+        check_range(now)
+    except ClockError as exc:
+        raise StateError(f"clock: {exc}") from None
+    with state.lock:
+        state.store = store
+        state.clock.set(now)
+        state.clock.freeze(doc["clock"]["frozen"])
+        latest = max((k.tm_create for k in store.keys.values()), default=now)
+        state.clock.observe(latest)

@@ -1,0 +1,149 @@
+"""Fault rules: make chosen calls fail (in production's envelope) or slow down.
+
+A rule targets one operationId, or ``"*"`` for all. It fires on the next ``times``
+matching calls (every call when ``times`` is None), after skipping the first
+``after`` of them, each time with ``probability`` drawn from the seed's fault
+stream. Its outcome is an error ``status``, a ``delay_ms``, or both.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from . import errors
+
+#: What an injected status is rendered as.
+FAULT_KINDS: dict[int, errors.ErrorKind] = {
+    400: errors.INVALID_DATA,
+    401: errors.INVALID_CREDENTIALS,
+    403: errors.PERMISSION_DENIED,
+    404: errors.RESOURCE_NOT_FOUND,
+    409: errors.STATE_INVALID,
+    429: errors.RATE_LIMIT_EXCEEDED,
+    500: errors.INTERNAL,
+    503: errors.UNAVAILABLE,
+}
+MAX_DELAY_MS = 60_000
+
+
+class FaultError(ValueError):
+    """A fault rule that cannot be taken, with the reason."""
+
+
+@dataclass
+class FaultRule:
+    operation: str
+    status: int | None = None
+    times: int | None = 1
+    after: int = 0
+    probability: float = 1.0
+    delay_ms: int = 0
+    retry_after: int = 1
+    limited_by: str = "ip"
+    id: int = 0
+    seen: int = field(default=0)
+    fired: int = field(default=0)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @property
+    def spent(self) -> bool:
+        return self.times is not None and self.fired >= self.times
+
+
+def make_rule(known_operations: set[str], **fields: Any) -> FaultRule:
+    """A checked rule from loose fields (the control API's JSON or the Python face)."""
+    allowed = {
+        "operation",
+        "status",
+        "times",
+        "after",
+        "probability",
+        "delay_ms",
+        "retry_after",
+        "limited_by",
+    }
+    unknown = sorted(set(fields) - allowed)
+    if unknown:
+        raise FaultError(f"unknown fault field(s): {', '.join(unknown)}")
+    op = fields.get("operation")
+    if not isinstance(op, str) or (op != "*" and op not in known_operations):
+        raise FaultError(
+            f'operation must be an operationId ({", ".join(sorted(known_operations))}) or "*"'
+        )
+    status = fields.get("status")
+    delay = fields.get("delay_ms", 0)
+    if status is None and not delay:
+        raise FaultError("a fault needs a status, a delay_ms, or both")
+    if status is not None and (not _is_int(status) or status not in FAULT_KINDS):
+        raise FaultError(f"status must be one of {sorted(FAULT_KINDS)}")
+    if not _is_int(delay) or not 0 <= delay <= MAX_DELAY_MS:
+        raise FaultError(f"delay_ms must be an integer from 0 to {MAX_DELAY_MS}")
+    times = fields.get("times", 1)
+    if times is not None and (not _is_int(times) or times < 1):
+        raise FaultError("times must be a positive integer, or null for every call")
+    after = fields.get("after", 0)
+    if not _is_int(after) or after < 0:
+        raise FaultError("after must be a non-negative integer")
+    p = fields.get("probability", 1.0)
+    if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0.0 <= p <= 1.0:
+        raise FaultError("probability must be a number from 0 to 1")
+    retry_after = fields.get("retry_after", 1)
+    if not _is_int(retry_after) or retry_after < 0:
+        raise FaultError("retry_after must be a non-negative integer (seconds)")
+    limited_by = fields.get("limited_by", "ip")
+    if limited_by not in ("ip", "customer"):
+        raise FaultError('limited_by must be "ip" or "customer"')
+    return FaultRule(op, status, times, after, float(p), delay, retry_after, limited_by)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+class FaultBook:
+    def __init__(self, rng: random.Random | None = None) -> None:
+        self._lock = threading.Lock()
+        self._rules: list[FaultRule] = []
+        self._next_id = 1
+        self.rng = rng or random.Random(0)
+
+    def add(self, rule: FaultRule) -> FaultRule:
+        with self._lock:
+            rule.id = self._next_id
+            self._next_id += 1
+            self._rules.append(rule)
+            return rule
+
+    def rules(self) -> list[FaultRule]:
+        with self._lock:
+            return list(self._rules)
+
+    def clear(self, rng: random.Random | None = None) -> None:
+        with self._lock:
+            self._rules.clear()
+            self._next_id = 1
+            if rng is not None:
+                self.rng = rng
+
+    def decide(self, operation_id: str) -> FaultRule | None:
+        """The rule that fires for this call, if any; counts the call for every rule."""
+        if not self._rules:
+            return None
+        with self._lock:
+            chosen = None
+            for rule in self._rules:
+                if rule.spent or rule.operation not in ("*", operation_id):
+                    continue
+                rule.seen += 1
+                if chosen is not None or rule.seen <= rule.after:
+                    continue
+                if rule.probability < 1.0 and self.rng.random() >= rule.probability:
+                    continue
+                rule.fired += 1
+                chosen = rule
+            return chosen

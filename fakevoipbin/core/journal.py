@@ -1,0 +1,124 @@
+"""The request journal: a bounded ring buffer of what clients sent and what the fake
+answered, credentials redacted, with helpers for asserting on it in tests."""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+DEFAULT_SIZE = 10_000
+
+
+@dataclass
+class Entry:
+    """One exchange. ``target`` is the path and query with every credential redacted;
+    ``auth`` is the authenticating key's prefix (or agent), or why auth failed."""
+
+    seq: int
+    time: str
+    method: str
+    target: str
+    operation_id: str | None
+    status: int
+    request_id: str | None = None
+    auth: str = ""
+    request_violations: list[dict[str, Any]] = field(default_factory=list)
+    response_violations: list[dict[str, Any]] = field(default_factory=list)
+    fault: dict[str, Any] | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def line(self) -> str:
+        op = self.operation_id or "-"
+        extra = f" fault={self.fault}" if self.fault else ""
+        return f"#{self.seq} {self.method} {self.target} [{op}] -> {self.status}{extra}"
+
+
+class Journal:
+    def __init__(self, size: int = DEFAULT_SIZE) -> None:
+        if size < 1:
+            raise ValueError("a journal holds at least one entry")
+        self._lock = threading.Lock()
+        self._entries: deque[Entry] = deque(maxlen=size)
+        self._seq = 0
+        self.size = size
+
+    def record(self, **fields: Any) -> Entry:
+        with self._lock:
+            self._seq += 1
+            entry = Entry(seq=self._seq, **fields)
+            self._entries.append(entry)
+            return entry
+
+    def entries(self) -> list[Entry]:
+        """Every entry kept, oldest first."""
+        with self._lock:
+            return list(self._entries)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self._seq = 0
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def calls(self, operation_id: str | None = None, status: int | None = None) -> list[Entry]:
+        """The entries for one operation (every one when None), optionally one status."""
+        return [
+            e
+            for e in self.entries()
+            if (operation_id is None or e.operation_id == operation_id)
+            and (status is None or e.status == status)
+        ]
+
+    def assert_called(
+        self, operation_id: str, times: int | None = None, status: int | None = None
+    ) -> list[Entry]:
+        """Assert ``operation_id`` was called (exactly ``times`` times, with ``status``).
+        On failure the message lists the calls that came closest."""
+        found = self.calls(operation_id, status)
+        if (times is None and found) or (times is not None and len(found) == times):
+            return found
+        wanted = f"{operation_id}" + (f" with status {status}" if status is not None else "")
+        count = "at least once" if times is None else f"{times} time(s)"
+        lines = [f"expected {wanted} to be called {count}; it was called {len(found)} time(s)."]
+        near = self._closest(operation_id, status)
+        if near:
+            lines.append("closest calls:")
+            lines += [f"  {e.line()}" for e in near]
+        else:
+            lines.append("the journal is empty.")
+        raise AssertionError("\n".join(lines))
+
+    def assert_not_called(self, operation_id: str) -> None:
+        self.assert_called(operation_id, times=0)
+
+    def _closest(self, operation_id: str, status: int | None, limit: int = 5) -> list[Entry]:
+        method = _METHOD_OF.get(operation_id, "")
+
+        def score(e: Entry) -> tuple[int, int]:
+            s = 0
+            if e.operation_id == operation_id:
+                s += 4
+            if e.method == method:
+                s += 2
+            if status is not None and e.status == status:
+                s += 1
+            return (s, e.seq)
+
+        ranked = sorted(self.entries(), key=score, reverse=True)
+        return ranked[:limit]
+
+
+_METHOD_OF = {
+    "GetAccesskeys": "GET",
+    "PostAccesskeys": "POST",
+    "GetAccesskeysId": "GET",
+    "PutAccesskeysId": "PUT",
+    "DeleteAccesskeysId": "DELETE",
+    "PostAuthLogin": "POST",
+}
