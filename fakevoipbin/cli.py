@@ -11,6 +11,7 @@ import socket
 import sys
 import threading
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 from . import PRODUCTION_COMMIT, __version__
 from .app_factory import DEFAULT_HOST, DEFAULT_PORT, Options, build
@@ -56,13 +57,39 @@ def parser() -> argparse.ArgumentParser:
         description="Serve the fake on HTTP. The API is under /v1.0, login at /auth/login, "
         "and the spec at /openapi.yaml. Stop it with Ctrl-C or SIGTERM.",
     )
+    _serve_options(s, port_default=DEFAULT_PORT)
+    s.add_argument(
+        "--log-level",
+        choices=["debug", "info", "warning", "error"],
+        default="info",
+        help="how much fakevoipbin logs to stderr (default %(default)s)",
+    )
+    s.add_argument(
+        "--no-access-log",
+        dest="access_log",
+        action="store_false",
+        help="do not log each request (the access log never shows credentials)",
+    )
+    s.add_argument(
+        "--response-validation",
+        choices=["strict", "log", "off"],
+        default="strict",
+        help="a response that breaks openapi.yaml becomes a 500 naming the violation "
+        "(strict), is only logged (log), or is not checked (off); default %(default)s",
+    )
+    _add_verify(sub)
+    _add_run(sub)
+    return p
+
+
+def _serve_options(s: argparse.ArgumentParser, port_default: int) -> None:
     s.add_argument(
         "--host", default=DEFAULT_HOST, help="address to listen on (default %(default)s)"
     )
     s.add_argument(
         "--port",
         type=_port,
-        default=DEFAULT_PORT,
+        default=port_default,
         help="port to listen on (default %(default)s; 0 picks a free one)",
     )
     s.add_argument(
@@ -96,26 +123,53 @@ def parser() -> argparse.ArgumentParser:
         help="emulate production's rate limits (per IP 200/s, burst 400; per customer "
         "16.7/s, burst 33; login 10/s, burst 20) on the fake's clock",
     )
-    s.add_argument(
-        "--log-level",
-        choices=["debug", "info", "warning", "error"],
-        default="info",
-        help="how much fakevoipbin logs to stderr (default %(default)s)",
+
+
+def _add_verify(sub: Any) -> None:
+    v = sub.add_parser(
+        "verify",
+        help="check the access-key contract against any server",
+        description="Run the access-key contract (a Hypothesis state machine) against a "
+        "server: a fakevoipbin fake, the real API, or another fake. Each rule is printed "
+        "as held or broken, with the shortest request sequence that breaks it. Keys it "
+        "creates are named fakevoipbin-verify-… and deleted. Exit 0 only when every rule "
+        "holds (1: a rule broke; 2: the server or key cannot be used).",
     )
-    s.add_argument(
-        "--no-access-log",
-        dest="access_log",
-        action="store_false",
-        help="do not log each request (the access log never shows credentials)",
+    v.add_argument("--base-url", required=True, help="the API's base URL, including /v1.0")
+    v.add_argument("--accesskey", required=True, help="an access key of the server's")
+    v.add_argument(
+        "--profile",
+        choices=sorted(PROFILES),
+        help="the behaviour to expect (default: what a fake says it runs, else live)",
     )
-    s.add_argument(
-        "--response-validation",
-        choices=["strict", "log", "off"],
-        default="strict",
-        help="a response that breaks openapi.yaml becomes a 500 naming the violation "
-        "(strict), is only logged (log), or is not checked (off); default %(default)s",
+    v.add_argument(
+        "--examples", type=int, default=50, help="request sequences to try (default %(default)s)"
     )
-    return p
+    v.add_argument("--seed", type=int, default=0, help="Hypothesis seed (default %(default)s)")
+
+
+def _add_run(sub: Any) -> None:
+    r = sub.add_parser(
+        "run",
+        help="run a client's tests against a fresh fake and report on them",
+        description="Start a fake on a free port, run CMD with FAKEVOIPBIN_URL, "
+        "VOIPBIN_API_BASE_URL, FAKEVOIPBIN_ACCESSKEY and VOIPBIN_API_KEY set, stop it, "
+        "then print the client's contract report: the statuses each operation met, the "
+        "documented error statuses never met, and every request that broke the spec. "
+        "Exits with CMD's exit code (under --strict, non-zero when the client broke the "
+        "spec).",
+        usage="fakevoipbin run [serve options] [--report FILE] [--junit FILE] [--strict] "
+        "-- CMD [ARG ...]",
+    )
+    _serve_options(r, port_default=0)
+    r.add_argument("--report", metavar="FILE", help="write the report as JSON to FILE")
+    r.add_argument("--junit", metavar="FILE", help="write the report as JUnit XML to FILE")
+    r.add_argument(
+        "--strict", action="store_true", help="exit non-zero when the client broke the spec"
+    )
+    r.add_argument(
+        "cmd", nargs=argparse.REMAINDER, metavar="-- CMD", help="the client's test command"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -123,6 +177,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = p.parse_args(argv)
     if args.command == "serve":
         return serve(args)
+    if args.command == "verify":
+        from .contract.verify import verify
+
+        return verify(
+            args.base_url,
+            args.accesskey,
+            profile=args.profile,
+            examples=args.examples,
+            seed=args.seed,
+        )
+    if args.command == "run":
+        from .contract.run import run_client
+
+        cmd = args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd
+        if not cmd:
+            p.error("run needs a command after --")
+        return run_client(args, cmd)
     p.print_help()
     return 2
 

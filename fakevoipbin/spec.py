@@ -135,7 +135,11 @@ def _describe(name: str, err: Any) -> str:
         return f"{name} must fit the format {arg}"
     if v == "pattern":
         return f"{name} has an invalid format"
-    return f"{name}: {err.message}"[:200]
+    if v == "not" and isinstance(arg, dict) and "required" in arg:
+        return f"{name} must not carry {', '.join(arg['required'])}"
+    if v in ("unevaluatedProperties", "additionalProperties", "enum", "const"):
+        return f"{name}: {err.message}"[:200]
+    return f"{name} breaks the spec's '{v}' rule"
 
 
 class Spec:

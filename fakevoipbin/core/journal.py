@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -45,13 +46,17 @@ class Journal:
         self._entries: deque[Entry] = deque(maxlen=size)
         self._seq = 0
         self.size = size
+        #: Called with every new entry; they survive clear() and reset (``run``'s report).
+        self.observers: list[Callable[[Entry], None]] = []
 
     def record(self, **fields: Any) -> Entry:
         with self._lock:
             self._seq += 1
             entry = Entry(seq=self._seq, **fields)
             self._entries.append(entry)
-            return entry
+        for observer in self.observers:
+            observer(entry)
+        return entry
 
     def entries(self) -> list[Entry]:
         """Every entry kept, oldest first."""
