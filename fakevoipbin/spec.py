@@ -8,6 +8,7 @@ the permission check. Responses are validated against the declared status.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from jsonschema import Draft202012Validator, FormatChecker, validators
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
+from .compiled import Compiler, Unsupported
 from .resources import spec_path
 
 SPEC_URI = "urn:fakevoipbin:openapi"
@@ -60,6 +62,35 @@ def _int64(value: object) -> bool:
 
 
 FORMATS.checks("int64")(_int64)
+
+
+class CheckedSchema:
+    """A schema's compiled yes/no, with jsonschema to explain a no. Duck-types the
+    part of a jsonschema validator the app uses (``iter_errors``, ``is_valid``).
+
+    With ``crosscheck`` (the env var ``FAKEVOIPBIN_CROSSCHECK=1``, set by the test
+    suite) every instance goes through both, and a disagreement is an error."""
+
+    def __init__(self, slow: Any, fast: Any, crosscheck: bool) -> None:
+        self.slow = slow
+        self.fast = fast
+        self.crosscheck = crosscheck
+
+    def is_valid(self, instance: Any) -> bool:
+        if self.fast is None:
+            return bool(self.slow.is_valid(instance))
+        quick = bool(self.fast(instance))
+        if self.crosscheck and quick != self.slow.is_valid(instance):
+            raise AssertionError(
+                f"the compiled validator says {quick} but jsonschema disagrees on "
+                f"{instance!r:.300} against {self.slow.schema!r:.300}"
+            )
+        return quick
+
+    def iter_errors(self, instance: Any) -> Iterator[Any]:
+        if self.is_valid(instance):
+            return iter(())
+        return iter(list(self.slow.iter_errors(instance)))
 
 
 @dataclass(frozen=True)
@@ -152,6 +183,8 @@ class Spec:
         self.registry: Registry[Any] = Registry().with_resource(
             SPEC_URI, DRAFT202012.create_resource(self.doc)
         )
+        self.crosscheck = os.environ.get("FAKEVOIPBIN_CROSSCHECK") == "1"
+        self._compiler = Compiler(lambda ref: self._resolve({"$ref": ref}))
         base = self._server_prefix(self.doc.get("servers", []))
         self.operations: dict[str, Operation] = {}
         self.static_routes: dict[str, dict[str, Operation]] = {}
@@ -183,12 +216,18 @@ class Spec:
         path = re.sub(r"^[a-z]+://[^/]+", "", url)
         return path.rstrip("/")
 
-    def validator_for(self, schema: dict[str, Any]) -> Any:
-        """A compiled validator whose $refs resolve inside the spec."""
+    def validator_for(self, schema: dict[str, Any]) -> CheckedSchema:
+        """A validator whose $refs resolve inside the spec: compiled closures for the
+        yes/no, jsonschema (built once too) to explain a no."""
         wrapped = {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}
         if "$ref" in schema and len(schema) == 1:
             wrapped = {"$ref": SPEC_URI + schema["$ref"]}
-        return Validator(wrapped, registry=self.registry, format_checker=FORMATS)
+        slow = Validator(wrapped, registry=self.registry, format_checker=FORMATS)
+        try:
+            fast = self._compiler.compile(schema)
+        except Unsupported:
+            fast = None
+        return CheckedSchema(slow, fast, self.crosscheck)
 
     def _resolve(self, obj: dict[str, Any]) -> dict[str, Any]:
         while "$ref" in obj and obj["$ref"].startswith("#/"):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Coroutine
+from collections.abc import Coroutine, MutableMapping
 from typing import Any, TypeVar
 
 import httpx
@@ -39,12 +39,31 @@ class _LoopThread:
 
 
 class InProcessTransport(httpx.BaseTransport):
-    """Send each request straight into the app, as uvicorn would, minus the socket."""
+    """Send each request straight into the app, as uvicorn would, minus the socket.
+
+    Each calling thread gets its own event loop, run in place; a thread that is
+    already running a loop (a sync client inside async code) hands the request to
+    one shared loop thread instead."""
 
     def __init__(self, app: Application, client: tuple[str, int] = ("127.0.0.1", 50000)) -> None:
-        self._inner = httpx.ASGITransport(app=app, client=client)
+        self._app = app
+        self._client_addr = client
         self._loop: _LoopThread | None = None
         self._lock = threading.Lock()
+        self._local = threading.local()
+        self._loops: list[asyncio.AbstractEventLoop] = []
+
+    def _run(self, coro: Coroutine[Any, Any, T]) -> T:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            loop = getattr(self._local, "loop", None)
+            if loop is None:
+                loop = self._local.loop = asyncio.new_event_loop()
+                with self._lock:
+                    self._loops.append(loop)
+            return loop.run_until_complete(coro)
+        return self._runner().run(coro)
 
     def _runner(self) -> _LoopThread:
         with self._lock:
@@ -53,17 +72,59 @@ class InProcessTransport(httpx.BaseTransport):
             return self._loop
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        async def go() -> tuple[int, httpx.Headers, bytes, dict[str, Any]]:
-            request.stream = httpx.ByteStream(request.read())
-            response = await self._inner.handle_async_request(request)
-            body = await response.aread()
-            return response.status_code, response.headers, body, response.extensions
+        status, headers, body = self._run(self._call(request, request.read()))
+        return httpx.Response(status, headers=headers, content=body, request=request)
 
-        status, headers, body, extensions = self._runner().run(go())
-        return httpx.Response(status, headers=headers, content=body, extensions=extensions)
+    async def _call(
+        self, request: httpx.Request, content: bytes
+    ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        """One ASGI HTTP exchange, without the socket (and without anyio)."""
+        url = request.url
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": request.method,
+            "scheme": url.scheme,
+            "path": url.path,
+            "raw_path": url.raw_path.split(b"?", 1)[0],
+            "query_string": url.query,
+            "root_path": "",
+            "headers": [(k.lower(), v) for k, v in request.headers.raw],
+            "client": self._client_addr,
+            "server": (url.host, url.port or (443 if url.scheme == "https" else 80)),
+        }
+        sent_body = False
+
+        async def receive() -> dict[str, Any]:
+            nonlocal sent_body
+            if sent_body:
+                return {"type": "http.disconnect"}
+            sent_body = True
+            return {"type": "http.request", "body": content, "more_body": False}
+
+        status = 500
+        headers: list[tuple[bytes, bytes]] = []
+        chunks: list[bytes] = []
+
+        async def send(message: MutableMapping[str, Any]) -> None:
+            nonlocal status, headers
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = list(message.get("headers", []))
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+
+        await self._app(scope, receive, send)
+        return status, headers, b"".join(chunks)
 
     def close(self) -> None:
         with self._lock:
             if self._loop is not None:
                 self._loop.close()
                 self._loop = None
+            loops, self._loops = self._loops, []
+        for loop in loops:
+            if not loop.is_running() and not loop.is_closed():
+                loop.close()
+        self._local = threading.local()
