@@ -3,7 +3,13 @@ against openapi.yaml independently of the app (tests/spec_check.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+
+# Every validation in the tests runs through both the compiled validator and
+# jsonschema; a disagreement fails loudly (fakevoipbin.spec.CheckedSchema).
+os.environ.setdefault("FAKEVOIPBIN_CROSSCHECK", "1")
+
+from collections.abc import Iterator  # noqa: E402
 from typing import Any
 
 import httpx
