@@ -8,7 +8,7 @@ PORT   ?= 8088
 PROFILE ?= docs
 ARGS   ?=
 
-.PHONY: run test lint venv clean
+.PHONY: run test lint bench fuzz venv clean
 
 venv: $(STAMP)
 
@@ -34,3 +34,7 @@ lint: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .hypothesis
+
+## Speed and memory against baselines measured in the same run (loopback only)
+bench: $(STAMP)
+	$(BIN)/python -m bench.run $(ARGS)

@@ -184,7 +184,7 @@ class Spec:
             SPEC_URI, DRAFT202012.create_resource(self.doc)
         )
         self.crosscheck = os.environ.get("FAKEVOIPBIN_CROSSCHECK") == "1"
-        self._compiler = Compiler(lambda ref: self._resolve({"$ref": ref}))
+        self._compiler = Compiler(self._pointer)
         base = self._server_prefix(self.doc.get("servers", []))
         self.operations: dict[str, Operation] = {}
         self.static_routes: dict[str, dict[str, Operation]] = {}
@@ -228,6 +228,15 @@ class Spec:
         except Unsupported:
             fast = None
         return CheckedSchema(slow, fast, self.crosscheck)
+
+    def _pointer(self, ref: str) -> dict[str, Any]:
+        """The node a local ``$ref`` names (one level; siblings of a $ref stay)."""
+        if not ref.startswith("#/"):
+            raise ValueError(f"only local references are supported: {ref}")
+        node: Any = self.doc
+        for part in ref[2:].split("/"):
+            node = node[part.replace("~1", "/").replace("~0", "~")]
+        return dict(node)
 
     def _resolve(self, obj: dict[str, Any]) -> dict[str, Any]:
         while "$ref" in obj and obj["$ref"].startswith("#/"):

@@ -117,12 +117,12 @@ class Target:
         their key) and a frozen clock; remembered so ``end`` can put it back."""
         if not self.is_fake:
             return
+        self._clock_before = self._control("GET", "/_fake/clock")
+        self._started = time.monotonic()
         made = self._control(
             "POST", "/_fake/customers", {"name": "fakevoipbin-verify", "expire": 2**31 - 1}
         )
         self.admin_token = made["accesskey"]["token"]
-        self._clock_before = self._control("GET", "/_fake/clock")
-        self._started = time.monotonic()
         self._control("POST", "/_fake/clock", {"freeze": True})
 
     def end(self) -> None:

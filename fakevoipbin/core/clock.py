@@ -10,6 +10,7 @@ import re
 import threading
 import time
 from datetime import datetime, timezone
+from functools import lru_cache
 
 US = 1_000_000
 #: The clock refuses instants outside this range, so every timestamp it makes
@@ -135,12 +136,14 @@ class Clock:
             self._frozen = frozen
 
 
+@lru_cache(maxsize=16384)
 def format_fixed(us: int) -> str:
     """``2026-12-01T10:15:30.123456Z``: always six fraction digits."""
     secs, frac = divmod(us, US)
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs)) + f".{frac:06d}Z"
 
 
+@lru_cache(maxsize=16384)
 def format_trimmed(us: int) -> str:
     """Go's RFC3339Nano in UTC: trailing fraction zeros trimmed, none for a whole second."""
     secs, frac = divmod(us, US)

@@ -111,8 +111,8 @@ class Application:
                     (b"access-control-allow-headers", CORS_HEADERS),
                     (b"access-control-max-age", b"43200"),
                 ]
-                await _send(send, 204, b"", extra, None)
                 self._record(scope, None, 204, request_id)
+                await _send(send, 204, b"", extra, None)
                 return
             extra.append((b"access-control-expose-headers", b"Content-Length"))
 
@@ -180,8 +180,8 @@ class Application:
         if scope.get("query_string"):
             location += b"?" + scope["query_string"]
         status = 301 if method == "GET" else 307
-        await _send(send, status, b"", [(b"location", location)], None)
         self._record(scope, None, status, None)
+        await _send(send, status, b"", [(b"location", location)], None)
         return True
 
     def _bind_query(self, op: Operation, scope: Scope, call: Call, findings: list[Finding]) -> None:
@@ -291,7 +291,7 @@ class Application:
                     reply = _invalid_response_reply(response_findings, request_id)
         body = b"" if reply.body is None else encode_json(reply.body)
         content_type = None if reply.body is None else JSON_TYPE
-        await _send(send, reply.status, body, extra + reply.headers, content_type)
+        # Journal first: a client that has its answer finds the exchange written down.
         self._record(
             scope,
             op.operation_id if op else None,
@@ -302,6 +302,7 @@ class Application:
             [f.as_detail() for f in response_findings],
             fault,
         )
+        await _send(send, reply.status, body, extra + reply.headers, content_type)
 
     def _check_response(self, op: Operation | None, reply: Reply) -> list[Finding]:
         if op is not None:

@@ -138,10 +138,13 @@ class Control:
         try:
             if target is not None:
                 clock.set(target)
+        except ClockError as exc:
+            raise ControlError(f'"set": {exc}') from None
+        try:
             if advance is not None:
                 clock.advance(advance)
         except ClockError as exc:
-            raise ControlError(str(exc)) from None
+            raise ControlError(f'"advance": {exc}') from None
         if "freeze" in body:
             clock.freeze(body["freeze"])
         return self._clock()

@@ -1,0 +1,413 @@
+"""``make bench``: the fake's speed and memory, measured against baselines in the same run.
+
+HTTP: the fake (uvicorn, one worker, validation on, journal on) and a bare Starlette
+app answering the same bodies from constants, under the same uvicorn settings,
+driven by wrk when it is installed (a Python load generator otherwise). Prism serves
+the same openapi.yaml when node is present. In-process: reset, the pytest session
+fixture's start, 1,000 create+get pairs, serve's ready time. Scale: 100,000 keys in
+one customer. Loopback only, bounded in time; prints a table.
+
+    python -m bench.run [--duration 8] [--no-prism] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+PY = sys.executable
+TOKEN = "vb_a3Bf9xKmPq2nR7sT4wYzLp8mN5qR1xWe"
+KEY_ID = "2f1f8f7e-9b3d-4c60-8465-b69e9f28b6dc"
+CREATE_BODY = '{"name":"bench","detail":"made by make bench","expire":86400}'
+UVICORN = ["--workers", "1", "--no-access-log", "--log-level", "warning",
+           "--loop", "uvloop", "--http", "httptools"]
+ROWS: list[tuple[str, str, str]] = []
+
+
+def row(what: str, value: str, note: str = "") -> None:
+    ROWS.append((what, value, note))
+    print(f"  {what:<52} {value:>16}  {note}", flush=True)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}")
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.02)
+    raise RuntimeError(f"nothing listened on {port}")
+
+
+@contextmanager
+def server(cmd: list[str], port: int, env: dict[str, str] | None = None) -> Iterator[None]:
+    proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **(env or {})},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    try:
+        wait_port(port, proc)
+        yield
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=10)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+def request(port: int, method: str, path: str, body: str | None = None) -> tuple[int, bytes]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    conn.request(method, path, body=body,
+                 headers={"Content-Type": "application/json"} if body else {})
+    r = conn.getresponse()
+    data = r.read()
+    conn.close()
+    return r.status, data
+
+
+# --- load generation ----------------------------------------------------------------
+
+
+def load(port: int, method: str, path: str, seconds: float, conns: int) -> dict[str, float]:
+    """Requests/s and p50/p99 latency in ms."""
+    if shutil.which("wrk"):
+        cmd = ["wrk", "-t1", f"-c{conns}", f"-d{max(1, round(seconds))}s", "--latency",
+               f"http://127.0.0.1:{port}{path}"]
+        if method == "POST":
+            cmd[1:1] = ["-s", str(ROOT / "bench" / "post.lua")]
+        out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+        rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+        non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+        if non2xx:
+            raise RuntimeError(f"{method} {path}: {non2xx.group(1)} non-2xx answers")
+        return {"rps": rps, "p50": _wrk_ms(out, "50%"), "p99": _wrk_ms(out, "99%")}
+    return _python_load(port, method, path, seconds, conns)
+
+
+def _wrk_ms(out: str, pct: str) -> float:
+    m = re.search(rf"^\s*{re.escape(pct)}\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+    assert m, out
+    value, unit = float(m.group(1)), m.group(2)
+    return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+
+
+def _python_load(port: int, method: str, path: str, seconds: float, conns: int) -> dict[str, float]:
+    """A fallback load generator: keep-alive connections on threads."""
+    latencies: list[float] = []
+    lock = threading.Lock()
+    stop = time.monotonic() + seconds
+    body = CREATE_BODY if method == "POST" else None
+
+    def worker() -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        mine = []
+        while time.monotonic() < stop:
+            t = time.perf_counter()
+            conn.request(method, path, body=body,
+                         headers={"Content-Type": "application/json"} if body else {})
+            r = conn.getresponse()
+            r.read()
+            mine.append(time.perf_counter() - t)
+        with lock:
+            latencies.extend(mine)
+
+    threads = [threading.Thread(target=worker) for _ in range(conns)]
+    start = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    took = time.monotonic() - start
+    latencies.sort()
+    return {"rps": len(latencies) / took,
+            "p50": latencies[len(latencies) // 2] * 1000,
+            "p99": latencies[int(len(latencies) * 0.99)] * 1000}
+
+
+# --- HTTP ---------------------------------------------------------------------------
+
+
+def bodies_for_bare(fake_port: int) -> dict[str, str]:
+    """The fake's own answers, for the bare app to send from constants."""
+    q = f"?accesskey={TOKEN}"
+    _, created = request(fake_port, "POST", "/v1.0/accesskeys" + q, CREATE_BODY)
+    _, got = request(fake_port, "GET", f"/v1.0/accesskeys/{KEY_ID}" + q)
+    _, listed = request(fake_port, "GET", "/v1.0/accesskeys" + q + "&page_size=100")
+    assert len(json.loads(listed)["result"]) == 100
+    return {"create": created.decode(), "get": got.decode(), "list": listed.decode()}
+
+
+def http_bench(seconds: float, prism: bool) -> None:
+    print("HTTP (wrk -t1 -c8, loopback)" if shutil.which("wrk")
+          else "HTTP (Python load generator, 8 connections)", flush=True)
+    fake_port, bare_port = free_port(), free_port()
+    q = f"?accesskey={TOKEN}"
+    targets = [
+        ("GET /accesskeys/{id}", "GET", f"/v1.0/accesskeys/{KEY_ID}{q}", 0.6),
+        ("POST /accesskeys (create)", "POST", f"/v1.0/accesskeys{q}", 0.5),
+        ("GET /accesskeys (100 items)", "GET", f"/v1.0/accesskeys{q}&page_size=100", 0.5),
+    ]
+    results: dict[str, dict[str, dict[str, float]]] = {}
+    with server([PY, "-m", "uvicorn", "bench.fake_app:app", "--port", str(fake_port), *UVICORN],
+                fake_port):
+        for _ in range(100):
+            request(fake_port, "POST", f"/v1.0/accesskeys{q}", CREATE_BODY)
+        bodies = bodies_for_bare(fake_port)
+        for name, method, path, _target in targets:
+            results.setdefault(name, {})["fake"] = load(fake_port, method, path, seconds, 8)
+        p99_16 = load(fake_port, "GET", targets[0][2], seconds, 16)
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+        json.dump(bodies, f)
+    try:
+        with server([PY, "-m", "uvicorn", "bench.bare:app", "--port", str(bare_port), *UVICORN],
+                    bare_port, {"FAKEVOIPBIN_BENCH_BODIES": f.name}):
+            for name, method, path, _target in targets:
+                results[name]["bare"] = load(bare_port, method, path, seconds, 8)
+    finally:
+        os.unlink(f.name)
+    for name, _m, _p, target in targets:
+        fake, bare = results[name]["fake"], results[name]["bare"]
+        ratio = fake["rps"] / bare["rps"]
+        row(f"{name}: fake req/s", f"{fake['rps']:,.0f}",
+            f"p50 {fake['p50']:.2f} ms, p99 {fake['p99']:.2f} ms")
+        row(f"{name}: bare req/s", f"{bare['rps']:,.0f}",
+            f"p50 {bare['p50']:.2f} ms, p99 {bare['p99']:.2f} ms")
+        row(f"{name}: fake / bare", f"{ratio:.2f}",
+            f"target >= {target} {'met' if ratio >= target else 'NOT MET'}")
+    row("GET /accesskeys/{id}: fake p99 at 16 connections", f"{p99_16['p99']:.2f} ms",
+        f"target < 10 ms {'met' if p99_16['p99'] < 10 else 'NOT MET'}")
+    if prism:
+        prism_bench(seconds, results["GET /accesskeys/{id}"]["fake"]["rps"], targets[0][2])
+
+
+def prism_bench(seconds: float, fake_rps: float, path: str) -> None:
+    if not shutil.which("node") or not shutil.which("npm"):
+        row("Prism", "skipped", "node is not installed")
+        return
+    prefix = ROOT / "bench" / ".prism"
+    binary = prefix / "node_modules" / ".bin" / "prism"
+    if not binary.exists():
+        print("  installing @stoplight/prism-cli@5.16 into bench/.prism …", flush=True)
+        r = subprocess.run(["npm", "install", "--prefix", str(prefix), "--no-audit", "--no-fund",
+                            "--loglevel=error", "@stoplight/prism-cli@5.16"],
+                           capture_output=True, text=True)
+        if r.returncode != 0 or not binary.exists():
+            row("Prism", "skipped", f"npm install failed: {r.stderr.strip()[:80]}")
+            return
+    port = free_port()
+    with server([str(binary), "mock", str(ROOT / "openapi.yaml"), "-p", str(port), "-h",
+                 "127.0.0.1", "--errors", "false"], port):
+        time.sleep(1.0)
+        status, _ = request(port, "GET", path)
+        if status != 200:
+            row("Prism", "skipped", f"GET by id answered {status}")
+            return
+        prism = load(port, "GET", path, seconds, 8)
+    ratio = fake_rps / prism["rps"]
+    row("GET /accesskeys/{id}: Prism 5.16 req/s", f"{prism['rps']:,.0f}",
+        f"p50 {prism['p50']:.2f} ms, p99 {prism['p99']:.2f} ms")
+    row("GET /accesskeys/{id}: fake / Prism", f"{ratio:.2f}",
+        f"target >= 2 {'met' if ratio >= 2 else 'NOT MET'}")
+
+
+# --- in-process ---------------------------------------------------------------------
+
+
+def median_of(runs: int, fn: Callable[[], float]) -> float:
+    return statistics.median(fn() for _ in range(runs))
+
+
+def _subprocess_seconds(code: str) -> float:
+    out = subprocess.run([PY, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+FIXTURE_START = """
+import time, urllib.request
+t = time.perf_counter()
+from fakevoipbin.testing import FakeVoipbin
+fake = FakeVoipbin().start()
+urllib.request.urlopen(fake.url + "/accesskeys?accesskey=" + fake.accesskey).read()
+print(time.perf_counter() - t)
+"""
+
+
+def serve_ready() -> float:
+    t = time.perf_counter()
+    proc = subprocess.Popen([PY, "-m", "fakevoipbin", "serve", "--port", "0",
+                             "--no-access-log"], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if "ready on" in line:
+            took = time.perf_counter() - t
+            break
+    else:
+        raise RuntimeError("serve never said ready")
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=10)
+    return took
+
+
+def in_process_bench(quick: bool) -> None:
+    print("In-process", flush=True)
+    from fakevoipbin.testing import FakeVoipbin
+
+    fake = FakeVoipbin()
+    resets = []
+    for _ in range(200 if quick else 1000):
+        t = time.perf_counter()
+        fake.reset()
+        resets.append(time.perf_counter() - t)
+    reset_ms = statistics.median(resets) * 1000
+    row("reset (median of runs)", f"{reset_ms:.3f} ms",
+        f"target < 1 ms {'met' if reset_ms < 1 else 'NOT MET'}")
+
+    start_ms = median_of(3 if quick else 5, lambda: _subprocess_seconds(FIXTURE_START)) * 1000
+    row("session fixture start to first answer (median)", f"{start_ms:.0f} ms",
+        f"target < 300 ms {'met' if start_ms < 300 else 'NOT MET'}; includes imports")
+
+    client = fake.client(params={"accesskey": fake.accesskey})
+
+    def pairs() -> float:
+        fake.reset()
+        t = time.perf_counter()
+        for _ in range(1000):
+            r = client.post("/accesskeys", json={"expire": 86400})
+            client.get("/accesskeys/" + r.json()["id"])
+        return time.perf_counter() - t
+
+    pairs_s = median_of(3, pairs)
+    row("1,000 create+get pairs, in-process client (median)", f"{pairs_s:.2f} s",
+        f"target < 1 s {'met' if pairs_s < 1 else 'NOT MET'}")
+    client.close()
+    fake.stop()
+
+    ready_s = median_of(3 if quick else 5, serve_ready)
+    row("serve: start to ready line (median)", f"{ready_s:.2f} s",
+        f"target < 1 s {'met' if ready_s < 1 else 'NOT MET'}")
+
+
+# --- scale ----------------------------------------------------------------------------
+
+
+SCALE = """
+import json, resource, statistics, sys, time
+from fakevoipbin.app_factory import Options, build_state
+from fakevoipbin.core import rules
+from fakevoipbin.core.auth import Identity
+from fakevoipbin.core.clock import Clock
+from fakevoipbin.core.fixtureset import FixtureSet, FixtureCustomer, FixtureKey
+from fakevoipbin.core.profiles import get_profile
+from fakevoipbin.core.state import State
+from fakevoipbin.testing import FakeVoipbin
+
+def rss_kb():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+
+n = int(sys.argv[1])
+fake = FakeVoipbin(now="2026-12-01T10:15:30Z")
+state = fake.state
+ident = Identity("accesskey", "a1d9b2cd-4578-4b23-91b6-5f5ec4a2f840", 0x20, "bench")
+client = fake.client(params={"accesskey": fake.accesskey})
+first = client.get("/accesskeys/2f1f8f7e-9b3d-4c60-8465-b69e9f28b6dc")
+before = rss_kb()
+for i in range(n - 1):
+    rules.create_key(state, ident, "bench key %d" % i, "scale", 86400, [])
+after = rss_kb()
+ids = list(state.store.keys)
+def timed(fn, reps):
+    out = []
+    for _ in range(reps):
+        t = time.perf_counter(); fn(); out.append(time.perf_counter() - t)
+    return statistics.median(out) * 1e6
+get_us = timed(lambda: client.get("/accesskeys/" + ids[-1]), 300)
+page_us = timed(lambda: client.get("/accesskeys", params={"page_size": 100}), 100)
+t = time.perf_counter(); token = ""; pages = 0; seen = 0
+while True:
+    page = rules.list_keys(state, ident, 100, token)
+    seen += len(page.keys); pages += 1
+    if not page.next_page_token:
+        break
+    token = page.next_page_token
+walk = time.perf_counter() - t
+print(json.dumps({"get_us": get_us, "page_us": page_us, "walk_s": walk, "seen": seen,
+                  "kb": after - before}))
+"""
+
+
+def scale_bench(quick: bool) -> None:
+    print("Scale (one customer)", flush=True)
+    big = 20_000 if quick else 100_000
+
+    def measure(n: int) -> dict[str, float]:
+        out = subprocess.run([PY, "-c", SCALE, str(n)], cwd=ROOT, capture_output=True,
+                             text=True, check=True).stdout
+        return dict(json.loads(out.strip().splitlines()[-1]))
+
+    small, tenth, large = measure(10), measure(big // 10), measure(big)
+    for what, key, target in (("get by id", "get_us", 2), ("first list page (100)", "page_us", 2)):
+        ratio = large[key] / small[key]
+        row(f"{what}: {big:,} keys vs 10 keys (median)",
+            f"{large[key]:.0f} / {small[key]:.0f} us",
+            f"ratio {ratio:.2f}, target <= {target} {'met' if ratio <= target else 'NOT MET'}")
+    linear = large["walk_s"] / tenth["walk_s"]
+    row(f"page through all {big:,} keys (core, page_size 100)", f"{large['walk_s']:.2f} s",
+        f"{big // 10:,} keys took {tenth['walk_s']:.3f} s: x{linear:.1f} for x10 keys")
+    per_key = large["kb"] * 1024 / big
+    row("resident memory per key", f"{per_key:,.0f} bytes",
+        f"target < 2 KB {'met' if per_key < 2048 else 'NOT MET'}")
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--duration", type=float, default=8.0, help="seconds per load run")
+    p.add_argument("--no-prism", action="store_true", help="skip Prism even if node is there")
+    p.add_argument("--quick", action="store_true", help="shorter runs, 20,000 keys at scale")
+    p.add_argument("--only", choices=["http", "inprocess", "scale"], help="one section only")
+    args = p.parse_args()
+    seconds = 3.0 if args.quick else args.duration
+    mem_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    print(f"fakevoipbin bench, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, "
+          f"{os.cpu_count()} cores, {mem_gib:.0f} GiB, Python {sys.version.split()[0]}",
+          flush=True)
+    if args.only in (None, "http"):
+        http_bench(seconds, prism=not args.no_prism)
+    if args.only in (None, "inprocess"):
+        in_process_bench(args.quick)
+    if args.only in (None, "scale"):
+        scale_bench(args.quick)
+    missed = [r for r in ROWS if "NOT MET" in r[2]]
+    print(f"\n{len(ROWS)} figures, {len(missed)} targets not met", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,596 @@
+"""The CI contract tools (product.md §8): ``fakevoipbin verify`` against the fake and
+against deliberately broken variants of it, ``Target`` against a server that is not a
+fake, and ``fakevoipbin run``'s environment, exit code and reports."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from hypothesis import given
+
+from fakevoipbin.contract import RULES, Target, verify
+from fakevoipbin.contract import strategies as cst
+from fakevoipbin.contract.target import REAL_SERVER_PACE_S
+from fakevoipbin.core.clock import format_fixed, parse_instant
+from fakevoipbin.core.store import Store
+from fakevoipbin.testing import FakeVoipbin
+from fakevoipbin.web import handlers
+
+from . import spec_check
+from .conftest import (
+    EXPIRING_TOKEN,
+    NOW,
+    SECOND_CUSTOMER,
+    SECOND_TOKEN,
+    TUTORIAL_CUSTOMER,
+    TUTORIAL_TOKEN,
+)
+
+CLI = [sys.executable, "-m", "fakevoipbin"]
+#: What ``FakeVoipbin.client()`` answers on when the fake has no socket.
+IN_PROCESS = "http://fakevoipbin/v1.0"
+EXAMPLES = 10
+PREFIX = "fakevoipbin-verify-"
+
+#: operationId -> documented statuses, read from openapi.yaml without fakevoipbin.spec.
+DOCUMENTED: dict[str, list[int]] = {
+    op["operationId"]: sorted(int(s) for s in op["responses"] if s.isdigit())
+    for item in spec_check.DOC["paths"].values()
+    for op in item.values()
+    if isinstance(op, dict) and "operationId" in op
+}
+
+
+def _errors(op_id: str) -> list[int]:
+    return [s for s in DOCUMENTED[op_id] if s >= 400]
+
+
+# --- verify helpers ---------------------------------------------------------------
+
+
+def run_verify(
+    fake: FakeVoipbin,
+    accesskey: str | None = None,
+    examples: int = EXAMPLES,
+    client: httpx.Client | None = None,
+    **kw: Any,
+) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = verify(
+        IN_PROCESS,
+        fake.accesskey if accesskey is None else accesskey,
+        examples=examples,
+        client=client or fake.client(),
+        out=out,
+        err=err,
+        **kw,
+    )
+    return code, out.getvalue(), err.getvalue()
+
+
+def verdicts(text: str) -> dict[str, str]:
+    """The rule table: rule name -> held / BROKEN / unused."""
+    return {
+        m[1]: m[2]
+        for m in re.finditer(r"^(\S+)\s+(held|BROKEN|unused)\s+\d+\s", text, re.MULTILINE)
+    }
+
+
+def failing_sequence(text: str, rule_name: str) -> list[str]:
+    m = re.search(
+        rf"^BROKEN {re.escape(rule_name)}: .+\nshortest failing sequence:\n((?:    .*\n)+)",
+        text,
+        re.MULTILINE,
+    )
+    assert m, f"no shortest failing sequence printed for {rule_name}:\n{text}"
+    return [line.strip() for line in m[1].splitlines()]
+
+
+def assert_broken(code: int, text: str, rule_names: tuple[str, ...], step: str) -> None:
+    """Exit 1; one of ``rule_names`` BROKEN with a shrunk sequence of state. steps."""
+    assert code == 1, text
+    table = verdicts(text)
+    assert set(table) == set(RULES), text
+    broken = [name for name in rule_names if table[name] == "BROKEN"]
+    assert broken, f"none of {rule_names} is BROKEN:\n{text}"
+    for name in broken:
+        steps = failing_sequence(text, name)
+        calls = [s for s in steps if s.startswith("state.")]
+        assert calls, steps
+        assert any(s.startswith(step) for s in calls), steps
+        assert steps[-1].startswith(f"-> [{name}]"), steps
+    assert re.search(r"^\d+ rules held, [1-9]\d* broken$", text, re.MULTILINE), text
+
+
+def _list_status(fake: FakeVoipbin, token: str) -> int:
+    with fake.client() as c:
+        return c.get("/accesskeys", params={"accesskey": token}).status_code
+
+
+def _live_ids(fake: FakeVoipbin, customer_id: str) -> list[str]:
+    store = fake.state.store
+    return [k.id for k in store.live_keys(store.customers[customer_id])]
+
+
+# --- verify against the fake ------------------------------------------------------
+
+
+@pytest.mark.parametrize("profile", ["docs", "live"])
+def test_verify_holds_against_the_fake_in_both_profiles(profile: str) -> None:
+    fake = FakeVoipbin(profile=profile, now=NOW)
+    seen: list[str] = []
+    client = fake.client(event_hooks={"request": [lambda r: seen.append(r.url.path)]})
+    code, out, _err = run_verify(fake, client=client)
+    assert code == 0, out
+    table = verdicts(out)
+    assert table == dict.fromkeys(RULES, "held"), out
+    assert "BROKEN" not in out
+    # No --profile: it asked the fake's health and took the fake's profile.
+    assert "/_fake/health" in seen
+    assert f"(a fakevoipbin fake, profile {profile}, {EXAMPLES} examples, seed 0)" in out
+    assert f"{len(RULES)} rules held, 0 broken" in out
+
+
+def test_verify_works_in_a_customer_of_its_own_and_restores_the_clock() -> None:
+    fake = FakeVoipbin(profile="docs", now=NOW)
+    store = fake.state.store
+    customers_before = set(store.customers)
+    tutorial_before = _live_ids(fake, TUTORIAL_CUSTOMER)
+    second_before = _live_ids(fake, SECOND_CUSTOMER)
+    clock_before = fake.clock.now_text()
+    assert fake.clock.frozen
+
+    code, out, _err = run_verify(fake)
+    assert code == 0, out
+
+    # The clock is put back exactly, still frozen.
+    assert fake.clock.now_text() == clock_before
+    assert fake.clock.frozen
+    # The fixture customers' keys are untouched and still authenticate (including the
+    # one that expires 300 s after NOW, which moving the clock would have expired).
+    assert _live_ids(fake, TUTORIAL_CUSTOMER) == tutorial_before
+    assert _live_ids(fake, SECOND_CUSTOMER) == second_before
+    for token in (fake.accesskey, TUTORIAL_TOKEN, SECOND_TOKEN, EXPIRING_TOKEN):
+        assert _list_status(fake, token) == 200, token
+    # It worked in a customer of its own ...
+    mine = [cid for cid in store.customers if cid not in customers_before]
+    assert len(mine) == 1
+    verify_customer = store.customers[mine[0]]
+    assert verify_customer.name == "fakevoipbin-verify"
+    created = [k for k in store.keys.values() if k.name.startswith(PREFIX)]
+    assert created, "verify created no keys"
+    assert {k.customer_id for k in created} == {verify_customer.id}
+    # ... deleted every key it created ...
+    assert all(k.tm_delete is not None for k in created)
+    live = list(store.live_keys(verify_customer))
+    assert [k for k in live if k.name.startswith(PREFIX)] == []
+    # ... and never lost its own credential: its admin key is live and unexpired.
+    assert len(live) == 1
+    own = live[0]
+    assert own.tm_delete is None
+    assert own.tm_expire is not None and own.tm_expire > parse_instant(clock_before)
+    assert store.by_hash.get(own.token_hash) is own
+
+
+def test_verify_restores_a_running_clock() -> None:
+    fake = FakeVoipbin(profile="live")  # real time, not frozen
+    code, out, _err = run_verify(fake, examples=5)
+    assert code == 0, out
+    assert not fake.clock.frozen
+    assert abs(fake.clock.now().timestamp() - time.time()) < 5
+
+
+def test_verify_exits_2_when_the_accesskey_is_wrong() -> None:
+    fake = FakeVoipbin(profile="docs", now=NOW)
+    code, out, err = run_verify(fake, accesskey="vb_" + "x" * 32)
+    assert code == 2
+    assert err.startswith("fakevoipbin verify: ")
+    assert "401" in err
+    assert "rules held" not in out
+    # No customer of its own was made for a run that could not start.
+    assert not any(c.name == "fakevoipbin-verify" for c in fake.state.store.customers.values())
+
+
+def test_verify_exits_2_when_the_server_cannot_be_reached() -> None:
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("connection refused", request=request)
+
+    out, err = io.StringIO(), io.StringIO()
+    client = httpx.Client(transport=httpx.MockTransport(refuse))
+    code = verify("http://nowhere.test/v1.0", "vb_k", examples=2, client=client, out=out, err=err)
+    assert code == 2
+    assert "fakevoipbin verify: cannot reach http://nowhere.test/v1.0" in err.getvalue()
+
+
+# --- verify against broken variants of the fake -----------------------------------
+
+
+def _wrap(monkeypatch: pytest.MonkeyPatch, op_id: str, change: Any) -> None:
+    original = handlers.HANDLERS[op_id]
+
+    def wrapped(call: handlers.Call) -> handlers.Reply:
+        reply = original(call)
+        if reply.status == 200 and isinstance(reply.body, dict):
+            change(reply.body)
+        return reply
+
+    monkeypatch.setitem(handlers.HANDLERS, op_id, wrapped)
+
+
+def test_verify_names_a_token_returned_on_get(monkeypatch: pytest.MonkeyPatch) -> None:
+    _wrap(monkeypatch, "GetAccesskeysId", lambda body: body.update(token="vb_" + "A" * 32))
+    fake = FakeVoipbin(profile="docs", now=NOW, response_validation="off")
+    code, out, _err = run_verify(fake)
+    assert_broken(code, out, ("token-only-on-create",), "state.get(")
+    assert verdicts(out)["token-only-on-create"] == "BROKEN"
+
+
+def test_verify_names_wrong_expire_arithmetic(monkeypatch: pytest.MonkeyPatch) -> None:
+    def shift(body: dict[str, Any]) -> None:
+        body["tm_expire"] = format_fixed(parse_instant(body["tm_expire"]) + 1_000_000)
+
+    _wrap(monkeypatch, "PostAccesskeys", shift)
+    fake = FakeVoipbin(profile="docs", now=NOW, response_validation="off")
+    code, out, _err = run_verify(fake)
+    assert_broken(code, out, ("expire-arithmetic",), "state.create(")
+    m = re.search(r"expire (\d+): tm_expire - tm_create = ([\d.]+) s", out)
+    assert m, out
+    assert float(m[2]) == int(m[1]) + 1
+
+
+def test_verify_names_deleted_keys_left_in_the_list(monkeypatch: pytest.MonkeyPatch) -> None:
+    real_soft_delete = Store.soft_delete
+    lingering: list[Any] = []
+
+    def soft_delete_but_keep_listing(self: Store, key: Any, t: int) -> None:
+        # A stale list: the last deleted key stays in its customer's list (its token
+        # fails and tm_delete is set). Older ones leave, so lists stay short.
+        for old in lingering:
+            real_soft_delete(self, old, old.tm_delete)
+        lingering[:] = [key]
+        key.tm_delete = t
+        key.tm_update = t
+        self.by_hash.pop(key.token_hash, None)
+
+    monkeypatch.setattr(Store, "soft_delete", soft_delete_but_keep_listing)
+    fake = FakeVoipbin(profile="docs", now=NOW, response_validation="off")
+    code, out, _err = run_verify(fake)
+    assert_broken(code, out, ("list-exactly-once", "delete-semantics"), "state.delete(")
+
+
+# --- a server that is not a fake ----------------------------------------------------
+
+
+def test_target_paces_itself_and_honours_retry_after_on_a_real_server() -> None:
+    seen: list[tuple[float, str, dict[str, str], int]] = []
+    api_calls = 0
+
+    def server(request: httpx.Request) -> httpx.Response:
+        nonlocal api_calls
+        path = request.url.path
+        if path == "/_fake/health":
+            status, response = 404, httpx.Response(404, json={"message": "not found"})
+        elif path == "/v1.0/accesskeys":
+            api_calls += 1
+            if api_calls == 1:
+                response = httpx.Response(429, headers={"Retry-After": "1"}, json={})
+            else:
+                response = httpx.Response(200, json={"result": [], "next_page_token": ""})
+            status = response.status_code
+        else:
+            status, response = 500, httpx.Response(500)
+        seen.append((time.monotonic(), path, dict(request.url.params), status))
+        return response
+
+    client = httpx.Client(transport=httpx.MockTransport(server))
+    target = Target("http://api.example.test/v1.0", "vb_real", client=client)
+    assert [s[1] for s in seen] == ["/_fake/health"]
+    assert target.is_fake is False
+    assert target.profile == "live"
+    assert target.pace_s == pytest.approx(1 / 15)
+
+    started = time.monotonic()
+    r = target.call("GET", "/accesskeys", token="vb_real", params={"page_size": 1})
+    took = time.monotonic() - started
+    assert r.status_code == 200
+    assert took >= 0.95
+    api = [s for s in seen if s[1] == "/v1.0/accesskeys"]
+    assert [s[3] for s in api] == [429, 200]
+    assert api[1][0] - api[0][0] >= 0.95
+    assert all(s[2] == {"page_size": "1", "accesskey": "vb_real"} for s in api)
+    assert target.requests == 2
+
+    # Back-to-back calls are spaced by the pace, under production's 16.7/s.
+    target.call("GET", "/accesskeys", token="vb_real")
+    target.call("GET", "/accesskeys", token="vb_real")
+    times = [s[0] for s in seen if s[1] == "/v1.0/accesskeys"][-2:]
+    assert times[1] - times[0] >= REAL_SERVER_PACE_S - 0.005
+    # Nothing on a real server is steered: begin and end send no control requests.
+    before = len(seen)
+    target.begin()
+    target.end()
+    assert len(seen) == before
+    assert abs(target.now_us() / 1e6 - time.time()) < 2
+
+
+def test_target_on_a_fake_reads_its_health() -> None:
+    fake = FakeVoipbin(profile="live", now=NOW)
+    target = Target(IN_PROCESS, fake.accesskey, client=fake.client())
+    assert target.is_fake is True
+    assert target.profile == "live"
+    assert target.pace_s == 0.0
+    assert target.now_us() == parse_instant(NOW)
+    explicit = Target(IN_PROCESS, fake.accesskey, profile="docs", client=fake.client())
+    assert explicit.profile == "docs"
+
+
+@given(name=cst.names, expire=cst.expires)
+def test_strategies_are_importable_for_client_authors(name: str, expire: int) -> None:
+    assert name.startswith(cst.NAME_PREFIX)
+    assert 86_400 <= expire <= 10 * 365 * 86_400
+
+
+# --- verify as a command ------------------------------------------------------------
+
+
+def test_verify_command_against_a_fake_on_a_socket() -> None:
+    with FakeVoipbin(profile="live", now=NOW) as fake:
+        url = fake.url
+        proc = subprocess.run(
+            [
+                *CLI,
+                "verify",
+                "--base-url",
+                url,
+                "--accesskey",
+                fake.accesskey,
+                "--examples",
+                "6",
+                "--seed",
+                "1",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        with urllib.request.urlopen(f"{url}/accesskeys?accesskey={fake.accesskey}") as r:
+            assert r.status == 200  # the caller's key still works afterwards
+        leftovers = [
+            k
+            for k in fake.state.store.keys.values()
+            if k.name.startswith(PREFIX) and not k.tm_delete
+        ]
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert f"verify {url} (a fakevoipbin fake, profile live, 6 examples, seed 1)" in proc.stdout
+    assert verdicts(proc.stdout) == dict.fromkeys(RULES, "held"), proc.stdout
+    assert f"{len(RULES)} rules held, 0 broken" in proc.stdout
+    assert leftovers == []
+
+
+# --- fakevoipbin run ----------------------------------------------------------------
+
+ENV_CLIENT = """
+import json, os, sys, urllib.error, urllib.request
+names = ("FAKEVOIPBIN_URL", "VOIPBIN_API_BASE_URL", "FAKEVOIPBIN_ACCESSKEY", "VOIPBIN_API_KEY")
+env = {n: os.environ.get(n) for n in names}
+def get(key):
+    url = env["VOIPBIN_API_BASE_URL"] + "/accesskeys?accesskey=" + key
+    try:
+        with urllib.request.urlopen(url, timeout=10) as r:
+            return r.status
+    except urllib.error.HTTPError as e:
+        return e.code
+env["statuses"] = [get(env["VOIPBIN_API_KEY"]), get("vb_" + "x" * 32)]
+open(sys.argv[1], "w").write(json.dumps(env))
+sys.exit(int(sys.argv[2]))
+"""
+
+BAD_CLIENT = """
+import json, os, sys, urllib.error, urllib.request
+def post(body):
+    url = os.environ["FAKEVOIPBIN_URL"] + "/accesskeys?accesskey=" + os.environ["VOIPBIN_API_KEY"]
+    req = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
+                                 headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status
+    except urllib.error.HTTPError as e:
+        return e.code
+statuses = [post({"name": "a", "expire": "86400"}), post({"name": "b"}),
+            post({"name": "c", "expire": 86400})]
+open(sys.argv[1], "w").write(json.dumps(statuses))
+"""
+
+PROFILE_CLIENT = """
+import json, os, sys, urllib.error, urllib.request
+base, key = os.environ["FAKEVOIPBIN_URL"], os.environ["FAKEVOIPBIN_ACCESSKEY"]
+def get(url):
+    try:
+        with urllib.request.urlopen(url, timeout=10) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
+health = get(base[: -len("/v1.0")] + "/_fake/health")[1]
+unknown = get(base + "/accesskeys/00000000-0000-4000-8000-000000000000?accesskey=" + key)
+listed = get(base + "/accesskeys?page_size=100&accesskey=" + key)[1]
+out = {"health": health, "unknown": unknown, "token": listed["next_page_token"]}
+open(sys.argv[1], "w").write(json.dumps(out))
+"""
+
+
+def run_cli(
+    tmp_path: Path, code: str, *client_args: str, options: tuple[str, ...] = ()
+) -> tuple[subprocess.CompletedProcess[str], dict[str, Any], ET.Element]:
+    report, junit = tmp_path / "r.json", tmp_path / "j.xml"
+    proc = subprocess.run(
+        [
+            *CLI,
+            "run",
+            *options,
+            "--report",
+            str(report),
+            "--junit",
+            str(junit),
+            "--",
+            sys.executable,
+            "-c",
+            code,
+            *client_args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert report.exists(), proc.stdout + proc.stderr
+    assert junit.exists(), proc.stdout + proc.stderr
+    return proc, json.loads(report.read_text()), ET.fromstring(junit.read_text())
+
+
+def table_row(stdout: str, op_id: str) -> str:
+    rows = [line for line in stdout.splitlines() if line.split()[:1] == [op_id]]
+    assert len(rows) == 1, stdout
+    return rows[0]
+
+
+def cases(suite: ET.Element) -> dict[str, ET.Element]:
+    found: dict[str, ET.Element] = {}
+    for case in suite.iter("testcase"):
+        name = case.get("name", "")
+        assert name not in found, f"testcase {name!r} repeated"
+        found[name] = case
+    return found
+
+
+@pytest.mark.parametrize(("exit_code", "strict"), [(0, False), (3, False), (0, True)])
+def test_run_exports_the_fake_and_reports_what_the_client_met(
+    tmp_path: Path, exit_code: int, strict: bool
+) -> None:
+    seen = tmp_path / "env.json"
+    proc, report, suite = run_cli(
+        tmp_path,
+        ENV_CLIENT,
+        str(seen),
+        str(exit_code),
+        options=("--strict",) if strict else (),
+    )
+    # It exits with the client's code (a clean client is fine under --strict too).
+    assert proc.returncode == exit_code, proc.stdout + proc.stderr
+    env = json.loads(seen.read_text())
+    assert env["FAKEVOIPBIN_URL"] == env["VOIPBIN_API_BASE_URL"]
+    assert re.fullmatch(r"http://127\.0\.0\.1:\d+/v1\.0", env["FAKEVOIPBIN_URL"])
+    assert env["FAKEVOIPBIN_ACCESSKEY"] == env["VOIPBIN_API_KEY"] == TUTORIAL_TOKEN
+    assert env["statuses"] == [200, 401]
+    # The fake was stopped once the client finished.
+    with pytest.raises(urllib.error.URLError):
+        urllib.request.urlopen(env["FAKEVOIPBIN_URL"] + "/accesskeys", timeout=2)
+
+    # The JSON report: statuses met, documented error statuses never met, violations.
+    assert report["client_exit_code"] == exit_code
+    assert report["requests"] == 2
+    ops = report["operations"]
+    assert set(ops) == set(DOCUMENTED)
+    assert ops["GetAccesskeys"]["statuses"] == {"200": 1, "401": 1}
+    assert ops["GetAccesskeys"]["error_statuses_never_met"] == [
+        s for s in _errors("GetAccesskeys") if s != 401
+    ]
+    for op_id in set(DOCUMENTED) - {"GetAccesskeys"}:
+        assert ops[op_id]["statuses"] == {}, op_id
+        assert ops[op_id]["error_statuses_never_met"] == _errors(op_id), op_id
+    assert report["violations"] == []
+    assert report["violation_count"] == 0
+
+    # The printed table.
+    row = table_row(proc.stdout, "GetAccesskeys")
+    assert "200×1" in row and "401×1" in row
+    assert row.rstrip().endswith(", ".join(str(s) for s in _errors("GetAccesskeys") if s != 401))
+    row = table_row(proc.stdout, "DeleteAccesskeysId")
+    assert row.rstrip().endswith(", ".join(str(s) for s in _errors("DeleteAccesskeysId")))
+    assert "no client request broke openapi.yaml" in proc.stdout
+
+    # JUnit: one test case per operation and documented status; met ones pass.
+    found = cases(suite)
+    expected = {f"{op} answers {s}" for op, statuses in DOCUMENTED.items() for s in statuses}
+    assert set(found) == expected
+    assert suite.findall(".//failure") == []
+    for name, case in found.items():
+        met = name in ("GetAccesskeys answers 200", "GetAccesskeys answers 401")
+        assert (case.find("skipped") is None) == met, name
+
+
+@pytest.mark.parametrize("strict", [False, True])
+def test_run_reports_requests_that_break_the_spec(tmp_path: Path, strict: bool) -> None:
+    seen = tmp_path / "statuses.json"
+    proc, report, suite = run_cli(
+        tmp_path, BAD_CLIENT, str(seen), options=("--strict",) if strict else ()
+    )
+    assert json.loads(seen.read_text()) == [400, 400, 200]
+    # The client itself exited 0: only --strict turns the spec breaches into a failure.
+    assert report["client_exit_code"] == 0
+    if strict:
+        assert proc.returncode != 0, proc.stdout + proc.stderr
+    else:
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+
+    broke = {(v["field"], v["rule"]) for v in report["violations"]}
+    assert broke == {("expire", "type"), ("expire", "required")}
+    assert report["violation_count"] == 2
+    assert all(v["operation_id"] == "PostAccesskeys" for v in report["violations"])
+    assert all(v["status"] == 400 for v in report["violations"])
+    assert all("accesskey=vb_" not in v["target"] for v in report["violations"])
+    post = report["operations"]["PostAccesskeys"]
+    assert post["statuses"] == {"200": 1, "400": 2}
+    assert 400 not in post["error_statuses_never_met"]
+    assert 401 in post["error_statuses_never_met"]
+
+    assert "2 client request(s) broke openapi.yaml" in proc.stdout
+    assert "expire broke 'type'" in proc.stdout
+    assert "expire broke 'required'" in proc.stdout
+    assert "200×1, 400×2" in table_row(proc.stdout, "PostAccesskeys")
+
+    failures = suite.findall(".//failure")
+    assert len(failures) == 2
+    messages = sorted(f.get("message", "") for f in failures)
+    assert messages == ["expire broke 'required'", "expire broke 'type'"]
+    assert suite.get("failures") == "2"
+    per_status = {f"{op} answers {s}" for op, statuses in DOCUMENTED.items() for s in statuses}
+    assert len(suite.findall("testcase")) == len(per_status) + 2
+
+
+@pytest.mark.parametrize("profile", ["docs", "live"])
+def test_run_takes_serve_options(tmp_path: Path, profile: str) -> None:
+    seen = tmp_path / "seen.json"
+    proc, report, _suite = run_cli(
+        tmp_path,
+        PROFILE_CLIENT,
+        str(seen),
+        options=("--profile", profile, "--seed", "5", "--now", NOW),
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert f"(profile {profile})" in proc.stderr
+    got = json.loads(seen.read_text())
+    assert got["health"]["profile"] == profile
+    assert got["health"]["seed"] == 5
+    assert got["health"]["clock"] == {"now": format_fixed(parse_instant(NOW)), "frozen": True}
+    status, body = got["unknown"]
+    if profile == "live":
+        # Production answers an id that names no key with 400 INVALID_ARGUMENT, and
+        # ends a list with the last tm_create as next_page_token.
+        assert (status, body["error"]["reason"]) == (400, "INVALID_ARGUMENT")
+        assert isinstance(got["token"], str) and got["token"]
+        assert report["operations"]["GetAccesskeysId"]["statuses"] == {"400": 1}
+    else:
+        assert (status, body["error"]["reason"]) == (404, "ACCESSKEY_NOT_FOUND")
+        assert got["token"] is None
+        assert report["operations"]["GetAccesskeysId"]["statuses"] == {"404": 1}
