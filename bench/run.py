@@ -30,15 +30,23 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
 TOKEN = "vb_a3Bf9xKmPq2nR7sT4wYzLp8mN5qR1xWe"
 KEY_ID = "2f1f8f7e-9b3d-4c60-8465-b69e9f28b6dc"
 CREATE_BODY = '{"name":"bench","detail":"made by make bench","expire":86400}'
-UVICORN = ["--workers", "1", "--no-access-log", "--log-level", "warning",
-           "--loop", "uvloop", "--http", "httptools"]
+UVICORN = [
+    "--workers",
+    "1",
+    "--no-access-log",
+    "--log-level",
+    "warning",
+    "--loop",
+    "uvloop",
+    "--http",
+    "httptools",
+]
 ROWS: list[tuple[str, str, str]] = []
 
 
@@ -67,9 +75,14 @@ def wait_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 30) -> 
 
 @contextmanager
 def server(cmd: list[str], port: int, env: dict[str, str] | None = None) -> Iterator[None]:
-    proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **(env or {})},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        cmd,
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         wait_port(port, proc)
         yield
@@ -83,8 +96,9 @@ def server(cmd: list[str], port: int, env: dict[str, str] | None = None) -> Iter
 
 def request(port: int, method: str, path: str, body: str | None = None) -> tuple[int, bytes]:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    conn.request(method, path, body=body,
-                 headers={"Content-Type": "application/json"} if body else {})
+    conn.request(
+        method, path, body=body, headers={"Content-Type": "application/json"} if body else {}
+    )
     r = conn.getresponse()
     data = r.read()
     conn.close()
@@ -97,8 +111,14 @@ def request(port: int, method: str, path: str, body: str | None = None) -> tuple
 def load(port: int, method: str, path: str, seconds: float, conns: int) -> dict[str, float]:
     """Requests/s and p50/p99 latency in ms."""
     if shutil.which("wrk"):
-        cmd = ["wrk", "-t1", f"-c{conns}", f"-d{max(1, round(seconds))}s", "--latency",
-               f"http://127.0.0.1:{port}{path}"]
+        cmd = [
+            "wrk",
+            "-t1",
+            f"-c{conns}",
+            f"-d{max(1, round(seconds))}s",
+            "--latency",
+            f"http://127.0.0.1:{port}{path}",
+        ]
         if method == "POST":
             cmd[1:1] = ["-s", str(ROOT / "bench" / "post.lua")]
         out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
@@ -129,8 +149,12 @@ def _python_load(port: int, method: str, path: str, seconds: float, conns: int) 
         mine = []
         while time.monotonic() < stop:
             t = time.perf_counter()
-            conn.request(method, path, body=body,
-                         headers={"Content-Type": "application/json"} if body else {})
+            conn.request(
+                method,
+                path,
+                body=body,
+                headers={"Content-Type": "application/json"} if body else {},
+            )
             r = conn.getresponse()
             r.read()
             mine.append(time.perf_counter() - t)
@@ -145,9 +169,11 @@ def _python_load(port: int, method: str, path: str, seconds: float, conns: int) 
         t.join()
     took = time.monotonic() - start
     latencies.sort()
-    return {"rps": len(latencies) / took,
-            "p50": latencies[len(latencies) // 2] * 1000,
-            "p99": latencies[int(len(latencies) * 0.99)] * 1000}
+    return {
+        "rps": len(latencies) / took,
+        "p50": latencies[len(latencies) // 2] * 1000,
+        "p99": latencies[int(len(latencies) * 0.99)] * 1000,
+    }
 
 
 # --- HTTP ---------------------------------------------------------------------------
@@ -164,8 +190,12 @@ def bodies_for_bare(fake_port: int) -> dict[str, str]:
 
 
 def http_bench(seconds: float, prism: bool) -> None:
-    print("HTTP (wrk -t1 -c8, loopback)" if shutil.which("wrk")
-          else "HTTP (Python load generator, 8 connections)", flush=True)
+    print(
+        "HTTP (wrk -t1 -c8, loopback)"
+        if shutil.which("wrk")
+        else "HTTP (Python load generator, 8 connections)",
+        flush=True,
+    )
     fake_port, bare_port = free_port(), free_port()
     q = f"?accesskey={TOKEN}"
     targets = [
@@ -174,8 +204,9 @@ def http_bench(seconds: float, prism: bool) -> None:
         ("GET /accesskeys (100 items)", "GET", f"/v1.0/accesskeys{q}&page_size=100", 0.5),
     ]
     results: dict[str, dict[str, dict[str, float]]] = {}
-    with server([PY, "-m", "uvicorn", "bench.fake_app:app", "--port", str(fake_port), *UVICORN],
-                fake_port):
+    with server(
+        [PY, "-m", "uvicorn", "bench.fake_app:app", "--port", str(fake_port), *UVICORN], fake_port
+    ):
         for _ in range(100):
             request(fake_port, "POST", f"/v1.0/accesskeys{q}", CREATE_BODY)
         bodies = bodies_for_bare(fake_port)
@@ -185,8 +216,11 @@ def http_bench(seconds: float, prism: bool) -> None:
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
         json.dump(bodies, f)
     try:
-        with server([PY, "-m", "uvicorn", "bench.bare:app", "--port", str(bare_port), *UVICORN],
-                    bare_port, {"FAKEVOIPBIN_BENCH_BODIES": f.name}):
+        with server(
+            [PY, "-m", "uvicorn", "bench.bare:app", "--port", str(bare_port), *UVICORN],
+            bare_port,
+            {"FAKEVOIPBIN_BENCH_BODIES": f.name},
+        ):
             for name, method, path, _target in targets:
                 results[name]["bare"] = load(bare_port, method, path, seconds, 8)
     finally:
@@ -194,14 +228,26 @@ def http_bench(seconds: float, prism: bool) -> None:
     for name, _m, _p, target in targets:
         fake, bare = results[name]["fake"], results[name]["bare"]
         ratio = fake["rps"] / bare["rps"]
-        row(f"{name}: fake req/s", f"{fake['rps']:,.0f}",
-            f"p50 {fake['p50']:.2f} ms, p99 {fake['p99']:.2f} ms")
-        row(f"{name}: bare req/s", f"{bare['rps']:,.0f}",
-            f"p50 {bare['p50']:.2f} ms, p99 {bare['p99']:.2f} ms")
-        row(f"{name}: fake / bare", f"{ratio:.2f}",
-            f"target >= {target} {'met' if ratio >= target else 'NOT MET'}")
-    row("GET /accesskeys/{id}: fake p99 at 16 connections", f"{p99_16['p99']:.2f} ms",
-        f"target < 10 ms {'met' if p99_16['p99'] < 10 else 'NOT MET'}")
+        row(
+            f"{name}: fake req/s",
+            f"{fake['rps']:,.0f}",
+            f"p50 {fake['p50']:.2f} ms, p99 {fake['p99']:.2f} ms",
+        )
+        row(
+            f"{name}: bare req/s",
+            f"{bare['rps']:,.0f}",
+            f"p50 {bare['p50']:.2f} ms, p99 {bare['p99']:.2f} ms",
+        )
+        row(
+            f"{name}: fake / bare",
+            f"{ratio:.2f}",
+            f"target >= {target} {'met' if ratio >= target else 'NOT MET'}",
+        )
+    row(
+        "GET /accesskeys/{id}: fake p99 at 16 connections",
+        f"{p99_16['p99']:.2f} ms",
+        f"target < 10 ms {'met' if p99_16['p99'] < 10 else 'NOT MET'}",
+    )
     if prism:
         prism_bench(seconds, results["GET /accesskeys/{id}"]["fake"]["rps"], targets[0][2])
 
@@ -214,15 +260,38 @@ def prism_bench(seconds: float, fake_rps: float, path: str) -> None:
     binary = prefix / "node_modules" / ".bin" / "prism"
     if not binary.exists():
         print("  installing @stoplight/prism-cli@5.16 into bench/.prism …", flush=True)
-        r = subprocess.run(["npm", "install", "--prefix", str(prefix), "--no-audit", "--no-fund",
-                            "--loglevel=error", "@stoplight/prism-cli@5.16"],
-                           capture_output=True, text=True)
+        r = subprocess.run(
+            [
+                "npm",
+                "install",
+                "--prefix",
+                str(prefix),
+                "--no-audit",
+                "--no-fund",
+                "--loglevel=error",
+                "@stoplight/prism-cli@5.16",
+            ],
+            capture_output=True,
+            text=True,
+        )
         if r.returncode != 0 or not binary.exists():
             row("Prism", "skipped", f"npm install failed: {r.stderr.strip()[:80]}")
             return
     port = free_port()
-    with server([str(binary), "mock", str(ROOT / "openapi.yaml"), "-p", str(port), "-h",
-                 "127.0.0.1", "--errors", "false"], port):
+    with server(
+        [
+            str(binary),
+            "mock",
+            str(ROOT / "openapi.yaml"),
+            "-p",
+            str(port),
+            "-h",
+            "127.0.0.1",
+            "--errors",
+            "false",
+        ],
+        port,
+    ):
         time.sleep(1.0)
         status, _ = request(port, "GET", path)
         if status != 200:
@@ -230,10 +299,16 @@ def prism_bench(seconds: float, fake_rps: float, path: str) -> None:
             return
         prism = load(port, "GET", path, seconds, 8)
     ratio = fake_rps / prism["rps"]
-    row("GET /accesskeys/{id}: Prism 5.16 req/s", f"{prism['rps']:,.0f}",
-        f"p50 {prism['p50']:.2f} ms, p99 {prism['p99']:.2f} ms")
-    row("GET /accesskeys/{id}: fake / Prism", f"{ratio:.2f}",
-        f"target >= 2 {'met' if ratio >= 2 else 'NOT MET'}")
+    row(
+        "GET /accesskeys/{id}: Prism 5.16 req/s",
+        f"{prism['rps']:,.0f}",
+        f"p50 {prism['p50']:.2f} ms, p99 {prism['p99']:.2f} ms",
+    )
+    row(
+        "GET /accesskeys/{id}: fake / Prism",
+        f"{ratio:.2f}",
+        f"target >= 2 {'met' if ratio >= 2 else 'NOT MET'}",
+    )
 
 
 # --- in-process ---------------------------------------------------------------------
@@ -260,8 +335,12 @@ print(time.perf_counter() - t)
 
 def serve_ready() -> float:
     t = time.perf_counter()
-    proc = subprocess.Popen([PY, "-m", "fakevoipbin", "serve", "--port", "0",
-                             "--no-access-log"], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [PY, "-m", "fakevoipbin", "serve", "--port", "0", "--no-access-log"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert proc.stdout is not None
     for line in proc.stdout:
         if "ready on" in line:
@@ -285,12 +364,18 @@ def in_process_bench(quick: bool) -> None:
         fake.reset()
         resets.append(time.perf_counter() - t)
     reset_ms = statistics.median(resets) * 1000
-    row("reset (median of runs)", f"{reset_ms:.3f} ms",
-        f"target < 1 ms {'met' if reset_ms < 1 else 'NOT MET'}")
+    row(
+        "reset (median of runs)",
+        f"{reset_ms:.3f} ms",
+        f"target < 1 ms {'met' if reset_ms < 1 else 'NOT MET'}",
+    )
 
     start_ms = median_of(3 if quick else 5, lambda: _subprocess_seconds(FIXTURE_START)) * 1000
-    row("session fixture start to first answer (median)", f"{start_ms:.0f} ms",
-        f"target < 300 ms {'met' if start_ms < 300 else 'NOT MET'}; includes imports")
+    row(
+        "session fixture start to first answer (median)",
+        f"{start_ms:.0f} ms",
+        f"target < 300 ms {'met' if start_ms < 300 else 'NOT MET'}; includes imports",
+    )
 
     client = fake.client(params={"accesskey": fake.accesskey})
 
@@ -303,14 +388,20 @@ def in_process_bench(quick: bool) -> None:
         return time.perf_counter() - t
 
     pairs_s = median_of(3, pairs)
-    row("1,000 create+get pairs, in-process client (median)", f"{pairs_s:.2f} s",
-        f"target < 1 s {'met' if pairs_s < 1 else 'NOT MET'}")
+    row(
+        "1,000 create+get pairs, in-process client (median)",
+        f"{pairs_s:.2f} s",
+        f"target < 1 s {'met' if pairs_s < 1 else 'NOT MET'}",
+    )
     client.close()
     fake.stop()
 
     ready_s = median_of(3 if quick else 5, serve_ready)
-    row("serve: start to ready line (median)", f"{ready_s:.2f} s",
-        f"target < 1 s {'met' if ready_s < 1 else 'NOT MET'}")
+    row(
+        "serve: start to ready line (median)",
+        f"{ready_s:.2f} s",
+        f"target < 1 s {'met' if ready_s < 1 else 'NOT MET'}",
+    )
 
 
 # --- scale ----------------------------------------------------------------------------
@@ -368,22 +459,31 @@ def scale_bench(quick: bool) -> None:
     big = 20_000 if quick else 100_000
 
     def measure(n: int) -> dict[str, float]:
-        out = subprocess.run([PY, "-c", SCALE, str(n)], cwd=ROOT, capture_output=True,
-                             text=True, check=True).stdout
+        out = subprocess.run(
+            [PY, "-c", SCALE, str(n)], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout
         return dict(json.loads(out.strip().splitlines()[-1]))
 
     small, tenth, large = measure(10), measure(big // 10), measure(big)
     for what, key, target in (("get by id", "get_us", 2), ("first list page (100)", "page_us", 2)):
         ratio = large[key] / small[key]
-        row(f"{what}: {big:,} keys vs 10 keys (median)",
+        row(
+            f"{what}: {big:,} keys vs 10 keys (median)",
             f"{large[key]:.0f} / {small[key]:.0f} us",
-            f"ratio {ratio:.2f}, target <= {target} {'met' if ratio <= target else 'NOT MET'}")
+            f"ratio {ratio:.2f}, target <= {target} {'met' if ratio <= target else 'NOT MET'}",
+        )
     linear = large["walk_s"] / tenth["walk_s"]
-    row(f"page through all {big:,} keys (core, page_size 100)", f"{large['walk_s']:.2f} s",
-        f"{big // 10:,} keys took {tenth['walk_s']:.3f} s: x{linear:.1f} for x10 keys")
+    row(
+        f"page through all {big:,} keys (core, page_size 100)",
+        f"{large['walk_s']:.2f} s",
+        f"{big // 10:,} keys took {tenth['walk_s']:.3f} s: x{linear:.1f} for x10 keys",
+    )
     per_key = large["kb"] * 1024 / big
-    row("resident memory per key", f"{per_key:,.0f} bytes",
-        f"target < 2 KB {'met' if per_key < 2048 else 'NOT MET'}")
+    row(
+        "resident memory per key",
+        f"{per_key:,.0f} bytes",
+        f"target < 2 KB {'met' if per_key < 2048 else 'NOT MET'}",
+    )
 
 
 def main() -> int:
@@ -395,9 +495,11 @@ def main() -> int:
     args = p.parse_args()
     seconds = 3.0 if args.quick else args.duration
     mem_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    print(f"fakevoipbin bench, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, "
-          f"{os.cpu_count()} cores, {mem_gib:.0f} GiB, Python {sys.version.split()[0]}",
-          flush=True)
+    print(
+        f"fakevoipbin bench, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, "
+        f"{os.cpu_count()} cores, {mem_gib:.0f} GiB, Python {sys.version.split()[0]}",
+        flush=True,
+    )
     if args.only in (None, "http"):
         http_bench(seconds, prism=not args.no_prism)
     if args.only in (None, "inprocess"):

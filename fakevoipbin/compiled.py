@@ -16,14 +16,40 @@ from typing import Any
 
 Check = Callable[[Any], bool]
 
-_KNOWN = frozenset({
-    "$ref", "$schema", "type", "properties", "required", "additionalProperties",
-    "unevaluatedProperties", "items", "maxItems", "minItems", "oneOf", "anyOf", "not",
-    "enum", "const", "pattern", "minLength", "maxLength", "minimum", "maximum", "format",
-    "minProperties",
-    # annotations, no effect on validity
-    "description", "example", "examples", "default", "title", "readOnly", "summary",
-})
+_KNOWN = frozenset(
+    {
+        "$ref",
+        "$schema",
+        "type",
+        "properties",
+        "required",
+        "additionalProperties",
+        "unevaluatedProperties",
+        "items",
+        "maxItems",
+        "minItems",
+        "oneOf",
+        "anyOf",
+        "not",
+        "enum",
+        "const",
+        "pattern",
+        "minLength",
+        "maxLength",
+        "minimum",
+        "maximum",
+        "format",
+        "minProperties",
+        # annotations, no effect on validity
+        "description",
+        "example",
+        "examples",
+        "default",
+        "title",
+        "readOnly",
+        "summary",
+    }
+)
 INT64 = (-(2**63), 2**63 - 1)
 PATTERN_MEMO = 65_536
 
@@ -272,4 +298,3 @@ class Compiler:
         if lines:
             body.append(f"if type({v}) is list:")
             body.extend(f"    {line}" for line in lines)
-
