@@ -27,6 +27,9 @@ class Options:
     access_log: bool = False
     #: Emulate production's rate limits on the fake's clock.
     rate_limit: bool = False
+    #: Serve the control API (/_fake/); with a token, it requires X-Fake-Control-Token.
+    control: bool = True
+    control_token: str | None = None
 
 
 def build_state(options: Options) -> State:
@@ -46,4 +49,6 @@ def build(options: Options, spec: Spec | None = None) -> Application:
         spec or default_spec(),
         response_validation=options.response_validation,
         access_log=options.access_log,
+        control=options.control,
+        control_token=options.control_token,
     )

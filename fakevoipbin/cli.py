@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import ipaddress
 import logging
 import signal
 import socket
 import sys
 import threading
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 from . import PRODUCTION_COMMIT, __version__
@@ -69,6 +71,24 @@ def parser() -> argparse.ArgumentParser:
         dest="access_log",
         action="store_false",
         help="do not log each request (the access log never shows credentials)",
+    )
+    s.add_argument(
+        "--no-control",
+        dest="control",
+        action="store_false",
+        help="turn the control API (/_fake/) off",
+    )
+    s.add_argument(
+        "--control-token",
+        metavar="TOKEN",
+        help="require this value in the X-Fake-Control-Token header of control calls "
+        "(needed to serve the control API on an address other than loopback)",
+    )
+    s.add_argument(
+        "--state-file",
+        metavar="PATH",
+        help="keep the state in this file across restarts (atomic writes; a damaged "
+        "file stops the start)",
     )
     s.add_argument(
         "--response-validation",
@@ -231,7 +251,7 @@ def banner(app: Application, base: str, fixtures_source: str) -> str:
         f"  clock:    {'frozen at' if clock.frozen else 'real time, now'} {when}",
         f"  fixtures: {fixtures_source}",
         f"  spec:     {base}/openapi.yaml",
-        f"  control:  {base}/_fake/health (see {base}/_fake/openapi.yaml)",
+        "  control:  " + _control_line(app, base),
         "  admin keys (fixture test data; use as ?accesskey=…):",
     ]
     seen: set[str] = set()
@@ -271,6 +291,13 @@ def _clean_stop_server() -> type:
     return CleanStopServer
 
 
+def _control_line(app: Application, base: str) -> str:
+    if app.control is None:
+        return "off (--no-control)"
+    needs = " (send X-Fake-Control-Token)" if app.control.token else ""
+    return f"{base}/_fake/health, spec {base}/_fake/openapi.yaml{needs}"
+
+
 def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -281,6 +308,14 @@ def serve(args: argparse.Namespace) -> int:
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if args.control and not args.control_token and not is_loopback(args.host):
+        print(
+            f"fakevoipbin: refusing to serve the control API on {args.host}, which is not "
+            "a loopback address: anyone who reaches it could reset or rewrite the state. "
+            "Give --control-token TOKEN (sent as X-Fake-Control-Token), or --no-control.",
+            file=sys.stderr,
+        )
+        return 2
     options = Options(
         profile=args.profile,
         seed=args.seed,
@@ -289,12 +324,26 @@ def serve(args: argparse.Namespace) -> int:
         response_validation=args.response_validation,
         access_log=args.access_log,
         rate_limit=args.rate_limit,
+        control=args.control,
+        control_token=args.control_token,
     )
     try:
         app = build(options)
     except FixtureError as exc:
         print(f"fakevoipbin: {exc}", file=sys.stderr)
         return 1
+    writer = None
+    if args.state_file:
+        from .persist import StateFileError, StateWriter, load_state_file
+
+        path = Path(args.state_file)
+        try:
+            restored = load_state_file(app.state, path)
+            writer = StateWriter(app.state, path).start()
+        except (StateFileError, OSError) as exc:
+            print(f"fakevoipbin: {exc}", file=sys.stderr)
+            return 1
+        print(f"fakevoipbin: state {'restored from' if restored else 'kept in'} {path}", flush=True)
     try:
         sock = _bind(args.host, args.port)
     except OSError as exc:
@@ -330,5 +379,16 @@ def serve(args: argparse.Namespace) -> int:
         asyncio.run(run())
     finally:
         sock.close()
+        if writer is not None:
+            writer.stop()
     print("fakevoipbin stopped", flush=True)
     return 0
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False

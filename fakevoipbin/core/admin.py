@@ -36,6 +36,7 @@ def add_customer(
             )
         )
         key, raw = insert_new_key(state, customer, "admin", "", expire)
+        state.touch()
     return customer, key, raw
 
 
@@ -187,8 +188,9 @@ def _us(value: str | None, where: str) -> int | None:
         raise StateError(f"{where}: {exc}") from None
 
 
-def load(state: State, doc: Any) -> None:
-    """Replace the whole state with a dump. Nothing changes unless all of it loads."""
+def load(state: State, doc: Any, restore_clock: bool = True) -> None:
+    """Replace the whole state with a dump. Nothing changes unless all of it loads.
+    ``restore_clock=False`` leaves a running clock running (a restart from a file)."""
     problems = sorted(_DUMP_VALIDATOR.iter_errors(doc), key=lambda e: list(e.absolute_path))
     if problems:
         where = "/".join(str(p) for p in problems[0].absolute_path) or "(top)"
@@ -252,7 +254,9 @@ def load(state: State, doc: Any) -> None:
         raise StateError(f"clock: {exc}") from None
     with state.lock:
         state.store = store
-        state.clock.set(now)
-        state.clock.freeze(doc["clock"]["frozen"])
+        if restore_clock or doc["clock"]["frozen"]:
+            state.clock.set(now)
+            state.clock.freeze(doc["clock"]["frozen"])
         latest = max((k.tm_create for k in store.keys.values()), default=now)
         state.clock.observe(latest)
+        state.touch()

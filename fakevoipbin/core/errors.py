@@ -31,6 +31,9 @@ INVALID_DATA = ErrorKind(
 REQUEST_BODY_TOO_LARGE = ErrorKind(
     413, "INVALID_ARGUMENT", "REQUEST_BODY_TOO_LARGE", "The request body is too large."
 )
+REQUEST_TIMEOUT = ErrorKind(
+    408, "INVALID_ARGUMENT", "REQUEST_TIMEOUT", "The request body did not arrive in time."
+)
 AUTHENTICATION_REQUIRED = ErrorKind(
     401, "UNAUTHENTICATED", "AUTHENTICATION_REQUIRED", "Authentication is required."
 )
@@ -94,6 +97,7 @@ CATALOGUE: tuple[ErrorKind, ...] = (
     INVALID_REQUEST,
     INVALID_DATA,
     REQUEST_BODY_TOO_LARGE,
+    REQUEST_TIMEOUT,
     AUTHENTICATION_REQUIRED,
     INVALID_CREDENTIALS,
     PERMISSION_DENIED,

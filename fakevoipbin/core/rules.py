@@ -213,7 +213,7 @@ def insert_new_key(
     """Mint a token and store a key for it, stamped now; no checks (callers make them)."""
     with state.lock:
         raw = state.seeds.token()
-        while token_hash(raw) in state.store.by_hash:  # never, short of a broken seed
+        while token_hash(raw) in state.store.used_hashes:  # after a restart from a file
             raw = state.seeds.token()
         t = state.store.unique_tm_create(customer, state.clock.stamp())
         key = AccessKey(
@@ -227,6 +227,7 @@ def insert_new_key(
             tm_expire=t + lifetime * US,
         )
         state.store.insert_key(key)
+        state.touch()
     return key, raw
 
 
@@ -262,6 +263,7 @@ def update_key(
         key.name = name or ""
         key.detail = detail or ""
         key.tm_update = state.clock.stamp()
+        state.touch()
     return key
 
 
@@ -273,4 +275,5 @@ def delete_key(state: State, identity: Identity, key_id: str) -> AccessKey:
         key = _lookup(state, identity, key_id)
         _require_admin(identity)
         state.store.soft_delete(key, state.clock.stamp())
+        state.touch()
     return key

@@ -42,7 +42,13 @@ class State:
         self.faults = FaultBook()
         self.rate_limit = rate_limit
         self.limiter = RateLimiter()
+        #: Counts writes to the store; ``fakevoipbin.persist`` saves when it moves.
+        self.changes = 0
         self.reset()
+
+    def touch(self) -> None:
+        """Note a write to the store (keys, customers, a load or a reset)."""
+        self.changes += 1
 
     def reset(self) -> None:
         with self.lock:
@@ -54,3 +60,4 @@ class State:
             self.journal.clear()
             self.faults.clear(self.seeds.stream("faults"))
             self.limiter.clear()
+            self.touch()

@@ -70,6 +70,8 @@ class Store:
         self.users: dict[str, User] = {}
         self.keys: dict[str, AccessKey] = {}
         self.by_hash: dict[str, AccessKey] = {}
+        #: Every token hash ever stored, deleted keys' too: a token is never reissued.
+        self.used_hashes: set[str] = set()
 
     def add_customer(self, customer: Customer) -> Customer:
         if customer.id in self.customers:
@@ -91,10 +93,11 @@ class Store:
     def insert_key(self, key: AccessKey) -> None:
         if key.id in self.keys:
             raise ValueError(f"access key {key.id} exists already")
-        if key.token_hash in self.by_hash:
+        if key.token_hash in self.used_hashes:
             raise ValueError("two access keys share one token")
         customer = self.customers[key.customer_id]
         self.keys[key.id] = key
+        self.used_hashes.add(key.token_hash)
         if key.tm_delete is None:
             key.tm_create = self.unique_tm_create(customer, key.tm_create)
             self.by_hash[key.token_hash] = key

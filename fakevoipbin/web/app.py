@@ -40,6 +40,9 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
 MAX_BODY = 1 << 20
+#: A body that has not fully arrived after this long is refused (408), so a client
+#: that stalls cannot hold a request open for ever.
+BODY_TIMEOUT_S = 30.0
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 CORS_METHODS = b"POST,GET,PUT,DELETE,PATCH,HEAD,OPTIONS"
 CORS_HEADERS = b"Origin,X-Requested-With,Content-Type,Accept,Authorization"
@@ -59,7 +62,11 @@ class Application:
         *,
         response_validation: str = "strict",
         access_log: bool = False,
+        control: bool = True,
+        control_token: str | None = None,
     ) -> None:
+        """``control=False`` hides the control API (``/_fake/`` answers 404);
+        ``control_token`` makes it require the header ``X-Fake-Control-Token``."""
         if response_validation not in ("strict", "log", "off"):
             raise ValueError("response_validation is strict, log or off")
         from .control import Control
@@ -68,7 +75,8 @@ class Application:
         self.spec = spec or default_spec()
         self.response_validation = response_validation
         self.access_log = access_log
-        self.control = Control(self)
+        self.body_timeout_s = BODY_TIMEOUT_S
+        self.control = Control(self, token=control_token) if control else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -117,8 +125,8 @@ class Application:
             extra.append((b"access-control-expose-headers", b"Content-Length"))
 
         if op is None:
-            if path.startswith("/_fake/"):
-                await self.control.handle(scope, receive, send, request_id, extra)
+            if path.startswith("/_fake/") and self.control is not None:
+                await self.control.handle(scope, receive, send, request_id, extra, headers)
                 return
             if method == "GET" and path == "/openapi.yaml":
                 body = self.spec.text.encode("utf-8")
@@ -239,7 +247,11 @@ class Application:
         declared = headers.get("content-length", "")
         if declared.isdigit() and int(declared) > MAX_BODY:
             raise refuse(errors.REQUEST_BODY_TOO_LARGE, too_large)
-        raw = await _read_body(receive)
+        try:
+            raw = await asyncio.wait_for(_read_body(receive), self.body_timeout_s)
+        except asyncio.TimeoutError:
+            late = Finding("body", "timeout", "the body did not arrive in time")
+            raise refuse(errors.REQUEST_TIMEOUT, late) from None
         if raw is None:
             raise refuse(errors.REQUEST_BODY_TOO_LARGE, too_large)
         try:

@@ -4,6 +4,7 @@ message that says what was wrong. Described in ``openapi-control.yaml``."""
 
 from __future__ import annotations
 
+import hmac
 import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -36,9 +37,13 @@ class ControlError(Exception):
 Handler = Callable[["Control", Any], Any]
 
 
+CONTROL_TOKEN_HEADER = "x-fake-control-token"
+
+
 class Control:
-    def __init__(self, app: Application) -> None:
+    def __init__(self, app: Application, token: str | None = None) -> None:
         self.app = app
+        self.token = token
         self.routes: dict[tuple[str, str], tuple[Handler, bool]] = {
             ("GET", "/_fake/health"): (Control.health, False),
             ("POST", "/_fake/reset"): (Control.reset, False),
@@ -66,8 +71,21 @@ class Control:
         send: Send,
         request_id: str,
         extra: list[tuple[bytes, bytes]],
+        request_headers: dict[str, str],
     ) -> None:
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in extra}
+        if self.token is not None and not hmac.compare_digest(
+            request_headers.get(CONTROL_TOKEN_HEADER, "").encode("utf-8", "replace"),
+            self.token.encode("utf-8"),
+        ):
+            kind = ErrorKind(
+                401,
+                "UNAUTHENTICATED",
+                "AUTHENTICATION_REQUIRED",
+                "The control API needs the X-Fake-Control-Token header of this server.",
+            )
+            await _respond(scope, receive, send, 401, _envelope(kind, request_id), headers)
+            return
         route = self.routes.get((scope["method"], scope["path"]))
         if route is None:
             await _respond(
