@@ -26,6 +26,10 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q $(ARGS)
 
+## Schemathesis at scale against the fake, both profiles: make fuzz ARGS='--requests 10000'
+fuzz: $(STAMP)
+	$(BIN)/python -m tests.fuzz $(ARGS)
+
 ## ruff (lint and format check) and mypy over the package
 lint: $(STAMP)
 	$(BIN)/ruff check .
