@@ -119,7 +119,10 @@ class Clock:
 
     def advance(self, seconds: float) -> None:
         """Move forward (or back, with a negative number) by some seconds."""
-        delta = round(seconds * US)
+        try:
+            delta = round(seconds * US)
+        except (OverflowError, ValueError):
+            raise ClockError(f"cannot advance the clock by {seconds!r} seconds") from None
         with self._lock:
             target = max(self._raw(), self._last_stamp) + delta
             check_range(target)

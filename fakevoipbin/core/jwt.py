@@ -46,7 +46,7 @@ def decode(token: str, secret: bytes) -> dict[str, Any]:
     head_b, body_b, sig_b = parts
     try:
         header = json.loads(_unb64(head_b))
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise JWTError("bad header") from exc
     if not isinstance(header, dict) or header.get("alg") != "HS256":
         raise JWTError("unsupported algorithm")
@@ -55,7 +55,7 @@ def decode(token: str, secret: bytes) -> dict[str, Any]:
         raise JWTError("bad signature")
     try:
         claims = json.loads(_unb64(body_b))
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise JWTError("bad claims") from exc
     if not isinstance(claims, dict):
         raise JWTError("claims are not an object")

@@ -4,18 +4,20 @@ message that says what was wrong. Described in ``openapi-control.yaml``."""
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
+import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from .. import PRODUCTION_COMMIT, __version__
 from ..core import admin, views
 from ..core.clock import ClockError, format_fixed, parse_instant
-from ..core.errors import ROUTE_NOT_FOUND, ErrorKind
+from ..core.errors import REQUEST_TIMEOUT, ROUTE_NOT_FOUND, ErrorKind
 from ..core.faults import FaultError, make_rule
 from ..resources import data_path
 from .encoding import JSON_TYPE, encode_json, envelope
@@ -94,8 +96,19 @@ class Control:
             return
         handler, wants_body = route
         try:
-            body = await _json_body(Request(scope, receive)) if wants_body else None
+            body = None
+            if wants_body:
+                body = await asyncio.wait_for(
+                    _json_body(Request(scope, receive)), self.app.body_timeout_s
+                )
             result = handler(self, body)
+        except asyncio.TimeoutError:
+            await _respond(
+                scope, receive, send, 408, _envelope(REQUEST_TIMEOUT, request_id), headers
+            )
+            return
+        except ClientDisconnect:
+            return  # nobody is left to answer
         except ControlError as exc:
             kind = ErrorKind(400, "INVALID_ARGUMENT", "INVALID_ARGUMENT", exc.message)
             await _respond(scope, receive, send, 400, _envelope(kind, request_id), headers)
@@ -148,9 +161,11 @@ class Control:
                 raise ControlError(f'"set": {exc}') from None
         advance = body.get("advance")
         if "advance" in body and (
-            isinstance(advance, bool) or not isinstance(advance, (int, float))
+            isinstance(advance, bool)
+            or not isinstance(advance, (int, float))
+            or not math.isfinite(advance)
         ):
-            raise ControlError('"advance" must be a number of seconds')
+            raise ControlError('"advance" must be a finite number of seconds')
         if "freeze" in body and not isinstance(body["freeze"], bool):
             raise ControlError('"freeze" must be true or false')
         try:
@@ -259,9 +274,13 @@ async def _json_body(request: Request) -> Any:
     if not raw.strip():
         return None
     try:
-        return json.loads(raw.decode("utf-8"))
+        return json.loads(raw.decode("utf-8"), parse_constant=_no_constant)
     except (ValueError, RecursionError) as exc:
         raise ControlError(f"the body is not valid JSON: {str(exc)[:120]}") from None
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
 
 
 def _envelope(kind: ErrorKind, request_id: str) -> dict[str, Any]:

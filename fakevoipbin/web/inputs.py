@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+import sys
+import threading
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -45,8 +47,8 @@ def parse_cookies(header: str) -> dict[str, str]:
 
 def parse_go_int(text: str) -> int | None:
     """strconv.ParseInt(text, 10, 64): None when it would fail."""
-    if not _INT.match(text):
-        return None
+    if not _INT.match(text) or len(text.lstrip("+-").lstrip("0")) > 19:
+        return None  # (and no 5000-digit int() for Python to refuse)
     value = int(text)
     if not -(2**63) <= value < 2**63:
         return None
@@ -63,17 +65,81 @@ def parse_json_body(raw: bytes) -> Any:
         value, _end = _decoder.raw_decode(text)
     except BodyError:
         raise
-    except (ValueError, RecursionError) as exc:
+    except RecursionError:
+        value = _parse_deep(text)
+    except ValueError as exc:
         raise BodyError(str(exc)[:200]) from None
     return value
+
+
+#: Go's encoding/json refuses nesting deeper than this, and takes anything up to it.
+GO_MAX_DEPTH = 10_000
+
+
+def nesting_depth(text: str) -> int:
+    """The deepest nesting of the first JSON value (strings skipped)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth -= 1
+            if depth <= 0:
+                break
+    return deepest
+
+
+def _parse_deep(text: str) -> Any:
+    """Python's parser stops near 1,000 levels; production's at 10,000. Between the
+    two, parse on a thread with a large stack and a raised recursion limit."""
+    if nesting_depth(text) > GO_MAX_DEPTH:
+        raise BodyError(f"the body is nested deeper than {GO_MAX_DEPTH} levels")
+    result: dict[str, Any] = {}
+
+    def work() -> None:
+        with _DEEP_LOCK:
+            old = sys.getrecursionlimit()
+            sys.setrecursionlimit(max(old, 4 * GO_MAX_DEPTH))
+            try:
+                result["value"] = _decoder.raw_decode(text)[0]
+            except (ValueError, RecursionError) as exc:
+                result["error"] = exc
+            finally:
+                sys.setrecursionlimit(old)
+
+    with _DEEP_LOCK:
+        previous = threading.stack_size(256 << 20)
+        try:
+            worker = threading.Thread(target=work, name="fakevoipbin-deep-json")
+        finally:
+            threading.stack_size(previous)
+    worker.start()
+    worker.join()
+    if "error" in result:
+        raise BodyError(str(result["error"])[:200])
+    return result["value"]
+
+
+_DEEP_LOCK = threading.RLock()
 
 
 def bind_object(value: Any, fields: tuple[str, ...]) -> dict[str, Any] | None:
     """Go's binding of a JSON value into a struct: None when it is not an object.
 
-    ``null`` binds as an empty object, a ``null`` field counts as missing, and a key
-    matches a field case-insensitively (an exact match is preferred). Unknown keys stay,
-    to be ignored."""
+    ``null`` binds as an empty object, a ``null`` field counts as missing, a key
+    matches a field case-insensitively (an exact match is preferred), and unknown keys
+    are dropped, as production ignores them."""
     if value is None:
         return {}
     if not isinstance(value, dict):
@@ -81,7 +147,9 @@ def bind_object(value: Any, fields: tuple[str, ...]) -> dict[str, Any] | None:
     lowered: dict[str, str] = {f.lower(): f for f in fields}
     out: dict[str, Any] = {}
     for key, item in value.items():
-        target = str(key) if key in fields else lowered.get(str(key).lower(), str(key))
+        target = str(key) if key in fields else lowered.get(str(key).lower(), "")
+        if not target:
+            continue
         if item is None:
             out.pop(target, None)
             continue
