@@ -364,6 +364,8 @@ class AccessKeyContract(RuleBasedStateMachine):
             own.status_code == 401,
             f"a deleted key's token answered {own.status_code}",
         )
+        listed = {k.get("id") for k in self._page_all(100, check=False)}
+        self.check("delete-semantics", key not in listed, "a deleted key is still listed")
 
     @rule(page_size=st.integers(min_value=-2, max_value=120))
     def list_all(self, page_size: int) -> None:
