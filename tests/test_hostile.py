@@ -325,10 +325,14 @@ class Target:
         assert json.loads(body)["id"] == TUTORIAL_KEY_ID
 
     def assert_intact(
-        self, created: set[str] | None = None, changed: set[str] | None = None
+        self,
+        created: set[str] | None = None,
+        changed: set[str] | None = None,
+        may_create: int = 0,
     ) -> None:
         """No traceback logged, the tutorial GET answers 200, and the state is what it
-        was but for the keys the test meant to create (``created``) or change."""
+        was but for the keys the test meant to create (``created``) or change; at most
+        ``may_create`` keys were made whose answer the client never saw."""
         assert not self.trap.tracebacks(), "the server logged: " + " | ".join(
             self.trap.tracebacks()
         )
@@ -344,7 +348,10 @@ class Target:
             assert kid in new, f"key {kid} was lost"
             if kid not in (changed or set()):
                 assert new[kid] == key, f"key {kid} changed: {key} -> {new[kid]}"
-        assert set(new) - set(old) == (created or set()), "unexpected or missing keys"
+        made = set(new) - set(old)
+        assert (created or set()) <= made, "an acknowledged create is missing"
+        unacknowledged = made - (created or set())
+        assert len(unacknowledged) <= may_create, f"unexpected keys: {unacknowledged}"
 
 
 @pytest.fixture(params=PROFILES)
@@ -857,8 +864,11 @@ def test_headers_that_lie_about_the_body(target: Target) -> None:
     for a in rest:
         assert_fine(a)
 
-    # ... and all in one packet: below 500, the connection ends by itself, and no key
-    # is made that was not acknowledged
+    # ... and all in one packet: below 500, and the connection ends by itself. With
+    # CL 16 the first request is whole and valid, so the key is made (production would
+    # make it and answer); uvicorn then meets "garbage" as a request line and closes
+    # the connection with its own plain 400, which can drop the fake's 200
+    # (protocol-level). So one unacknowledged key may exist; never more.
     created = set()
     for length, body in ((5, b'{"expire":86400}'), (16, b'{"expire":86400}garbage')):
         raw = Raw(target.port)
@@ -889,7 +899,7 @@ def test_headers_that_lie_about_the_body(target: Target) -> None:
             raw.close()
         assert_fine(a, "POST")
         assert a.status != 200, f"{extra}: {a}"
-    target.assert_intact(created=created)
+    target.assert_intact(created=created, may_create=1)
 
 
 def test_slow_clients_get_408_and_do_not_hold_up_others(target: Target) -> None:

@@ -9,7 +9,6 @@ only after the permission check; they are raised here, at that point.
 from __future__ import annotations
 
 import re
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +24,9 @@ MIN_EXPIRE_S = 86_400
 MAX_PAGE_SIZE = 100
 NAME_MAX = 255
 
+_CANONICAL = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z")
+_HEX32 = re.compile(r"^[0-9a-fA-F]{32}\Z")
+NIL_ID = "00000000-0000-0000-0000-000000000000"
 _PAGE_TOKEN = re.compile(
     r"^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6}))?)?Z?$"
 )
@@ -43,6 +45,10 @@ def parse_key_id(text: str) -> str:
     """The canonical id for any spelling gofrs/uuid accepts: canonical, 32 hex digits,
     ``{…}`` around either, or ``urn:uuid:`` before either; hex in any case. The nil
     UUID and anything else are 400 INVALID_ID."""
+    if _CANONICAL.match(text):
+        if text == NIL_ID:
+            raise errors.ApiError(errors.INVALID_ID, [_id_violation()])
+        return text
     s = text
     if len(s) in (41, 45) and s.startswith("urn:uuid:"):
         s = s[9:]
@@ -52,12 +58,13 @@ def parse_key_id(text: str) -> str:
         if s[8] != "-" or s[13] != "-" or s[18] != "-" or s[23] != "-":
             raise errors.ApiError(errors.INVALID_ID, [_id_violation()])
         s = s.replace("-", "", 4)
-    if len(s) != 32 or not all(c in "0123456789abcdefABCDEF" for c in s):
+    if not _HEX32.match(s):
         raise errors.ApiError(errors.INVALID_ID, [_id_violation()])
-    value = uuid.UUID(hex=s)
-    if value.int == 0:
+    s = s.lower()
+    canonical = f"{s[:8]}-{s[8:12]}-{s[12:16]}-{s[16:20]}-{s[20:]}"
+    if canonical == NIL_ID:
         raise errors.ApiError(errors.INVALID_ID, [_id_violation()])
-    return str(value)
+    return canonical
 
 
 def _id_violation() -> dict[str, Any]:
@@ -260,9 +267,7 @@ def update_key(
         key = _lookup(state, identity, key_id)
         _require_admin(identity)
         _raise_violations(list(violations or []))
-        key.name = name or ""
-        key.detail = detail or ""
-        key.tm_update = state.clock.stamp()
+        state.store.rename(key, name or "", detail or "", state.clock.stamp())
         state.touch()
     return key
 

@@ -11,6 +11,9 @@ import random
 import threading
 import uuid
 
+_B32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+_B32_PAIRS = [a + b for a in _B32 for b in _B32]
+_SHIFTS = tuple(range(120, -1, -10))
 PURPOSES = ("key-ids", "tokens", "request-ids", "jwt-secret", "customers", "faults")
 
 
@@ -41,10 +44,12 @@ class Seeds:
         return "vb_" + base64.urlsafe_b64encode(raw).decode("ascii")[:32]
 
     def request_id(self) -> str:
-        """``req_`` + 26 characters of unpadded base32, as production makes them."""
+        """``req_`` + 26 characters of unpadded base32 (``A-Z2-7``), as production makes
+        them: 130 random bits, 10 at a time through a table (base64's base32 is slow)."""
         with self._lock:
-            raw = self._streams["request-ids"].randbytes(16)
-        return "req_" + base64.b32encode(raw).decode("ascii").rstrip("=")
+            n = self._streams["request-ids"].getrandbits(130)
+        pairs = _B32_PAIRS
+        return "req_" + "".join(pairs[(n >> shift) & 1023] for shift in _SHIFTS)
 
     def secret(self) -> bytes:
         with self._lock:

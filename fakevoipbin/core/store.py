@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from sortedcontainers import SortedList
 
@@ -40,6 +41,10 @@ class AccessKey:
     tm_expire: int | None
     tm_update: int | None = None
     tm_delete: int | None = None
+    #: Bumped by every change, so a rendering of the key can be cached (web/render.py).
+    version: int = 0
+    #: (profile, version, bytes) of the last rendering; opaque to the core.
+    rendered: Any = None
 
 
 @dataclass(slots=True)
@@ -104,9 +109,16 @@ class Store:
             customer.live.add(key.tm_create)
             customer.by_create[key.tm_create] = key
 
+    def rename(self, key: AccessKey, name: str, detail: str, t: int) -> None:
+        key.name = name
+        key.detail = detail
+        key.tm_update = t
+        key.version += 1
+
     def soft_delete(self, key: AccessKey, t: int) -> None:
         key.tm_delete = t
         key.tm_update = t
+        key.version += 1
         customer = self.customers[key.customer_id]
         customer.live.discard(key.tm_create)
         customer.by_create.pop(key.tm_create, None)

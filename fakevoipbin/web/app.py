@@ -13,7 +13,7 @@ import asyncio
 import logging
 import re
 from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
+from typing import Any, TypeVar
 
 from ..core import errors, rules
 from ..core.auth import AuthFailure, Credentials, identify, refuse_frozen
@@ -33,7 +33,9 @@ from .inputs import (
     parse_query,
 )
 from .redact import redact_target
+from .render import InvalidResponse, Renderer
 
+T = TypeVar("T")
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -76,6 +78,7 @@ class Application:
         self.response_validation = response_validation
         self.access_log = access_log
         self.body_timeout_s = BODY_TIMEOUT_S
+        self.renderer = Renderer(self.spec, self._on_invalid_rendering)
         self.control = Control(self, token=control_token) if control else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -146,7 +149,8 @@ class Application:
                 await self._finish(scope, send, op, reply, request_id, extra, fault=fault)
                 return
 
-        call = Call(state, None)
+        call = Call(state, None, self.renderer)
+        query = parse_query(scope.get("query_string", b""))
         auth_note = ""
         request_findings: list[Finding] = []
         try:
@@ -156,7 +160,7 @@ class Application:
                 _take(limit, client_ip, state, "ip")
             if op.secured:
                 try:
-                    call.identity = identify(state, _credentials(scope, headers))
+                    call.identity = identify(state, _credentials(query, headers))
                 except AuthFailure as failure:
                     auth_note = f"refused: {failure.why}"
                     raise
@@ -164,13 +168,15 @@ class Application:
                 if state.rate_limit:
                     _take(state.limiter.per_customer, call.identity.customer_id, state, "customer")
                 refuse_frozen(state, call.identity)
-            self._bind_query(op, scope, call, request_findings)
+            self._bind_query(op, query, call, request_findings)
             self._bind_path(op, matched[1] if matched else {}, call, request_findings)
             if op.body_validator is not None:
                 await self._bind_body(op, headers, receive, call, request_findings)
             reply = HANDLERS[op.operation_id](call)
         except errors.ApiError as exc:
             reply = _error_reply(exc)
+        except InvalidResponse as exc:
+            reply = _invalid_response_reply(exc.findings, request_id)
         except errors.LoginFailed:
             reply = Reply(400, None)
         except Exception:  # a bug in the fake: answer in the envelope, log the traceback
@@ -192,8 +198,9 @@ class Application:
         await _send(send, status, b"", [(b"location", location)], None)
         return True
 
-    def _bind_query(self, op: Operation, scope: Scope, call: Call, findings: list[Finding]) -> None:
-        query = parse_query(scope.get("query_string", b""))
+    def _bind_query(
+        self, op: Operation, query: dict[str, list[str]], call: Call, findings: list[Finding]
+    ) -> None:
         for param in op.parameters.values():
             if param.location != "query" or param.name not in query:
                 continue
@@ -248,7 +255,7 @@ class Application:
         if declared.isdigit() and int(declared) > MAX_BODY:
             raise refuse(errors.REQUEST_BODY_TOO_LARGE, too_large)
         try:
-            raw = await asyncio.wait_for(_read_body(receive), self.body_timeout_s)
+            raw = await _within(_read_body(receive), self.body_timeout_s)
         except asyncio.TimeoutError:
             late = Finding("body", "timeout", "the body did not arrive in time")
             raise refuse(errors.REQUEST_TIMEOUT, late) from None
@@ -289,7 +296,9 @@ class Application:
         if isinstance(reply.body, dict) and "error" in reply.body:
             reply.body["error"]["request_id"] = request_id
         response_findings: list[Finding] = []
-        if self.response_validation != "off" and fault is None:
+        if reply.raw is not None:
+            pass  # a rendering checked when it was made (web/render.py)
+        elif self.response_validation != "off" and fault is None:
             response_findings = self._check_response(op, reply)
             if response_findings:
                 log.error(
@@ -301,8 +310,12 @@ class Application:
                 )
                 if self.response_validation == "strict":
                     reply = _invalid_response_reply(response_findings, request_id)
-        body = b"" if reply.body is None else encode_json(reply.body)
-        content_type = None if reply.body is None else JSON_TYPE
+        body: bytes = b""
+        content_type: bytes | None = None
+        if reply.raw is not None:
+            body, content_type = reply.raw, JSON_TYPE
+        elif reply.body is not None:
+            body, content_type = encode_json(reply.body), JSON_TYPE
         # Journal first: a client that has its answer finds the exchange written down.
         self._record(
             scope,
@@ -315,6 +328,13 @@ class Application:
             fault,
         )
         await _send(send, reply.status, body, extra + reply.headers, content_type)
+
+    def _on_invalid_rendering(self, findings: list[Finding]) -> bool:
+        """A rendering broke openapi.yaml: True to refuse it (strict), else log it."""
+        if self.response_validation == "off":
+            return False
+        log.error("response breaks openapi.yaml: %s", "; ".join(f.description for f in findings))
+        return self.response_validation == "strict"
 
     def _check_response(self, op: Operation | None, reply: Reply) -> list[Finding]:
         if op is not None:
@@ -369,6 +389,14 @@ class Application:
         )
 
 
+async def _within(coro: Awaitable[T], seconds: float) -> T:
+    """``asyncio.wait_for`` without a task per call where ``asyncio.timeout`` exists."""
+    if hasattr(asyncio, "timeout"):
+        async with asyncio.timeout(seconds):
+            return await coro
+    return await asyncio.wait_for(coro, seconds)  # Python 3.10
+
+
 def _take(buckets: Buckets, key: str, state: State, tier: str) -> None:
     wait = buckets.take(key, state.clock.now_us())
     if wait:
@@ -412,8 +440,7 @@ def _same_origin(origin: str, host: str) -> bool:
     return origin in (f"http://{host}", f"https://{host}")
 
 
-def _credentials(scope: Scope, headers: dict[str, str]) -> Credentials:
-    query = parse_query(scope.get("query_string", b""))
+def _credentials(query: dict[str, list[str]], headers: dict[str, str]) -> Credentials:
     cookies = parse_cookies(headers.get("cookie", ""))
     return Credentials(
         token_cookie=cookies.get("token"),

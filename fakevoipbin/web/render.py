@@ -1,0 +1,72 @@
+"""Access keys as response bytes: each key rendered, validated and encoded once per
+change (and profile), then reused by get, update, delete and every list page.
+
+A cached rendering was checked against openapi.yaml when it was made; a list page
+is those checked items inside a checked envelope, so validation stays on while a
+repeated page costs a join.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ..core import views
+from ..core.profiles import Profile
+from ..core.store import AccessKey
+from ..spec import Finding, Spec
+from .encoding import encode_json
+
+
+class InvalidResponse(Exception):
+    """What the fake was about to send breaks openapi.yaml."""
+
+    def __init__(self, findings: list[Finding]) -> None:
+        super().__init__("; ".join(f.description for f in findings))
+        self.findings = findings
+
+
+class Renderer:
+    """``refuse`` is told what broke the spec and answers whether to refuse the
+    rendering (strict) or send it anyway (log, off)."""
+
+    def __init__(self, spec: Spec, refuse: Callable[[list[Finding]], bool]) -> None:
+        self.item = spec.schema_validator("Accesskey")
+        self.page = spec.schema_validator("AccesskeyList")
+        self.refuse = refuse
+
+    def _check(self, validator: Any, obj: Any) -> None:
+        errors = list(validator.iter_errors(obj))
+        if not errors:
+            return
+        findings = [
+            Finding(
+                ".".join(str(p) for p in e.absolute_path) or "body",
+                str(e.validator),
+                e.message[:200],
+            )
+            for e in errors
+        ]
+        if self.refuse(findings):
+            raise InvalidResponse(findings)
+
+    def key(self, profile: Profile, key: AccessKey) -> bytes:
+        """The key as GET shows it (never with its token), from the cache when the
+        key has not changed since."""
+        cached = key.rendered
+        if cached is not None and cached[0] is profile and cached[1] == key.version:
+            data: bytes = cached[2]
+            return data
+        obj = views.key_view(profile, key)
+        self._check(self.item, obj)
+        data = encode_json(obj)
+        key.rendered = (profile, key.version, data)
+        return data
+
+    def page_of(self, profile: Profile, keys: list[AccessKey], token: str | None) -> bytes:
+        """A list page: the keys' checked renderings inside a checked envelope."""
+        if len(keys) > 100 and self.refuse([Finding("result", "maxItems", "over 100 items")]):
+            raise InvalidResponse([Finding("result", "maxItems", "over 100 items")])
+        self._check(self.page, {"result": [], "next_page_token": token})
+        items = b",".join(self.key(profile, k) for k in keys)
+        return b'{"result":[' + items + b'],"next_page_token":' + encode_json(token) + b"}"
