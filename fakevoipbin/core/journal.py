@@ -9,6 +9,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from .clock import format_fixed, parse_instant
+
 DEFAULT_SIZE = 10_000
 
 
@@ -18,7 +20,7 @@ class Entry:
     ``auth`` is the authenticating key's prefix (or agent), or why auth failed."""
 
     seq: int
-    time: str
+    time_us: int
     method: str
     target: str
     operation_id: str | None
@@ -29,8 +31,15 @@ class Entry:
     response_violations: list[dict[str, Any]] = field(default_factory=list)
     fault: dict[str, Any] | None = None
 
+    @property
+    def time(self) -> str:
+        """When the fake's clock saw it (formatted on demand, off the hot path)."""
+        return format_fixed(self.time_us)
+
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        out = asdict(self)
+        del out["time_us"]
+        return {"seq": out.pop("seq"), "time": self.time, **out}
 
     def line(self) -> str:
         op = self.operation_id or "-"
@@ -50,6 +59,9 @@ class Journal:
         self.observers: list[Callable[[Entry], None]] = []
 
     def record(self, **fields: Any) -> Entry:
+        """Add an entry; ``time_us`` (or ``time``, RFC 3339 text) says when."""
+        if "time" in fields:
+            fields["time_us"] = parse_instant(fields.pop("time"))
         with self._lock:
             self._seq += 1
             entry = Entry(seq=self._seq, **fields)

@@ -17,7 +17,6 @@ from typing import Any, TypeVar
 
 from ..core import errors, rules
 from ..core.auth import AuthFailure, Credentials, identify, refuse_frozen
-from ..core.clock import format_fixed
 from ..core.faults import FAULT_KINDS, FaultRule
 from ..core.ratelimit import Buckets
 from ..core.state import State
@@ -369,7 +368,7 @@ class Application:
             client = scope.get("client") or ("-", 0)
             access_log.info('%s:%s "%s %s" %d', client[0], client[1], method, target, status)
         self.state.journal.record(
-            time=format_fixed(self.state.clock.now_us()),
+            time_us=self.state.clock.now_us(),
             method=method,
             target=target,
             operation_id=operation_id,

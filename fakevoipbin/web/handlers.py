@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..core import auth, rules, views
+from ..core import auth, rules
 from ..core.auth import Identity
 from ..core.state import State
 from .render import Renderer
@@ -52,7 +52,7 @@ def post_accesskeys(call: Call) -> Reply:
     key, raw = rules.create_key(
         call.state, _who(call), b.get("name"), b.get("detail"), b.get("expire"), call.violations
     )
-    return Reply(200, views.key_view(call.state.profile, key, raw_token=raw))
+    return Reply(200, None, raw=call.render.created(call.state.profile, key, raw))
 
 
 def get_accesskeys_id(call: Call) -> Reply:

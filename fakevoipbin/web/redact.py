@@ -19,6 +19,17 @@ def redact_query(raw: bytes) -> str:
     if not raw:
         return ""
     text = raw.decode("latin-1")
+    if "%" not in text and "+" not in text:  # nothing encoded: no need to parse
+        out = []
+        for part in text.split("&"):
+            name, eq, value = part.partition("=")
+            if name in SECRET_PARAMS and value:
+                out.append(f"{name}={REDACTED}")
+            elif "vb_" in part or "eyJ" in part:
+                out.append(redact_text(part))
+            else:
+                out.append(part)
+        return "&".join(p for p in out if p)
     parts = []
     for k, v in parse_qsl(text, keep_blank_values=True, errors="replace"):
         value = REDACTED if k in SECRET_PARAMS and v else redact_text(v)

@@ -8,6 +8,7 @@ repeated page costs a join.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -16,6 +17,8 @@ from ..core.profiles import Profile
 from ..core.store import AccessKey
 from ..spec import Finding, Spec
 from .encoding import encode_json
+
+_TOKEN = re.compile(r"vb_[A-Za-z0-9_-]{32}")
 
 
 class InvalidResponse(Exception):
@@ -33,6 +36,7 @@ class Renderer:
     def __init__(self, spec: Spec, refuse: Callable[[list[Finding]], bool]) -> None:
         self.item = spec.schema_validator("Accesskey")
         self.page = spec.schema_validator("AccesskeyList")
+        self.created_check = spec.schema_validator("AccesskeyCreated")
         self.refuse = refuse
 
     def _check(self, validator: Any, obj: Any) -> None:
@@ -62,6 +66,18 @@ class Renderer:
         data = encode_json(obj)
         key.rendered = (profile, key.version, data)
         return data
+
+    def created(self, profile: Profile, key: AccessKey, token: str) -> bytes:
+        """The create response: the key's checked rendering with its raw token spliced
+        in before ``token_prefix`` (the spec's AccesskeyCreated is Accesskey plus a
+        ``token`` of the documented pattern)."""
+        data = self.key(profile, key)
+        at = data.find(b',"token_prefix":')
+        if at < 0 or not _TOKEN.fullmatch(token) or token[:11] != key.token_prefix:
+            obj = views.key_view(profile, key, raw_token=token)
+            self._check(self.created_check, obj)
+            return encode_json(obj)
+        return data[:at] + b',"token":' + encode_json(token) + data[at:]
 
     def page_of(self, profile: Profile, keys: list[AccessKey], token: str | None) -> bytes:
         """A list page: the keys' checked renderings inside a checked envelope."""
