@@ -139,18 +139,31 @@ class Clock:
             self._frozen = frozen
 
 
+@lru_cache(maxsize=4096)
+def _day(days: int) -> str:
+    return time.strftime("%Y-%m-%dT", time.gmtime(days * 86_400))
+
+
+def _seconds(secs: int) -> str:
+    """``YYYY-MM-DDTHH:MM:SS`` without strftime on the hot path (the day is cached)."""
+    days, rest = divmod(secs, 86_400)
+    hh, rest = divmod(rest, 3600)
+    mm, ss = divmod(rest, 60)
+    return f"{_day(days)}{hh:02d}:{mm:02d}:{ss:02d}"
+
+
 @lru_cache(maxsize=16384)
 def format_fixed(us: int) -> str:
     """``2026-12-01T10:15:30.123456Z``: always six fraction digits."""
     secs, frac = divmod(us, US)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs)) + f".{frac:06d}Z"
+    return f"{_seconds(secs)}.{frac:06d}Z"
 
 
 @lru_cache(maxsize=16384)
 def format_trimmed(us: int) -> str:
     """Go's RFC3339Nano in UTC: trailing fraction zeros trimmed, none for a whole second."""
     secs, frac = divmod(us, US)
-    head = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs))
+    head = _seconds(secs)
     if frac == 0:
         return head + "Z"
     return head + "." + f"{frac:06d}".rstrip("0") + "Z"

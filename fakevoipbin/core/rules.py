@@ -220,15 +220,17 @@ def insert_new_key(
     """Mint a token and store a key for it, stamped now; no checks (callers make them)."""
     with state.lock:
         raw = state.seeds.token()
-        while token_hash(raw) in state.store.used_hashes:  # after a restart from a file
+        digest = token_hash(raw)
+        while digest in state.store.used_hashes:  # after a restart from a file
             raw = state.seeds.token()
+            digest = token_hash(raw)
         t = state.store.unique_tm_create(customer, state.clock.stamp())
         key = AccessKey(
             id=_fresh_id(state),
             customer_id=customer.id,
             name=name or "",
             detail=detail or "",
-            token_hash=token_hash(raw),
+            token_hash=digest,
             token_prefix=raw[:11],
             tm_create=t,
             tm_expire=t + lifetime * US,

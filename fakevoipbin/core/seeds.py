@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import random
 import threading
-import uuid
 
 _B32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 _B32_PAIRS = [a + b for a in _B32 for b in _B32]
@@ -33,9 +32,12 @@ class Seeds:
         return self._streams[purpose]
 
     def uuid4(self, purpose: str) -> str:
+        """A version-4 UUID, canonical lowercase text (what uuid.UUID would print)."""
         with self._lock:
             bits = self._streams[purpose].getrandbits(128)
-        return str(uuid.UUID(int=bits, version=4))
+        bits = (bits & ~(0xF000 << 64) & ~(0xC000 << 48)) | (0x4000 << 64) | (0x8000 << 48)
+        h = f"{bits:032x}"
+        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
     def token(self) -> str:
         """``vb_`` + 32 characters of unpadded URL-safe base64 of 32 random bytes."""
