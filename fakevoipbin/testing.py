@@ -21,9 +21,7 @@ import threading
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from .app_factory import Options, build_state
 from .core import admin
@@ -33,7 +31,11 @@ from .core.journal import Journal
 from .core.state import State
 from .spec import default_spec
 from .web.app import Application
-from .web.transport import InProcessTransport
+
+if TYPE_CHECKING:  # httpx loads in ~90 ms: only when a client is asked for
+    import httpx
+
+    from .web.transport import InProcessTransport
 
 Instant = datetime | str | float | int
 
@@ -280,6 +282,10 @@ class FakeVoipbin:
 
     def client(self, **kwargs: Any) -> httpx.Client:
         """An httpx client on ``url`` that reaches the app in-process (no socket)."""
+        import httpx
+
+        from .web.transport import InProcessTransport
+
         if self._transport is None:
             self._transport = InProcessTransport(self.app)
         kwargs.setdefault("base_url", self.url if self._sock else "http://fakevoipbin/v1.0")
@@ -287,6 +293,8 @@ class FakeVoipbin:
 
     def async_client(self, **kwargs: Any) -> httpx.AsyncClient:
         """An httpx.AsyncClient on ``url`` that reaches the app in-process."""
+        import httpx
+
         kwargs.setdefault("base_url", self.url if self._sock else "http://fakevoipbin/v1.0")
         transport = httpx.ASGITransport(app=self.app, client=("127.0.0.1", 50000))
         return httpx.AsyncClient(transport=transport, **kwargs)
