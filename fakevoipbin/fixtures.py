@@ -7,8 +7,6 @@ from typing import Any
 
 import yaml
 
-#: libyaml's safe loader when PyYAML has it (several times faster), else PyYAML's own.
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 from jsonschema import Draft202012Validator
 
 from .core.fixtureset import (
@@ -19,6 +17,9 @@ from .core.fixtureset import (
     FixtureUser,
 )
 from .resources import default_fixtures_path
+
+#: libyaml's safe loader when PyYAML has it (several times faster), else PyYAML's own.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 _UUID = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 _SCHEMA: dict[str, Any] = {

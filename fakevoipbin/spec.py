@@ -18,14 +18,15 @@ from typing import Any
 
 import yaml
 
-#: libyaml's safe loader when PyYAML has it (several times faster), else PyYAML's own.
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 from jsonschema import Draft202012Validator, FormatChecker, validators
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
 from .compiled import Compiler, Unsupported
 from .resources import spec_path
+
+#: libyaml's safe loader when PyYAML has it (several times faster), else PyYAML's own.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 SPEC_URI = "urn:fakevoipbin:openapi"
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
