@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-
 from jsonschema import Draft202012Validator
 
 from .core.fixtureset import (

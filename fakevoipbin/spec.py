@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-
 from jsonschema import Draft202012Validator, FormatChecker, validators
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
