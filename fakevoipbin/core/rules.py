@@ -36,6 +36,8 @@ _PAGE_TOKEN = re.compile(
 class Page:
     keys: list[AccessKey]
     next_page_token: str | None
+    #: Names this exact page while the customer is unchanged (for caching renderings).
+    identity: tuple[Any, ...] | None = None
 
 
 # --- input rules -------------------------------------------------------------
@@ -191,7 +193,8 @@ def list_keys(
             token = cursor(keys[-1].tm_create) if more else None
         else:
             token = cursor(keys[-1].tm_create) if keys else ""
-    return Page(keys, token)
+        ident = None if customer is None else (customer.id, customer.version, before, size)
+    return Page(keys, token, ident)
 
 
 def create_key(

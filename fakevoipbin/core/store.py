@@ -11,11 +11,14 @@ Only the SHA-256 of a token is kept, as production does.
 from __future__ import annotations
 
 import hashlib
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from sortedcontainers import SortedList
+
+_VERSIONS = itertools.count(1)
 
 #: Permission bits of a login user (bin-agent-manager's agent model).
 PERMISSION_PROJECT_SUPER_ADMIN = 0x01
@@ -57,6 +60,14 @@ class Customer:
     live: SortedList = field(default_factory=SortedList)
     #: tm_create → key, for the live keys.
     by_create: dict[int, AccessKey] = field(default_factory=dict)
+    #: Renewed whenever one of its keys changes, unique in the process (a reset makes
+    #: new customers, never an old version again); pages are cached per version.
+    version: int = field(default_factory=lambda: next(_VERSIONS))
+    pages: dict[tuple[int | None, int], list[AccessKey]] = field(default_factory=dict)
+
+    def changed(self) -> None:
+        self.version = next(_VERSIONS)
+        self.pages.clear()
 
 
 @dataclass(slots=True)
@@ -108,29 +119,39 @@ class Store:
             self.by_hash[key.token_hash] = key
             customer.live.add(key.tm_create)
             customer.by_create[key.tm_create] = key
+        customer.changed()
 
     def rename(self, key: AccessKey, name: str, detail: str, t: int) -> None:
         key.name = name
         key.detail = detail
         key.tm_update = t
         key.version += 1
+        self.customers[key.customer_id].changed()
 
     def soft_delete(self, key: AccessKey, t: int) -> None:
         key.tm_delete = t
         key.tm_update = t
         key.version += 1
         customer = self.customers[key.customer_id]
+        customer.changed()
         customer.live.discard(key.tm_create)
         customer.by_create.pop(key.tm_create, None)
         self.by_hash.pop(key.token_hash, None)
 
     def page(self, customer: Customer, before: int | None, size: int) -> list[AccessKey]:
-        """Up to ``size`` live keys with tm_create < ``before`` (None: no bound), newest first."""
+        """Up to ``size`` live keys with tm_create < ``before`` (None: no bound), newest
+        first. Repeated pages come from a cache that any change to the customer clears."""
+        cached = customer.pages.get((before, size))
+        if cached is not None:
+            return cached
         live = customer.live
         end = len(live) if before is None else live.bisect_left(before)
         start = max(0, end - size)
         by_create = customer.by_create
-        return [by_create[t] for t in live.islice(start, end, reverse=True)]
+        page = [by_create[t] for t in live.islice(start, end, reverse=True)]
+        if len(customer.pages) < 64:
+            customer.pages[(before, size)] = page
+        return page
 
     def has_older(self, customer: Customer, before: int) -> bool:
         return bool(customer.live.bisect_left(before) > 0)

@@ -37,6 +37,7 @@ class Renderer:
         self.item = spec.schema_validator("Accesskey")
         self.page = spec.schema_validator("AccesskeyList")
         self.created_check = spec.schema_validator("AccesskeyCreated")
+        self._pages: dict[tuple[Any, ...], bytes] = {}
         self.refuse = refuse
 
     def _check(self, validator: Any, obj: Any) -> None:
@@ -79,8 +80,28 @@ class Renderer:
             return encode_json(obj)
         return data[:at] + b',"token":' + encode_json(token) + data[at:]
 
-    def page_of(self, profile: Profile, keys: list[AccessKey], token: str | None) -> bytes:
-        """A list page: the keys' checked renderings inside a checked envelope."""
+    def page_of(
+        self,
+        profile: Profile,
+        keys: list[AccessKey],
+        token: str | None,
+        identity: tuple[Any, ...] | None = None,
+    ) -> bytes:
+        """A list page: the keys' checked renderings inside a checked envelope. A page
+        whose ``identity`` (customer, its version, cursor, size) was rendered before is
+        served from a small cache: any change to the customer changes the identity."""
+        if identity is not None:
+            cached = self._pages.get((profile, identity))
+            if cached is not None:
+                return cached
+        data = self._render_page(profile, keys, token)
+        if identity is not None:
+            if len(self._pages) >= 1024:
+                self._pages.clear()
+            self._pages[(profile, identity)] = data
+        return data
+
+    def _render_page(self, profile: Profile, keys: list[AccessKey], token: str | None) -> bytes:
         if len(keys) > 100 and self.refuse([Finding("result", "maxItems", "over 100 items")]):
             raise InvalidResponse([Finding("result", "maxItems", "over 100 items")])
         self._check(self.page, {"result": [], "next_page_token": token})
