@@ -37,8 +37,3 @@ def cursor(tm_create: int) -> str:
     """next_page_token: a tm_create in the fixed six-digit layout."""
     return format_fixed(tm_create)
 
-
-def list_view(
-    profile: Profile, keys: list[AccessKey], next_page_token: str | None
-) -> dict[str, Any]:
-    return {"result": [key_view(profile, k) for k in keys], "next_page_token": next_page_token}
