@@ -312,11 +312,13 @@ class Spec:
     # --- requests ----------------------------------------------------------------
 
     def check_body(self, op: Operation, body: Any) -> list[Finding]:
-        if op.body_validator is None:
+        if op.body_validator is None or op.body_validator.is_valid(body):
             return []
         return _findings(op.body_validator.iter_errors(body), "body")
 
     def check_param(self, param: Parameter, value: Any) -> list[Finding]:
+        if param.validator.is_valid(value):
+            return []
         return _findings(param.validator.iter_errors(value), param.name)
 
     # --- responses ---------------------------------------------------------------

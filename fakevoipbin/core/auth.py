@@ -20,7 +20,7 @@ LOGIN_LIFETIME_S = 7 * 86_400
 FROZEN_GRACE_S = 30 * 86_400
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Credentials:
     """The five places production reads a credential from, raw."""
 
@@ -31,7 +31,7 @@ class Credentials:
     accesskey_query: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Identity:
     kind: str  # "accesskey", "agent" or "direct"
     customer_id: str

@@ -14,7 +14,7 @@ from .clock import format_fixed, parse_instant
 DEFAULT_SIZE = 10_000
 
 
-@dataclass
+@dataclass(slots=True)
 class Entry:
     """One exchange. ``target`` is the path and query with every credential redacted;
     ``auth`` is the authenticating key's prefix (or agent), or why auth failed."""

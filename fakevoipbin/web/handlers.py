@@ -12,7 +12,7 @@ from ..core.state import State
 from .render import Renderer
 
 
-@dataclass
+@dataclass(slots=True)
 class Call:
     state: State
     identity: Identity | None
@@ -23,7 +23,7 @@ class Call:
     violations: list[dict[str, Any]] = field(default_factory=list)
 
 
-@dataclass
+@dataclass(slots=True)
 class Reply:
     """``body`` is checked against openapi.yaml and encoded on the way out; ``raw`` is
     bytes already checked (a cached rendering)."""
