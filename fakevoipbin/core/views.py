@@ -36,4 +36,3 @@ def key_view(profile: Profile, key: AccessKey, raw_token: str | None = None) -> 
 def cursor(tm_create: int) -> str:
     """next_page_token: a tm_create in the fixed six-digit layout."""
     return format_fixed(tm_create)
-
