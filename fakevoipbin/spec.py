@@ -130,11 +130,15 @@ class Operation:
     template: str  # the path as the spec writes it
     parameters: dict[str, Parameter]
     body_validator: Any | None
-    body_required: bool
     body_fields: tuple[str, ...]
     secured: bool
     responses: dict[str, Any] = field(default_factory=dict)  # status → validator or None
     documented_statuses: tuple[int, ...] = ()
+
+
+def findings(validator: Any, instance: Any, root: str = "body") -> list[Finding]:
+    """How ``instance`` breaks a validator's schema, as findings (empty when valid)."""
+    return _findings(validator.iter_errors(instance), root)
 
 
 def _findings(errors: Iterator[Any], root: str) -> list[Finding]:
@@ -268,11 +272,9 @@ class Spec:
                 self.validator_for(p["schema"]),
             )
         body_validator = None
-        body_required = False
         body_fields: tuple[str, ...] = ()
         if "requestBody" in op:
             rb = self._resolve(op["requestBody"])
-            body_required = bool(rb.get("required"))
             schema = rb["content"]["application/json"]["schema"]
             body_validator = self.validator_for(schema)
             body_fields = tuple(self._resolve(schema).get("properties", {}))
@@ -289,7 +291,6 @@ class Spec:
             template=template,
             parameters=params,
             body_validator=body_validator,
-            body_required=body_required,
             body_fields=body_fields,
             secured=secured,
             responses=responses,

@@ -48,6 +48,19 @@ EXPIRING_KEY_ID = "3d8a1c5b-6e2f-4a9d-8b7c-1f0e2d3c4b5a"
 EXPIRING_TOKEN = "vb_Ihp8uMJ8L3Q2xwEajBbtKg8XSZ_GL9kj"  # expires 300 s after NOW
 FROZEN_CUSTOMER = "9f4e2d1c-0b8a-4c7d-9e6f-5a4b3c2d1e0f"
 FROZEN_TOKEN = "vb_RAKLSsZjud8bafM-Jpm0UaOnzEgvYElu"
+#: The create response's keys, in production's order (other answers drop ``token``).
+CREATED_FIELDS = [
+    "id",
+    "customer_id",
+    "name",
+    "detail",
+    "token",
+    "token_prefix",
+    "tm_expire",
+    "tm_create",
+    "tm_update",
+    "tm_delete",
+]
 ADMIN_LOGIN = {"username": "admin@example.com", "password": "admin-password"}
 MANAGER_LOGIN = {"username": "manager@example.com", "password": "manager-password"}
 

@@ -17,6 +17,7 @@ import yaml
 
 from .conftest import (
     ADMIN_LOGIN,
+    CREATED_FIELDS,
     EXPIRED_TOKEN,
     EXPIRING_KEY_ID,
     EXPIRING_TOKEN,
@@ -33,18 +34,7 @@ US = 1_000_000
 SECOND_LOGIN = {"username": "second-admin@example.com", "password": "second-password"}
 GENERATED_ID = re.compile(r"^req_[A-Z2-7]{26}$")
 SLOTS = ("token_cookie", "token_query", "bearer", "accesskey_cookie", "accesskey_query")
-KEY_FIELDS = [
-    "id",
-    "customer_id",
-    "name",
-    "detail",
-    "token",
-    "token_prefix",
-    "tm_expire",
-    "tm_create",
-    "tm_update",
-    "tm_delete",
-]
+KEY_FIELDS = CREATED_FIELDS
 SET_COOKIE = "token={}; Path=/; Max-Age=604800; HttpOnly; Secure; SameSite=Strict"
 FOREIGN_ORIGIN = "https://app.example.com"
 

@@ -22,7 +22,7 @@ import yaml
 from fakevoipbin import PRODUCTION_COMMIT, __version__
 
 from . import spec_check
-from .conftest import SECOND_TOKEN, TUTORIAL_KEY_ID, TUTORIAL_TOKEN
+from .conftest import CREATED_FIELDS, SECOND_TOKEN, TUTORIAL_KEY_ID, TUTORIAL_TOKEN
 
 CLI = [sys.executable, "-m", "fakevoipbin"]
 
@@ -119,18 +119,7 @@ def test_the_tutorials_three_requests_answer_as_the_tutorial(server: Served) -> 
     )
     assert status == 200
     created = json.loads(raw)
-    assert list(created) == [
-        "id",
-        "customer_id",
-        "name",
-        "detail",
-        "token",
-        "token_prefix",
-        "tm_expire",
-        "tm_create",
-        "tm_update",
-        "tm_delete",
-    ]
+    assert list(created) == CREATED_FIELDS
     assert created["customer_id"] == "a1d9b2cd-4578-4b23-91b6-5f5ec4a2f840"
     assert created["id"] != TUTORIAL_KEY_ID
     assert re.fullmatch(r"vb_[A-Za-z0-9_-]{32}", created["token"])

@@ -15,6 +15,7 @@ import pytest
 
 from .conftest import (
     ADMIN_LOGIN,
+    CREATED_FIELDS,
     EXPIRED_KEY_ID,
     EXPIRING_KEY_ID,
     EXPIRING_TOKEN,
@@ -388,18 +389,7 @@ def test_tm_expire_is_tm_create_plus_expire(fake, expire):
 def test_create_response_fields(fake):
     c = fake.client()
     created = create(c, name="My key", detail="For tests", expire=ONE_YEAR)
-    assert list(created) == [
-        "id",
-        "customer_id",
-        "name",
-        "detail",
-        "token",
-        "token_prefix",
-        "tm_expire",
-        "tm_create",
-        "tm_update",
-        "tm_delete",
-    ]
+    assert list(created) == CREATED_FIELDS
     assert str(uuid.UUID(created["id"])) == created["id"]
     assert created["customer_id"] == TUTORIAL_CUSTOMER
     assert (created["name"], created["detail"]) == ("My key", "For tests")

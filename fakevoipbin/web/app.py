@@ -20,7 +20,7 @@ from ..core.auth import AuthFailure, Credentials, identify, refuse_frozen
 from ..core.faults import FAULT_KINDS, FaultRule
 from ..core.ratelimit import Buckets
 from ..core.state import State
-from ..spec import Finding, Operation, Spec, default_spec
+from ..spec import Finding, Operation, Spec, default_spec, findings
 from .encoding import JSON_TYPE, encode_json, envelope
 from .handlers import HANDLERS, Call, Reply
 from .inputs import (
@@ -340,15 +340,7 @@ class Application:
             return self.spec.check_response(op, reply.status, reply.body)
         if reply.body is None:
             return []
-        validator = self.spec.schema_validator("Error")
-        return [
-            Finding(
-                ".".join(str(p) for p in e.absolute_path) or "body",
-                str(e.validator),
-                e.message[:200],
-            )
-            for e in validator.iter_errors(reply.body)
-        ]
+        return findings(self.spec.schema_validator("Error"), reply.body)
 
     def _record(
         self,

@@ -15,7 +15,7 @@ from typing import Any
 from ..core import views
 from ..core.profiles import Profile
 from ..core.store import AccessKey
-from ..spec import Finding, Spec
+from ..spec import Finding, Spec, findings
 from .encoding import encode_json
 
 _TOKEN = re.compile(r"vb_[A-Za-z0-9_-]{32}")
@@ -41,19 +41,9 @@ class Renderer:
         self.refuse = refuse
 
     def _check(self, validator: Any, obj: Any) -> None:
-        errors = list(validator.iter_errors(obj))
-        if not errors:
-            return
-        findings = [
-            Finding(
-                ".".join(str(p) for p in e.absolute_path) or "body",
-                str(e.validator),
-                e.message[:200],
-            )
-            for e in errors
-        ]
-        if self.refuse(findings):
-            raise InvalidResponse(findings)
+        found = findings(validator, obj)
+        if found and self.refuse(found):
+            raise InvalidResponse(found)
 
     def key(self, profile: Profile, key: AccessKey) -> bytes:
         """The key as GET shows it (never with its token), from the cache when the
