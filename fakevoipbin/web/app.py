@@ -21,6 +21,7 @@ from ..core.faults import FAULT_KINDS, FaultRule
 from ..core.ratelimit import Buckets
 from ..core.state import State
 from ..spec import Finding, Operation, Spec, default_spec, findings
+from .deadlines import Deadlines
 from .encoding import JSON_TYPE, encode_json, envelope
 from .handlers import HANDLERS, Call, Reply
 from .inputs import (
@@ -77,6 +78,7 @@ class Application:
         self.response_validation = response_validation
         self.access_log = access_log
         self.body_timeout_s = BODY_TIMEOUT_S
+        self.deadlines = Deadlines()
         self.renderer = Renderer(self.spec, self._on_invalid_rendering)
         self.control = Control(self, token=control_token) if control else None
 
@@ -254,7 +256,7 @@ class Application:
         if declared.isdigit() and int(declared) > MAX_BODY:
             raise refuse(errors.REQUEST_BODY_TOO_LARGE, too_large)
         try:
-            raw = await _within(_read_body(receive), self.body_timeout_s)
+            raw = await self.deadlines.within(_read_body(receive), self.body_timeout_s)
         except asyncio.TimeoutError:
             late = Finding("body", "timeout", "the body did not arrive in time")
             raise refuse(errors.REQUEST_TIMEOUT, late) from None
@@ -378,14 +380,6 @@ class Application:
                 "delay_ms": fault.delay_ms,
             },
         )
-
-
-async def _within(coro: Awaitable[T], seconds: float) -> T:
-    """``asyncio.wait_for`` without a task per call where ``asyncio.timeout`` exists."""
-    if hasattr(asyncio, "timeout"):
-        async with asyncio.timeout(seconds):
-            return await coro
-    return await asyncio.wait_for(coro, seconds)  # Python 3.10
 
 
 def _take(buckets: Buckets, key: str, state: State, tier: str) -> None:

@@ -98,7 +98,7 @@ class Control:
         try:
             body = None
             if wants_body:
-                body = await asyncio.wait_for(
+                body = await self.app.deadlines.within(
                     _json_body(Request(scope, receive)), self.app.body_timeout_s
                 )
             result = handler(self, body)

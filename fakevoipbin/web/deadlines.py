@@ -1,0 +1,104 @@
+"""Deadlines for body reads: one timer per event loop, not one per request.
+
+``asyncio.timeout`` arms and cancels a loop timer for every request that has a body,
+which costs more than the rest of reading it. A read that finishes in time is the
+rule, so ``Deadlines`` only notes when each read must end, in a dict, and keeps a
+single timer on the loop for the earliest of them. A read still running when its
+deadline passes has its task cancelled, and ``within`` turns that into
+``asyncio.TimeoutError`` (what ``asyncio.wait_for`` raises), so callers answer 408.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import weakref
+from collections.abc import Awaitable
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+class _LoopWatch:
+    """The reads in flight on one loop, and the loop's one timer."""
+
+    __slots__ = ("pending", "expired", "timer", "timer_at")
+
+    def __init__(self) -> None:
+        #: read number → (deadline in loop time, the reading task)
+        self.pending: dict[int, tuple[float, asyncio.Task[object]]] = {}
+        #: reads whose task this watch cancelled, so ``within`` can tell its own
+        #: cancellation from anybody else's
+        self.expired: set[int] = set()
+        self.timer: asyncio.TimerHandle | None = None
+        self.timer_at = 0.0
+
+    def arm(self, loop: asyncio.AbstractEventLoop, deadline: float) -> None:
+        """Make sure the timer fires by ``deadline`` (usually it already does)."""
+        if self.timer is not None:
+            if self.timer_at <= deadline:
+                return
+            self.timer.cancel()
+        self.timer = loop.call_at(deadline, self.sweep, loop)
+        self.timer_at = deadline
+
+    def sweep(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Cancel every read past its deadline; re-arm for the earliest one left."""
+        self.timer = None
+        now = loop.time()
+        earliest: float | None = None
+        for number, (deadline, task) in list(self.pending.items()):
+            if deadline <= now:
+                del self.pending[number]
+                self.expired.add(number)
+                task.cancel()
+            elif earliest is None or deadline < earliest:
+                earliest = deadline
+        if earliest is not None:
+            self.arm(loop, earliest)
+
+
+class Deadlines:
+    """``await deadlines.within(read(), seconds)``: the read's result, or
+    ``asyncio.TimeoutError`` once ``seconds`` have passed."""
+
+    def __init__(self) -> None:
+        # Weak, so a loop that is gone takes its watch with it.
+        self._watches: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopWatch] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._last: tuple[asyncio.AbstractEventLoop, _LoopWatch] | None = None
+        self._numbers = itertools.count()
+
+    def _watch(self, loop: asyncio.AbstractEventLoop) -> _LoopWatch:
+        last = self._last
+        if last is not None and last[0] is loop:
+            return last[1]
+        watch = self._watches.get(loop)
+        if watch is None:
+            watch = self._watches[loop] = _LoopWatch()
+        self._last = (loop, watch)
+        return watch
+
+    async def within(self, awaitable: Awaitable[T], seconds: float) -> T:
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+        if task is None:  # not in a task (no way to cancel it): the slow, sure way
+            return await asyncio.wait_for(awaitable, seconds)
+        watch = self._watch(loop)
+        number = next(self._numbers)
+        deadline = loop.time() + seconds
+        watch.pending[number] = (deadline, task)
+        watch.arm(loop, deadline)
+        try:
+            return await awaitable
+        except asyncio.CancelledError:
+            if number not in watch.expired:
+                raise  # somebody else's cancellation
+            watch.expired.discard(number)
+            if hasattr(task, "uncancel"):  # Python 3.11+: the cancel was ours alone
+                task.uncancel()
+            raise asyncio.TimeoutError("the read passed its deadline") from None
+        finally:
+            # The timer stays armed: when it fires with nothing late, it just stops.
+            watch.pending.pop(number, None)

@@ -1,0 +1,109 @@
+"""The body-read deadlines: one timer per loop, and the semantics of asyncio.wait_for."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from fakevoipbin.web.deadlines import Deadlines
+
+
+async def _value_after(seconds: float, value: str = "done") -> str:
+    await asyncio.sleep(seconds)
+    return value
+
+
+def test_a_read_in_time_returns_its_value() -> None:
+    async def main() -> str:
+        return await Deadlines().within(_value_after(0.01), 5.0)
+
+    assert asyncio.run(main()) == "done"
+
+
+def test_a_late_read_raises_timeout_and_the_task_goes_on() -> None:
+    async def main() -> tuple[bool, str]:
+        deadlines = Deadlines()
+        with pytest.raises(asyncio.TimeoutError):
+            await deadlines.within(_value_after(10.0), 0.05)
+        # The cancellation was the deadline's own: the task is not left cancelled.
+        task = asyncio.current_task()
+        assert task is not None
+        still_cancelling = hasattr(task, "cancelling") and task.cancelling() > 0
+        after = await _value_after(0.01, "after")
+        return still_cancelling, after
+
+    assert asyncio.run(main()) == (False, "after")
+
+
+def test_reads_that_finished_are_never_cancelled_by_the_armed_timer() -> None:
+    async def main() -> list[str]:
+        deadlines = Deadlines()
+        out = [await deadlines.within(_value_after(0.0, str(i)), 0.05) for i in range(20)]
+        # The timer armed for the first read fires now, with nothing late.
+        out.append(await _value_after(0.1, "slept past every deadline"))
+        return out
+
+    out = asyncio.run(main())
+    assert out[:20] == [str(i) for i in range(20)]
+    assert out[20] == "slept past every deadline"
+
+
+def test_only_the_late_read_of_several_concurrent_ones_times_out() -> None:
+    async def main() -> list[object]:
+        deadlines = Deadlines()
+
+        async def read(delay: float, limit: float) -> object:
+            try:
+                return await deadlines.within(_value_after(delay, f"{delay}"), limit)
+            except asyncio.TimeoutError:
+                return "timeout"
+
+        return list(
+            await asyncio.gather(read(0.01, 1.0), read(5.0, 0.05), read(0.02, 0.5), read(5, 0.1))
+        )
+
+    assert asyncio.run(main()) == ["0.01", "timeout", "0.02", "timeout"]
+
+
+def test_a_shorter_deadline_after_a_longer_one_rearms_the_timer_earlier() -> None:
+    async def main() -> tuple[object, float]:
+        deadlines = Deadlines()
+        long_read = asyncio.ensure_future(deadlines.within(_value_after(0.3, "long"), 10.0))
+        await asyncio.sleep(0)
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        with pytest.raises(asyncio.TimeoutError):
+            await deadlines.within(_value_after(10.0), 0.05)
+        took = loop.time() - start
+        return await long_read, took
+
+    value, took = asyncio.run(main())
+    assert value == "long"
+    assert took < 1.0, f"the short deadline waited for the long one's timer ({took:.2f} s)"
+
+
+def test_somebody_elses_cancellation_is_not_turned_into_a_timeout() -> None:
+    async def main() -> None:
+        deadlines = Deadlines()
+        task = asyncio.ensure_future(deadlines.within(_value_after(10.0), 5.0))
+        await asyncio.sleep(0.01)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(main())
+
+
+def test_one_deadlines_serves_several_loops_one_after_another() -> None:
+    deadlines = Deadlines()
+
+    async def late() -> str:
+        try:
+            await deadlines.within(_value_after(10.0), 0.02)
+        except asyncio.TimeoutError:
+            return "timeout"
+        return "no timeout"
+
+    assert asyncio.run(late()) == "timeout"
+    assert asyncio.run(late()) == "timeout"
