@@ -93,7 +93,12 @@ class Clock:
     def now_us(self) -> int:
         """The current instant; never earlier than the last write's stamp."""
         with self._lock:
-            return max(self._raw(), self._last_stamp)
+            if self._frozen:
+                now = self._base_us
+            else:
+                now = self._base_us + (time.monotonic_ns() - self._anchor_ns) // 1000
+            last = self._last_stamp
+            return now if now > last else last
 
     def stamp(self) -> int:
         """The instant for a write, strictly after every earlier stamp since the last set."""

@@ -58,13 +58,41 @@ class Journal:
         #: Called with every new entry; they survive clear() and reset (``run``'s report).
         self.observers: list[Callable[[Entry], None]] = []
 
-    def record(self, **fields: Any) -> Entry:
+    def record(
+        self,
+        *,
+        method: str,
+        target: str,
+        operation_id: str | None,
+        status: int,
+        time_us: int | None = None,
+        time: str | None = None,
+        request_id: str | None = None,
+        auth: str = "",
+        request_violations: list[dict[str, Any]] | None = None,
+        response_violations: list[dict[str, Any]] | None = None,
+        fault: dict[str, Any] | None = None,
+    ) -> Entry:
         """Add an entry; ``time_us`` (or ``time``, RFC 3339 text) says when."""
-        if "time" in fields:
-            fields["time_us"] = parse_instant(fields.pop("time"))
+        if time_us is None:
+            if time is None:
+                raise ValueError("an entry needs time_us or time")
+            time_us = parse_instant(time)
         with self._lock:
             self._seq += 1
-            entry = Entry(seq=self._seq, **fields)
+            entry = Entry(
+                self._seq,
+                time_us,
+                method,
+                target,
+                operation_id,
+                status,
+                request_id,
+                auth,
+                request_violations or [],
+                response_violations or [],
+                fault,
+            )
             self._entries.append(entry)
         for observer in self.observers:
             observer(entry)

@@ -6,13 +6,14 @@ health check that consumes request ids never shifts the ids and tokens of keys.
 
 from __future__ import annotations
 
-import base64
+import binascii
 import random
 import threading
 
 _B32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 _B32_PAIRS = [a + b for a in _B32 for b in _B32]
 _SHIFTS = tuple(range(120, -1, -10))
+_URLSAFE = bytes.maketrans(b"+/", b"-_")
 PURPOSES = ("key-ids", "tokens", "request-ids", "jwt-secret", "customers", "faults")
 
 
@@ -43,7 +44,7 @@ class Seeds:
         """``vb_`` + 32 characters of unpadded URL-safe base64 of 32 random bytes."""
         with self._lock:
             raw = self._streams["tokens"].randbytes(32)
-        return "vb_" + base64.urlsafe_b64encode(raw).decode("ascii")[:32]
+        return "vb_" + binascii.b2a_base64(raw, newline=False)[:32].translate(_URLSAFE).decode()
 
     def request_id(self) -> str:
         """``req_`` + 26 characters of unpadded base32 (``A-Z2-7``), as production makes
@@ -51,7 +52,7 @@ class Seeds:
         with self._lock:
             n = self._streams["request-ids"].getrandbits(130)
         pairs = _B32_PAIRS
-        return "req_" + "".join(pairs[(n >> shift) & 1023] for shift in _SHIFTS)
+        return "req_" + "".join([pairs[(n >> shift) & 1023] for shift in _SHIFTS])
 
     def secret(self) -> bytes:
         with self._lock:

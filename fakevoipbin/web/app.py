@@ -13,7 +13,7 @@ import asyncio
 import logging
 import re
 from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any, TypeVar
+from typing import Any
 
 from ..core import errors, rules
 from ..core.auth import AuthFailure, Credentials, identify, refuse_frozen
@@ -35,13 +35,14 @@ from .inputs import (
 from .redact import redact_target
 from .render import InvalidResponse, Renderer
 
-T = TypeVar("T")
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
 MAX_BODY = 1 << 20
+#: How many distinct (path, query) pairs keep their parsed form before the cache empties.
+TARGET_CACHE_SIZE = 4096
 #: A body that has not fully arrived after this long is refused (408), so a client
 #: that stalls cannot hold a request open for ever.
 BODY_TIMEOUT_S = 30.0
@@ -79,6 +80,7 @@ class Application:
         self.access_log = access_log
         self.body_timeout_s = BODY_TIMEOUT_S
         self.deadlines = Deadlines()
+        self._targets: dict[tuple[str, bytes], tuple[dict[str, list[str]], str]] = {}
         self.renderer = Renderer(self.spec, self._on_invalid_rendering)
         self.control = Control(self, token=control_token) if control else None
 
@@ -151,7 +153,7 @@ class Application:
                 return
 
         call = Call(state, None, self.renderer)
-        query = parse_query(scope.get("query_string", b""))
+        query = self._target(path, scope.get("query_string", b""))[0]
         auth_note = ""
         request_findings: list[Finding] = []
         try:
@@ -165,7 +167,7 @@ class Application:
                 except AuthFailure as failure:
                     auth_note = f"refused: {failure.why}"
                     raise
-                auth_note = f"{call.identity.kind} {call.identity.label}".strip()
+                auth_note = call.identity.note
                 if state.rate_limit:
                     _take(state.limiter.per_customer, call.identity.customer_id, state, "customer")
                 refuse_frozen(state, call.identity)
@@ -184,6 +186,17 @@ class Application:
             log.exception("fakevoipbin failed on %s %s", method, redact_target(path, b""))
             reply = _error_reply(errors.ApiError(errors.INTERNAL))
         await self._finish(scope, send, op, reply, request_id, extra, auth_note, request_findings)
+
+    def _target(self, path: str, raw_query: bytes) -> tuple[dict[str, list[str]], str]:
+        """The parsed query (read-only) and the target as the journal shows it, with
+        credentials redacted; cached, since clients repeat their requests."""
+        found = self._targets.get((path, raw_query))
+        if found is None:
+            if len(self._targets) >= TARGET_CACHE_SIZE:
+                self._targets.clear()
+            found = (parse_query(raw_query), redact_target(path, raw_query))
+            self._targets[(path, raw_query)] = found
+        return found
 
     async def _trailing_slash(self, scope: Scope, method: str, path: str, send: Send) -> bool:
         """gin's RedirectTrailingSlash: 301 for GET, 307 otherwise; no request id, no CORS."""
@@ -243,41 +256,32 @@ class Application:
         call: Call,
         findings: list[Finding],
     ) -> None:
-        is_login = not op.secured
-
-        def refuse(kind: errors.ErrorKind, finding: Finding) -> errors.ApiError | Exception:
-            findings.append(finding)
-            if is_login:
-                return errors.LoginFailed()
-            return errors.ApiError(kind, [finding.as_detail()])
-
-        too_large = Finding("body", "maxBytes", "the body is over 1 MiB")
         declared = headers.get("content-length", "")
         if declared.isdigit() and int(declared) > MAX_BODY:
-            raise refuse(errors.REQUEST_BODY_TOO_LARGE, too_large)
+            raise _refuse_body(op, errors.REQUEST_BODY_TOO_LARGE, _TOO_LARGE, findings)
         try:
             raw = await self.deadlines.within(_read_body(receive), self.body_timeout_s)
         except asyncio.TimeoutError:
-            late = Finding("body", "timeout", "the body did not arrive in time")
-            raise refuse(errors.REQUEST_TIMEOUT, late) from None
+            raise _refuse_body(op, errors.REQUEST_TIMEOUT, _TOO_LATE, findings) from None
         if raw is None:
-            raise refuse(errors.REQUEST_BODY_TOO_LARGE, too_large)
+            raise _refuse_body(op, errors.REQUEST_BODY_TOO_LARGE, _TOO_LARGE, findings)
         try:
             bound = bind_object(parse_json_body(raw), op.body_fields)
         except BodyError as exc:
             bad = Finding("body", "json", f"the body is not valid JSON: {exc}")
-            raise refuse(errors.INVALID_JSON_BODY, bad) from None
+            raise _refuse_body(op, errors.INVALID_JSON_BODY, bad, findings) from None
         if bound is None:
-            not_object = Finding("body", "type", "the body must be a JSON object")
-            raise refuse(errors.INVALID_JSON_BODY, not_object)
+            raise _refuse_body(op, errors.INVALID_JSON_BODY, _NOT_OBJECT, findings)
         problems = self.spec.check_body(op, bound)
+        call.body = bound
+        if not problems:
+            return
         findings.extend(problems)
-        if is_login and problems:
+        if not op.secured:  # login: every refusal is a bare 400
             raise errors.LoginFailed()
         shape = [p for p in problems if not p.is_rule]
         if shape:
             raise errors.ApiError(errors.INVALID_JSON_BODY, [p.as_detail() for p in shape])
-        call.body = bound
         call.violations = [p.as_detail() for p in problems if p.is_rule]
 
     # --- answering ----------------------------------------------------------------
@@ -357,7 +361,7 @@ class Application:
     ) -> None:
         """Write the exchange to the journal (and the access log), credentials redacted."""
         method = scope["method"]
-        target = redact_target(scope["path"], scope.get("query_string", b""))
+        target = self._target(scope["path"], scope.get("query_string", b""))[1]
         if self.access_log:
             client = scope.get("client") or ("-", 0)
             access_log.info('%s:%s "%s %s" %d', client[0], client[1], method, target, status)
@@ -388,6 +392,21 @@ def _take(buckets: Buckets, key: str, state: State, tier: str) -> None:
         raise errors.ApiError(
             errors.RATE_LIMIT_EXCEEDED, [{"limited_by": tier}], {"Retry-After": str(wait)}
         )
+
+
+_TOO_LARGE = Finding("body", "maxBytes", "the body is over 1 MiB")
+_TOO_LATE = Finding("body", "timeout", "the body did not arrive in time")
+_NOT_OBJECT = Finding("body", "type", "the body must be a JSON object")
+
+
+def _refuse_body(
+    op: Operation, kind: errors.ErrorKind, finding: Finding, findings: list[Finding]
+) -> Exception:
+    """Why a body was refused, noted for the journal; login answers a bare 400."""
+    findings.append(finding)
+    if not op.secured:
+        return errors.LoginFailed()
+    return errors.ApiError(kind, [finding.as_detail()])
 
 
 def _fault_reply(rule: FaultRule) -> Reply:

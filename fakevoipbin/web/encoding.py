@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+from json.encoder import encode_basestring
 from typing import Any
 
 from ..core.errors import ErrorKind
@@ -15,10 +17,28 @@ _GO_ESCAPES = str.maketrans(
 )
 
 
+_GO_UNSAFE = re.compile("[<>&\u2028\u2029]")
+
+
 def encode_json(obj: Any) -> bytes:
     """Compact JSON, no trailing newline, HTML characters escaped as Go does."""
     text = _dumps(obj)
-    if "<" in text or ">" in text or "&" in text or "\u2028" in text or "\u2029" in text:
+    if _GO_UNSAFE.search(text):
+        text = text.translate(_GO_ESCAPES)
+    return text.encode("utf-8")
+
+
+def encode_flat(obj: dict[str, Any]) -> bytes:
+    """``encode_json`` of an object whose values are all strings or null (an access
+    key), byte for byte, without the general encoder's set-up; any other object goes
+    to ``encode_json``."""
+    enc = encode_basestring
+    try:
+        text = ",".join([f"{enc(k)}:{'null' if v is None else enc(v)}" for k, v in obj.items()])
+    except TypeError:  # a value that is not a string: the general encoder
+        return encode_json(obj)
+    text = "{" + text + "}"
+    if _GO_UNSAFE.search(text):
         text = text.translate(_GO_ESCAPES)
     return text.encode("utf-8")
 

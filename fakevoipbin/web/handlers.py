@@ -12,15 +12,20 @@ from ..core.state import State
 from .render import Renderer
 
 
-@dataclass(slots=True)
 class Call:
-    state: State
-    identity: Identity | None
-    render: Renderer
-    path: dict[str, str] = field(default_factory=dict)
-    query: dict[str, Any] = field(default_factory=dict)
-    body: dict[str, Any] = field(default_factory=dict)
-    violations: list[dict[str, Any]] = field(default_factory=list)
+    """One request as a handler sees it: who, the bound path, query and body, and the
+    rule violations found while binding (the core raises them in production's order)."""
+
+    __slots__ = ("state", "identity", "render", "path", "query", "body", "violations")
+
+    def __init__(self, state: State, identity: Identity | None, render: Renderer) -> None:
+        self.state = state
+        self.identity = identity
+        self.render = render
+        self.path: dict[str, str] = {}
+        self.query: dict[str, Any] = {}
+        self.body: dict[str, Any] = {}
+        self.violations: list[dict[str, Any]] = []
 
 
 @dataclass(slots=True)

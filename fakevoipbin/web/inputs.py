@@ -6,6 +6,7 @@ import json
 import re
 import sys
 import threading
+from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -34,6 +35,8 @@ def parse_query(raw: bytes) -> dict[str, list[str]]:
 def parse_cookies(header: str) -> dict[str, str]:
     """Name → the first value, as Go's ``c.Cookie`` picks it."""
     out: dict[str, str] = {}
+    if not header:
+        return out
     for chunk in header.split(";"):
         name, sep, value = chunk.strip().partition("=")
         if not sep or not name:
@@ -134,6 +137,11 @@ def _parse_deep(text: str) -> Any:
 _DEEP_LOCK = threading.RLock()
 
 
+@lru_cache(maxsize=64)
+def _lowered(fields: tuple[str, ...]) -> dict[str, str]:
+    return {f.lower(): f for f in fields}
+
+
 def bind_object(value: Any, fields: tuple[str, ...]) -> dict[str, Any] | None:
     """Go's binding of a JSON value into a struct: None when it is not an object.
 
@@ -144,7 +152,7 @@ def bind_object(value: Any, fields: tuple[str, ...]) -> dict[str, Any] | None:
         return {}
     if not isinstance(value, dict):
         return None
-    lowered: dict[str, str] = {f.lower(): f for f in fields}
+    lowered = _lowered(fields)
     out: dict[str, Any] = {}
     for key, item in value.items():
         target = str(key) if key in fields else lowered.get(str(key).lower(), "")
@@ -153,7 +161,7 @@ def bind_object(value: Any, fields: tuple[str, ...]) -> dict[str, Any] | None:
         if item is None:
             out.pop(target, None)
             continue
-        if isinstance(item, str) and target in fields:
+        if isinstance(item, str) and not item.isascii() and target in fields:
             item = _SURROGATE.sub("\ufffd", item)
         out[target] = item
     return out

@@ -16,7 +16,7 @@ from ..core import views
 from ..core.profiles import Profile
 from ..core.store import AccessKey
 from ..spec import Finding, Spec, findings
-from .encoding import encode_json
+from .encoding import encode_flat, encode_json
 
 _TOKEN = re.compile(r"vb_[A-Za-z0-9_-]{32}")
 
@@ -41,6 +41,8 @@ class Renderer:
         self.refuse = refuse
 
     def _check(self, validator: Any, obj: Any) -> None:
+        if validator.is_valid(obj):
+            return
         found = findings(validator, obj)
         if found and self.refuse(found):
             raise InvalidResponse(found)
@@ -54,7 +56,7 @@ class Renderer:
             return data
         obj = views.key_view(profile, key)
         self._check(self.item, obj)
-        data = encode_json(obj)
+        data = encode_flat(obj)
         key.rendered = (profile, key.version, data)
         return data
 
@@ -68,7 +70,8 @@ class Renderer:
             obj = views.key_view(profile, key, raw_token=token)
             self._check(self.created_check, obj)
             return encode_json(obj)
-        return data[:at] + b',"token":' + encode_json(token) + data[at:]
+        # The token matched _TOKEN: nothing in it needs escaping.
+        return b"".join((data[:at], b',"token":"', token.encode("ascii"), b'"', data[at:]))
 
     def page_of(
         self,

@@ -1,0 +1,122 @@
+"""Each shortcut taken for speed gives what the plain way gives.
+
+The hot path encodes key views by hand, mints tokens and request ids without the
+base64 module, and caches parsed queries; these tests hold each one to the
+straightforward version it replaced.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import random
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from fakevoipbin.core.seeds import Seeds
+from fakevoipbin.core.store import AccessKey
+from fakevoipbin.web.app import TARGET_CACHE_SIZE
+from fakevoipbin.web.encoding import encode_flat, encode_json
+from fakevoipbin.web.inputs import parse_query
+from fakevoipbin.web.redact import redact_target
+from fakevoipbin.web.render import InvalidResponse
+
+from .conftest import Harness
+
+# Strings that reach every escape: quotes, backslashes, controls, Go's HTML escapes,
+# the line separators and non-ASCII text.
+_text = st.text(
+    alphabet=st.one_of(
+        st.sampled_from(list('"\\/<>&\u2028\u2029\x00\x1f\x7f\t\n é€😀')),
+        st.characters(blacklist_categories=("Cs",)),
+    ),
+    max_size=40,
+)
+
+
+@given(st.dictionaries(_text, st.one_of(st.none(), _text), max_size=12))
+def test_encode_flat_is_encode_json_for_string_objects(obj: dict[str, Any]) -> None:
+    assert encode_flat(obj) == encode_json(obj)
+
+
+@given(
+    st.dictionaries(
+        _text,
+        st.one_of(st.none(), _text, st.integers(), st.booleans(), st.lists(st.integers())),
+        max_size=8,
+    )
+)
+def test_encode_flat_hands_anything_else_to_encode_json(obj: dict[str, Any]) -> None:
+    assert encode_flat(obj) == encode_json(obj)
+    assert json.loads(encode_flat(obj)) == obj
+
+
+def test_tokens_are_urlsafe_base64_of_the_token_stream() -> None:
+    for seed in (0, 1, 12345):
+        seeds = Seeds(seed)
+        reference = random.Random(f"fakevoipbin:{seed}:tokens")
+        for _ in range(300):
+            raw = reference.randbytes(32)
+            assert seeds.token() == "vb_" + base64.urlsafe_b64encode(raw).decode()[:32]
+
+
+def test_request_ids_are_base32_of_130_bits_of_their_stream() -> None:
+    seeds = Seeds(7)
+    reference = random.Random("fakevoipbin:7:request-ids")
+    for _ in range(300):
+        n = reference.getrandbits(130)
+        # 130 bits, shifted to fill 17 bytes; the first 26 base32 characters are them.
+        text = base64.b32encode((n << 6).to_bytes(17, "big")).decode()[:26]
+        assert seeds.request_id() == "req_" + text
+
+
+_TARGET_APP = Harness().app  # one app for every example: its cache fills across them
+
+
+@given(
+    path=st.sampled_from(["/v1.0/accesskeys", "/v1.0/accesskeys/x", "/v1.0/a/vb_0123456789abc"]),
+    query=st.lists(
+        st.tuples(
+            st.sampled_from(["accesskey", "token", "page_size", "x", "a+b", "%41"]),
+            st.sampled_from(["", "1", "vb_a3Bf9xKmPq2nR7sT4wYzLp8mN5qR1xWe", "%20", "a+b", "é"]),
+        ),
+        max_size=4,
+    ),
+)
+def test_the_target_cache_answers_what_parsing_answers(
+    path: str, query: list[tuple[str, str]]
+) -> None:
+    raw = "&".join(f"{k}={v}" for k, v in query).encode("utf-8")
+    for _ in range(2):  # the first call may fill the cache, the second reads it
+        parsed, target = _TARGET_APP._target(path, raw)
+        assert parsed == parse_query(raw)
+        assert target == redact_target(path, raw)
+    assert "a3Bf9xKmPq2nR7sT4wYzLp8mN5qR1xWe" not in target
+
+
+def test_the_target_cache_stays_bounded(docs: Harness) -> None:
+    for i in range(TARGET_CACHE_SIZE + 10):
+        docs.app._target("/v1.0/accesskeys", f"page_size={i}".encode())
+    assert 0 < len(docs.app._targets) <= TARGET_CACHE_SIZE
+
+
+def test_a_created_rendering_is_the_key_plus_its_token(fake: Harness) -> None:
+    client = fake.client()
+    created = client.post("/accesskeys", json={"name": 'a "<b>" & c', "expire": 86400})
+    assert created.status_code == 200, created.text
+    body = created.json()
+    got = client.get(f"/accesskeys/{body['id']}").json()
+    token = body.pop("token")
+    assert body == got
+    assert token.startswith(got["token_prefix"])
+    # Go's escapes survive the splice: < > & are written \u003c \u003e \u0026.
+    assert b"\\u003cb\\u003e" in created.content and b"\\u0026" in created.content
+
+
+def test_a_rendering_that_breaks_the_spec_is_still_refused(docs: Harness) -> None:
+    key = AccessKey("not-a-uuid", "c", "n", "", "h" * 64, "vb_12345678", 1, None)
+    with pytest.raises(InvalidResponse, match="id"):
+        docs.app.renderer.key(docs.state.profile, key)
