@@ -51,7 +51,6 @@ _KNOWN = frozenset(
     }
 )
 INT64 = (-(2**63), 2**63 - 1)
-PATTERN_MEMO = 65_536
 
 _TYPE_TESTS = {
     "object": "type({v}) is dict",
@@ -205,18 +204,10 @@ class Compiler:
     def _string(self, s: dict[str, Any], v: str, body: list[str]) -> None:
         checks = []
         if "pattern" in s:
-            # The same ids and timestamps come back on every list page: remember the
-            # pattern's answer per string (a bounded memo), search only new ones.
+            # No memo: renderings are cached per key (web/render.py), so a string
+            # reaches a pattern about once, and a memo would only grow.
             search = self._const(re.compile(s["pattern"]).search)
-            memo = self._const({})
-            body += [
-                f"if type({v}) is str:",
-                f"    _m = {memo}.get({v})",
-                "    if _m is None:",
-                f"        _m = {search}({v}) is not None",
-                f"        if len({memo}) < {PATTERN_MEMO}: {memo}[{v}] = _m",
-                "    if not _m: return False",
-            ]
+            body.append(f"if type({v}) is str and {search}({v}) is None: return False")
         if "minLength" in s:
             checks.append(f"len({v}) < {int(s['minLength'])}")
         if "maxLength" in s:

@@ -157,14 +157,12 @@ def _seconds(secs: int) -> str:
     return f"{_day(days)}{hh:02d}:{mm:02d}:{ss:02d}"
 
 
-@lru_cache(maxsize=16384)
 def format_fixed(us: int) -> str:
     """``2026-12-01T10:15:30.123456Z``: always six fraction digits."""
     secs, frac = divmod(us, US)
     return f"{_seconds(secs)}.{frac:06d}Z"
 
 
-@lru_cache(maxsize=16384)
 def format_trimmed(us: int) -> str:
     """Go's RFC3339Nano in UTC: trailing fraction zeros trimmed, none for a whole second."""
     secs, frac = divmod(us, US)

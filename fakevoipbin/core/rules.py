@@ -224,7 +224,7 @@ def insert_new_key(
     with state.lock:
         raw = state.seeds.token()
         digest = token_hash(raw)
-        while digest in state.store.used_hashes:  # after a restart from a file
+        while state.store.hash_used(digest):  # after a restart from a file
             raw = state.seeds.token()
             digest = token_hash(raw)
         t = state.store.unique_tm_create(customer, state.clock.stamp())

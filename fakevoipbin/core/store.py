@@ -86,8 +86,9 @@ class Store:
         self.users: dict[str, User] = {}
         self.keys: dict[str, AccessKey] = {}
         self.by_hash: dict[str, AccessKey] = {}
-        #: Every token hash ever stored, deleted keys' too: a token is never reissued.
-        self.used_hashes: set[str] = set()
+        #: The token hashes of deleted keys: with ``by_hash``, every hash ever stored,
+        #: so a token is never reissued.
+        self.retired_hashes: set[str] = set()
 
     def add_customer(self, customer: Customer) -> Customer:
         if customer.id in self.customers:
@@ -100,6 +101,10 @@ class Store:
             raise ValueError(f"user {user.username!r} exists already")
         self.users[user.username] = user
 
+    def hash_used(self, digest: str) -> bool:
+        """Whether any key, live or deleted, ever had this token hash."""
+        return digest in self.by_hash or digest in self.retired_hashes
+
     def unique_tm_create(self, customer: Customer, t: int) -> int:
         """The list cursor is tm_create, so two keys of a customer never share one."""
         while t in customer.by_create:
@@ -109,12 +114,13 @@ class Store:
     def insert_key(self, key: AccessKey) -> None:
         if key.id in self.keys:
             raise ValueError(f"access key {key.id} exists already")
-        if key.token_hash in self.used_hashes:
+        if self.hash_used(key.token_hash):
             raise ValueError("two access keys share one token")
         customer = self.customers[key.customer_id]
         self.keys[key.id] = key
-        self.used_hashes.add(key.token_hash)
-        if key.tm_delete is None:
+        if key.tm_delete is not None:
+            self.retired_hashes.add(key.token_hash)
+        else:
             key.tm_create = self.unique_tm_create(customer, key.tm_create)
             self.by_hash[key.token_hash] = key
             customer.live.add(key.tm_create)
@@ -137,6 +143,7 @@ class Store:
         customer.live.discard(key.tm_create)
         customer.by_create.pop(key.tm_create, None)
         self.by_hash.pop(key.token_hash, None)
+        self.retired_hashes.add(key.token_hash)
 
     def page(self, customer: Customer, before: int | None, size: int) -> list[AccessKey]:
         """Up to ``size`` live keys with tm_create < ``before`` (None: no bound), newest
