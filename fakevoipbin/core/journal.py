@@ -47,12 +47,22 @@ class Entry:
         return f"#{self.seq} {self.method} {self.target} [{op}] -> {self.status}{extra}"
 
 
+_Row = tuple[Any, ...]
+
+
+def _entry(row: _Row) -> Entry:
+    """The Entry a stored row stands for (violations become fresh lists)."""
+    return Entry(*row[:8], list(row[8]), list(row[9]), row[10])
+
+
 class Journal:
     def __init__(self, size: int = DEFAULT_SIZE) -> None:
         if size < 1:
             raise ValueError("a journal holds at least one entry")
         self._lock = threading.Lock()
-        self._entries: deque[Entry] = deque(maxlen=size)
+        # Rows are plain tuples of strings and numbers, which the garbage collector
+        # stops tracking: ten thousand kept exchanges cost no collection time.
+        self._entries: deque[_Row] = deque(maxlen=size)
         self._seq = 0
         self.size = size
         #: Called with every new entry; they survive clear() and reset (``run``'s report).
@@ -72,7 +82,7 @@ class Journal:
         request_violations: list[dict[str, Any]] | None = None,
         response_violations: list[dict[str, Any]] | None = None,
         fault: dict[str, Any] | None = None,
-    ) -> Entry:
+    ) -> None:
         """Add an entry; ``time_us`` (or ``time``, RFC 3339 text) says when."""
         if time_us is None:
             if time is None:
@@ -80,7 +90,7 @@ class Journal:
             time_us = parse_instant(time)
         with self._lock:
             self._seq += 1
-            entry = Entry(
+            row = (
                 self._seq,
                 time_us,
                 method,
@@ -89,19 +99,21 @@ class Journal:
                 status,
                 request_id,
                 auth,
-                request_violations or [],
-                response_violations or [],
+                tuple(request_violations) if request_violations else (),
+                tuple(response_violations) if response_violations else (),
                 fault,
             )
-            self._entries.append(entry)
-        for observer in self.observers:
-            observer(entry)
-        return entry
+            self._entries.append(row)
+        if self.observers:
+            entry = _entry(row)
+            for observer in self.observers:
+                observer(entry)
 
     def entries(self) -> list[Entry]:
         """Every entry kept, oldest first."""
         with self._lock:
-            return list(self._entries)
+            rows = list(self._entries)
+        return [_entry(row) for row in rows]
 
     def clear(self) -> None:
         with self._lock:

@@ -46,8 +46,11 @@ class AccessKey:
     tm_delete: int | None = None
     #: Bumped by every change, so a rendering of the key can be cached (web/render.py).
     version: int = 0
-    #: (profile, version, bytes) of the last rendering; opaque to the core.
-    rendered: Any = None
+    #: The last rendering, of ``rendered_version`` for ``rendered_profile``; opaque to
+    #: the core. Fields, not a tuple: one object less per key for the garbage collector.
+    rendered: bytes | None = None
+    rendered_profile: Any = None
+    rendered_version: int = -1
 
 
 @dataclass(slots=True)

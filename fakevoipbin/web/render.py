@@ -51,13 +51,18 @@ class Renderer:
         """The key as GET shows it (never with its token), from the cache when the
         key has not changed since."""
         cached = key.rendered
-        if cached is not None and cached[0] is profile and cached[1] == key.version:
-            data: bytes = cached[2]
-            return data
+        if (
+            cached is not None
+            and key.rendered_version == key.version
+            and key.rendered_profile is profile
+        ):
+            return cached
         obj = views.key_view(profile, key)
         self._check(self.item, obj)
         data = encode_flat(obj)
-        key.rendered = (profile, key.version, data)
+        key.rendered = data
+        key.rendered_profile = profile
+        key.rendered_version = key.version
         return data
 
     def created(self, profile: Profile, key: AccessKey, token: str) -> bytes:
