@@ -203,17 +203,19 @@ class Compiler:
 
     def _string(self, s: dict[str, Any], v: str, body: list[str]) -> None:
         checks = []
+        # Under "type: string" the line before has refused anything else already.
+        guard = "" if s.get("type") == "string" else f"type({v}) is str and "
         if "pattern" in s:
             # No memo: renderings are cached per key (web/render.py), so a string
             # reaches a pattern about once, and a memo would only grow.
             search = self._const(re.compile(s["pattern"]).search)
-            body.append(f"if type({v}) is str and {search}({v}) is None: return False")
+            body.append(f"if {guard}{search}({v}) is None: return False")
         if "minLength" in s:
             checks.append(f"len({v}) < {int(s['minLength'])}")
         if "maxLength" in s:
             checks.append(f"len({v}) > {int(s['maxLength'])}")
         if checks:
-            body.append(f"if type({v}) is str and ({' or '.join(checks)}): return False")
+            body.append(f"if {guard}({' or '.join(checks)}): return False")
 
     def _number(self, s: dict[str, Any], v: str, body: list[str]) -> None:
         checks = []

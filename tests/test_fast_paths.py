@@ -59,18 +59,30 @@ def test_tokens_are_urlsafe_base64_of_the_token_stream() -> None:
         seeds = Seeds(seed)
         reference = random.Random(f"fakevoipbin:{seed}:tokens")
         for _ in range(300):
-            raw = reference.randbytes(32)
+            raw = reference.randbytes(32)  # what the stream's bytes would be
             assert seeds.token() == "vb_" + base64.urlsafe_b64encode(raw).decode()[:32]
 
 
-def test_request_ids_are_base32_of_130_bits_of_their_stream() -> None:
+def test_request_ids_are_base32_characters_of_their_stream() -> None:
+    b32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+    b64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
     seeds = Seeds(7)
     reference = random.Random("fakevoipbin:7:request-ids")
+    seen = set()
     for _ in range(300):
-        n = reference.getrandbits(130)
-        # 130 bits, shifted to fill 17 bytes; the first 26 base32 characters are them.
-        text = base64.b32encode((n << 6).to_bytes(17, "big")).decode()[:26]
-        assert seeds.request_id() == "req_" + text
+        text = base64.b64encode(reference.randbytes(20)).decode()[:26]
+        expected = "req_" + "".join(b32[b64.index(c) % 32] for c in text)
+        got = seeds.request_id()
+        assert got == expected
+        assert len(got) == 30 and set(got[4:]) <= set(b32)
+        seen.add(got)
+    assert len(seen) == 300
+
+
+def test_every_base32_character_turns_up_in_request_ids() -> None:
+    seeds = Seeds(0)
+    chars = set().union(*(seeds.request_id()[4:] for _ in range(200)))
+    assert chars == set("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")
 
 
 _TARGET_APP = Harness().app  # one app for every example: its cache fills across them

@@ -10,9 +10,10 @@ import binascii
 import random
 import threading
 
-_B32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
-_B32_PAIRS = [a + b for a in _B32 for b in _B32]
-_SHIFTS = tuple(range(120, -1, -10))
+_B32 = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+_B64 = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+#: A base64 character's 6-bit value v becomes base32's character for v mod 32.
+_B64_TO_B32 = bytes.maketrans(_B64, bytes(_B32[i % 32] for i in range(64)))
 _URLSAFE = bytes.maketrans(b"+/", b"-_")
 PURPOSES = ("key-ids", "tokens", "request-ids", "jwt-secret", "customers", "faults")
 
@@ -43,16 +44,16 @@ class Seeds:
     def token(self) -> str:
         """``vb_`` + 32 characters of unpadded URL-safe base64 of 32 random bytes."""
         with self._lock:
-            raw = self._streams["tokens"].randbytes(32)
+            raw = self._streams["tokens"].getrandbits(256).to_bytes(32, "little")
         return "vb_" + binascii.b2a_base64(raw, newline=False)[:32].translate(_URLSAFE).decode()
 
     def request_id(self) -> str:
-        """``req_`` + 26 characters of unpadded base32 (``A-Z2-7``), as production makes
-        them: 130 random bits, 10 at a time through a table (base64's base32 is slow)."""
+        """``req_`` + 26 characters of base32's alphabet (``A-Z2-7``), as production's
+        ids look: each character is 5 of the 6 bits of one base64 character of 20
+        random bytes, mapped in C (a table lookup per character is slower)."""
         with self._lock:
-            n = self._streams["request-ids"].getrandbits(130)
-        pairs = _B32_PAIRS
-        return "req_" + "".join([pairs[(n >> shift) & 1023] for shift in _SHIFTS])
+            raw = self._streams["request-ids"].getrandbits(160).to_bytes(20, "little")
+        return "req_" + binascii.b2a_base64(raw, newline=False)[:26].translate(_B64_TO_B32).decode()
 
     def secret(self) -> bytes:
         with self._lock:

@@ -112,7 +112,7 @@ class Application:
                 return
 
         request_id = headers.get("x-request-id", "")
-        if not _REQUEST_ID.match(request_id):
+        if not request_id or not _REQUEST_ID.match(request_id):
             request_id = self.state.seeds.request_id()
         extra: list[tuple[bytes, bytes]] = [(b"x-request-id", request_id.encode("ascii"))]
 
@@ -328,11 +328,13 @@ class Application:
             reply.status,
             request_id,
             auth_note,
-            [f.as_detail() for f in request_findings or []],
-            [f.as_detail() for f in response_findings],
+            [f.as_detail() for f in request_findings] if request_findings else None,
+            [f.as_detail() for f in response_findings] if response_findings else None,
             fault,
         )
-        await _send(send, reply.status, body, extra + reply.headers, content_type)
+        if reply.headers:
+            extra.extend(reply.headers)
+        await _send(send, reply.status, body, extra, content_type)
 
     def _on_invalid_rendering(self, findings: list[Finding]) -> bool:
         """A rendering broke openapi.yaml: True to refuse it (strict), else log it."""
@@ -373,8 +375,8 @@ class Application:
             status=status,
             request_id=request_id,
             auth=auth_note,
-            request_violations=request_findings or [],
-            response_violations=response_findings or [],
+            request_violations=request_findings,
+            response_violations=response_findings,
             fault=None
             if fault is None
             else {
@@ -480,11 +482,12 @@ async def _send(
     headers: list[tuple[bytes, bytes]],
     content_type: bytes | None,
 ) -> None:
-    out = list(headers)
+    """Send the answer; ``headers`` (the request's own list) gets content-type and
+    content-length added."""
     if content_type is not None:
-        out.append((b"content-type", content_type))
-    out.append((b"content-length", str(len(body)).encode("ascii")))
-    await send({"type": "http.response.start", "status": status, "headers": out})
+        headers.append((b"content-type", content_type))
+    headers.append((b"content-length", str(len(body)).encode("ascii")))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
 
