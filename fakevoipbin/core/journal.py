@@ -52,7 +52,20 @@ _Row = tuple[Any, ...]
 
 def _entry(row: _Row) -> Entry:
     """The Entry a stored row stands for (violations become fresh lists)."""
-    return Entry(*row[:8], list(row[8]), list(row[9]), row[10])
+    seq, time_us, method, target, operation_id, status, request_id, auth = row[:8]
+    return Entry(
+        seq,
+        time_us,
+        method,
+        target,
+        operation_id,
+        status,
+        request_id,
+        auth,
+        list(row[8]),
+        list(row[9]),
+        row[10],
+    )
 
 
 class Journal:
