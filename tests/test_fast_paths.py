@@ -132,3 +132,19 @@ def test_a_rendering_that_breaks_the_spec_is_still_refused(docs: Harness) -> Non
     key = AccessKey("not-a-uuid", "c", "n", "", "h" * 64, "vb_12345678", 1, None)
     with pytest.raises(InvalidResponse, match="id"):
         docs.app.renderer.key(docs.state.profile, key)
+
+
+def test_timestamps_from_the_seconds_cache_are_strftime_s() -> None:
+    import time
+
+    from fakevoipbin.core.clock import US, format_fixed, format_trimmed
+
+    rng = random.Random(3)
+    instants = [rng.randrange(0, 253402300799 * US) for _ in range(500)]
+    instants += [instants[0] + i for i in range(0, 3 * US, 250_000)]  # repeats in a second
+    for us in instants * 2:  # the second pass reads what the first cached
+        secs, frac = divmod(us, US)
+        head = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs))
+        assert format_fixed(us) == f"{head}.{frac:06d}Z"
+        trimmed = f"{head}.{frac:06d}".rstrip("0").rstrip(".") + "Z"
+        assert format_trimmed(us) == trimmed

@@ -150,7 +150,20 @@ def _day(days: int) -> str:
 
 
 def _seconds(secs: int) -> str:
-    """``YYYY-MM-DDTHH:MM:SS`` without strftime on the hot path (the day is cached)."""
+    """``YYYY-MM-DDTHH:MM:SS`` without strftime on the hot path (the day is cached, and
+    so are the last few seconds: a key's stamps fall in the same second or two)."""
+    text = _RECENT_SECONDS.get(secs)
+    if text is None:
+        if len(_RECENT_SECONDS) >= 64:
+            _RECENT_SECONDS.clear()
+        text = _RECENT_SECONDS[secs] = _format_seconds(secs)
+    return text
+
+
+_RECENT_SECONDS: dict[int, str] = {}
+
+
+def _format_seconds(secs: int) -> str:
     days, rest = divmod(secs, 86_400)
     hh, rest = divmod(rest, 3600)
     mm, ss = divmod(rest, 60)

@@ -82,14 +82,16 @@ class Deadlines:
 
     async def within(self, awaitable: Awaitable[T], seconds: float) -> T:
         loop = asyncio.get_running_loop()
-        task = asyncio.current_task()
+        task = asyncio.current_task(loop)
         if task is None:  # not in a task (no way to cancel it): the slow, sure way
             return await asyncio.wait_for(awaitable, seconds)
-        watch = self._watch(loop)
+        last = self._last
+        watch = last[1] if last is not None and last[0] is loop else self._watch(loop)
         number = next(self._numbers)
         deadline = loop.time() + seconds
         watch.pending[number] = (deadline, task)
-        watch.arm(loop, deadline)
+        if watch.timer is None or watch.timer_at > deadline:
+            watch.arm(loop, deadline)
         try:
             return await awaitable
         except asyncio.CancelledError:
