@@ -107,3 +107,52 @@ def test_one_deadlines_serves_several_loops_one_after_another() -> None:
 
     assert asyncio.run(late()) == "timeout"
     assert asyncio.run(late()) == "timeout"
+
+
+def test_a_read_that_never_waits_arms_no_timer() -> None:
+    async def ready() -> str:
+        return "at once"
+
+    async def main() -> tuple[str, object]:
+        deadlines = Deadlines()
+        value = await deadlines.within(ready(), 0.01)
+        return value, deadlines._last
+
+    assert asyncio.run(main()) == ("at once", None)
+
+
+def test_a_resumed_read_gets_every_value_and_error_it_waits_for() -> None:
+    async def main() -> tuple[list[object], str]:
+        loop = asyncio.get_running_loop()
+        futures = [loop.create_future() for _ in range(3)]
+
+        async def reader() -> list[object]:
+            got: list[object] = [await futures[0], await futures[1]]
+            try:
+                await futures[2]
+            except KeyError as exc:
+                got.append(f"caught {exc}")
+            return got
+
+        async def resolve() -> None:
+            for i, f in enumerate(futures[:2]):
+                await asyncio.sleep(0.01)
+                f.set_result(i * 10)
+            await asyncio.sleep(0.01)
+            futures[2].set_exception(KeyError("k"))
+
+        feeder = asyncio.ensure_future(resolve())
+        got = await Deadlines().within(reader(), 5.0)
+        await feeder
+
+        async def failing() -> None:
+            await asyncio.sleep(0.01)
+            raise ValueError("inner")
+
+        try:
+            await Deadlines().within(failing(), 5.0)
+        except ValueError as exc:
+            return got, str(exc)
+        return got, "no error"
+
+    assert asyncio.run(main()) == ([0, 10, "caught 'k'"], "inner")

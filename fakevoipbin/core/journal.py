@@ -101,6 +101,33 @@ class Journal:
             if time is None:
                 raise ValueError("an entry needs time_us or time")
             time_us = parse_instant(time)
+        self.add(
+            time_us,
+            method,
+            target,
+            operation_id,
+            status,
+            request_id,
+            auth,
+            request_violations,
+            response_violations,
+            fault,
+        )
+
+    def add(
+        self,
+        time_us: int,
+        method: str,
+        target: str,
+        operation_id: str | None,
+        status: int,
+        request_id: str | None,
+        auth: str,
+        request_violations: list[dict[str, Any]] | None,
+        response_violations: list[dict[str, Any]] | None,
+        fault: dict[str, Any] | None,
+    ) -> None:
+        """``record`` with every field in order: the app's way, once per request."""
         with self._lock:
             self._seq += 1
             row = (

@@ -171,8 +171,9 @@ class Application:
                 if state.rate_limit:
                     _take(state.limiter.per_customer, call.identity.customer_id, state, "customer")
                 refuse_frozen(state, call.identity)
-            self._bind_query(op, query, call, request_findings)
-            self._bind_path(op, matched[1] if matched else {}, call, request_findings)
+            if op.parameters:
+                self._bind_query(op, query, call, request_findings)
+                self._bind_path(op, matched[1] if matched else {}, call, request_findings)
             if op.body_validator is not None:
                 await self._bind_body(op, headers, receive, call, request_findings)
             reply = HANDLERS[op.operation_id](call)
@@ -367,17 +368,17 @@ class Application:
         if self.access_log:
             client = scope.get("client") or ("-", 0)
             access_log.info('%s:%s "%s %s" %d', client[0], client[1], method, target, status)
-        self.state.journal.record(
-            time_us=self.state.clock.now_us(),
-            method=method,
-            target=target,
-            operation_id=operation_id,
-            status=status,
-            request_id=request_id,
-            auth=auth_note,
-            request_violations=request_findings,
-            response_violations=response_findings,
-            fault=None
+        self.state.journal.add(
+            self.state.clock.now_us(),
+            method,
+            target,
+            operation_id,
+            status,
+            request_id,
+            auth_note,
+            request_findings,
+            response_findings,
+            None
             if fault is None
             else {
                 "rule": fault.id,

@@ -2,8 +2,10 @@
 
 ``asyncio.timeout`` arms and cancels a loop timer for every request that has a body,
 which costs more than the rest of reading it. A read that finishes in time is the
-rule, so ``Deadlines`` only notes when each read must end, in a dict, and keeps a
-single timer on the loop for the earliest of them. A read still running when its
+rule, and most finish without waiting at all (the body came with the headers): so
+``within`` first takes the read's first step by hand, and only a read that has to
+wait is noted, in a dict, with when it must end; a single timer on the loop serves
+the earliest of them. A read still running when its
 deadline passes has its task cancelled, and ``within`` turns that into
 ``asyncio.TimeoutError`` (what ``asyncio.wait_for`` raises), so callers answer 408.
 """
@@ -12,11 +14,35 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import types
 import weakref
-from collections.abc import Awaitable
-from typing import TypeVar
+from collections.abc import Awaitable, Coroutine, Generator
+from typing import Any, TypeVar, cast
 
 T = TypeVar("T")
+
+
+@types.coroutine
+def _resumed(coro: Coroutine[Any, Any, T], waiting: Any) -> Generator[Any, Any, T]:
+    """The rest of a coroutine whose first step was taken by hand and yielded
+    ``waiting``: what ``yield from`` does, from there on (values sent in, exceptions
+    thrown in, the result returned)."""
+    while True:
+        try:
+            sent = yield waiting
+        except GeneratorExit:
+            coro.close()
+            raise
+        except BaseException as exc:  # a cancellation, thrown in by the task
+            try:
+                waiting = coro.throw(exc)
+            except StopIteration as done:
+                return cast(T, done.value)
+        else:
+            try:
+                waiting = coro.send(sent)
+            except StopIteration as done:
+                return cast(T, done.value)
 
 
 class _LoopWatch:
@@ -81,6 +107,15 @@ class Deadlines:
         return watch
 
     async def within(self, awaitable: Awaitable[T], seconds: float) -> T:
+        if isinstance(awaitable, types.CoroutineType):
+            try:
+                waiting = awaitable.send(None)  # its first step, up to its first wait
+            except StopIteration as done:
+                return cast(T, done.value)  # it never waited: no deadline to keep
+            awaitable = _resumed(awaitable, waiting)
+        return await self._waited(awaitable, seconds)
+
+    async def _waited(self, awaitable: Awaitable[T], seconds: float) -> T:
         loop = asyncio.get_running_loop()
         task = asyncio.current_task(loop)
         if task is None:  # not in a task (no way to cancel it): the slow, sure way
