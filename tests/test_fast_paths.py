@@ -148,3 +148,22 @@ def test_timestamps_from_the_seconds_cache_are_strftime_s() -> None:
         assert format_fixed(us) == f"{head}.{frac:06d}Z"
         trimmed = f"{head}.{frac:06d}".rstrip("0").rstrip(".") + "Z"
         assert format_trimmed(us) == trimmed
+
+
+@given(
+    st.one_of(
+        st.text(max_size=40),
+        st.text(alphabet="abcXYZ019_-+/=é\u0660", min_size=32, max_size=33).map(
+            lambda t: "vb_" + t
+        ),
+        st.sampled_from(
+            ["vb_a3Bf9xKmPq2nR7sT4wYzLp8mN5qR1xWe", "vb_" + "_" * 32, "vb_" + "-" * 32]
+        ),
+    )
+)
+def test_the_token_check_is_the_spec_pattern(text: str) -> None:
+    import re
+
+    from fakevoipbin.web.render import _is_token
+
+    assert _is_token(text) == bool(re.fullmatch(r"vb_[A-Za-z0-9_-]{32}", text))

@@ -67,15 +67,17 @@ def pick_credential(creds: Credentials) -> tuple[str, str, str] | None:
     """(kind, source, value) of the first non-empty credential, in production's order:
     cookie ``token``, query ``token``, ``Authorization: Bearer``, cookie ``accesskey``,
     query ``accesskey``. The first three are always read as a JWT."""
-    for kind, source, value in (
-        ("token", "cookie", creds.token_cookie),
-        ("token", "query", creds.token_query),
-        ("token", "bearer", bearer_value(creds.authorization)),
-        ("accesskey", "cookie", creds.accesskey_cookie),
-        ("accesskey", "query", creds.accesskey_query),
-    ):
-        if value:
-            return kind, source, value
+    if creds.token_cookie:
+        return "token", "cookie", creds.token_cookie
+    if creds.token_query:
+        return "token", "query", creds.token_query
+    bearer = bearer_value(creds.authorization)
+    if bearer:
+        return "token", "bearer", bearer
+    if creds.accesskey_cookie:
+        return "accesskey", "cookie", creds.accesskey_cookie
+    if creds.accesskey_query:
+        return "accesskey", "query", creds.accesskey_query
     return None
 
 

@@ -451,11 +451,14 @@ def _credentials(query: dict[str, list[str]], headers: dict[str, str]) -> Creden
     cookies = parse_cookies(headers.get("cookie", ""))
     return Credentials(
         token_cookie=cookies.get("token"),
-        token_query=query.get("token", [None])[0],
+        token_query=query.get("token", _NO_VALUE)[0],
         authorization=headers.get("authorization"),
         accesskey_cookie=cookies.get("accesskey"),
-        accesskey_query=query.get("accesskey", [None])[0],
+        accesskey_query=query.get("accesskey", _NO_VALUE)[0],
     )
+
+
+_NO_VALUE: list[str | None] = [None]
 
 
 async def _read_body(receive: Receive) -> bytes | None:
