@@ -167,3 +167,28 @@ def test_the_token_check_is_the_spec_pattern(text: str) -> None:
     from fakevoipbin.web.render import _is_token
 
     assert _is_token(text) == bool(re.fullmatch(r"vb_[A-Za-z0-9_-]{32}", text))
+
+
+def test_without_crosscheck_a_validator_answers_as_with_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from fakevoipbin.spec import Spec
+
+    monkeypatch.setenv("FAKEVOIPBIN_CROSSCHECK", "0")
+    plain = Spec().schema_validator("Accesskey")
+    monkeypatch.setenv("FAKEVOIPBIN_CROSSCHECK", "1")
+    checked = Spec().schema_validator("Accesskey")
+    assert plain.is_valid is plain.fast and not plain.crosscheck
+    good = {
+        "id": "2f1f8f7e-9b3d-4c60-8465-b69e9f28b6dc",
+        "customer_id": "a1d9b2cd-4578-4b23-91b6-5f5ec4a2f840",
+        "token_prefix": "vb_a3Bf9xKm",
+        "tm_expire": "2027-12-01T10:15:30.123456Z",
+        "tm_create": "2026-12-01T10:15:30.123456Z",
+        "tm_update": "2026-12-01T10:15:30.123456Z",
+        "tm_delete": "9999-01-01T00:00:00.000000Z",
+    }
+    cases = [good, {**good, "id": "nope"}, {**good, "token": "vb_x"}, {}, [], None]
+    for case in cases:
+        assert plain.is_valid(case) is checked.is_valid(case)
+    assert plain.is_valid(good) is True

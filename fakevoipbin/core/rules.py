@@ -209,10 +209,11 @@ def create_key(
     _refuse_direct(identity)
     _require_admin(identity)
     lifetime, found = effective_expire(state, expire)
-    # The expire rule is this module's alone: the spec's minimum applies to the raw
-    # number, but live wraps it to int32 first (-2147483649 becomes 2147483647).
-    others = [v for v in violations or [] if v.get("field") != "expire"]
-    _raise_violations(others + found)
+    if violations or found:
+        # The expire rule is this module's alone: the spec's minimum applies to the raw
+        # number, but live wraps it to int32 first (-2147483649 becomes 2147483647).
+        others = [v for v in violations or [] if v.get("field") != "expire"]
+        _raise_violations(others + found)
     with state.lock:
         return insert_new_key(state, _customer(state, identity), name, detail, lifetime)
 
