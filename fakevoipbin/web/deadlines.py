@@ -1,13 +1,13 @@
 """Deadlines for body reads: one timer per event loop, not one per request.
 
-``asyncio.timeout`` arms and cancels a loop timer for every request that has a body,
-which costs more than the rest of reading it. A read that finishes in time is the
-rule, and most finish without waiting at all (the body came with the headers): so
-``within`` first takes the read's first step by hand, and only a read that has to
-wait is noted, in a dict, with when it must end; a single timer on the loop serves
-the earliest of them. A read still running when its
-deadline passes has its task cancelled, and ``within`` turns that into
-``asyncio.TimeoutError`` (what ``asyncio.wait_for`` raises), so callers answer 408.
+``asyncio.timeout`` arms and cancels a loop timer for every request with a body,
+which costs more than the rest of reading it. Yet a read that finishes in time is
+the rule, and most finish without waiting at all (the body came with the headers).
+So ``within`` takes the read's first step by hand; only a read that has to wait is
+noted, in a dict, with when it must end, and a single timer on the loop serves the
+earliest of them. A read still running when its deadline passes has its task
+cancelled, and ``within`` turns that into ``asyncio.TimeoutError`` (what
+``asyncio.wait_for`` raises), so callers answer 408.
 """
 
 from __future__ import annotations
