@@ -931,6 +931,36 @@ def test_slow_clients_get_408_and_do_not_hold_up_others(target: Target) -> None:
     target.assert_intact()
 
 
+def test_a_body_that_trickles_in_before_the_deadline_is_served(target: Target) -> None:
+    """The body read waits for each piece (the deadline's own path, not the one for a
+    body that came with the headers), and the request is answered as usual."""
+    body = b'{"name":"trickled","expire":86400}'
+    pieces = [
+        request("POST", LIST + Q, None, length=len(body)) + body[:5],
+        body[5:15],
+        body[15:],
+    ]
+    chunked = [
+        request("POST", LIST + Q, None, [(b"Transfer-Encoding", b"chunked")]),
+        b"%x\r\n%s\r\n" % (10, body[:10]),
+        b"%x\r\n%s\r\n0\r\n\r\n" % (len(body) - 10, body[10:]),
+    ]
+    made = set()
+    for parts in (pieces, chunked):
+        raw = Raw(target.port)
+        try:
+            for part in parts:
+                raw.send(part)
+                time.sleep(0.15)
+            a = raw.must_answer()
+        finally:
+            raw.close()
+        assert_fine(a, "POST")
+        made.add(created_id(a))
+        assert json.loads(a.body)["name"] == "trickled"
+    target.assert_intact(created=made)
+
+
 def test_clients_that_vanish_mid_body_leave_no_trace(target: Target) -> None:
     for data in (
         request("POST", LIST + Q, None, length=100) + b'{"expire":',
