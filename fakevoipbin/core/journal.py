@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from .clock import format_fixed, parse_instant
+from .clock import format_fixed
 
 DEFAULT_SIZE = 10_000
 
@@ -83,51 +83,18 @@ class Journal:
 
     def record(
         self,
-        *,
+        time_us: int,
         method: str,
         target: str,
         operation_id: str | None,
         status: int,
-        time_us: int | None = None,
-        time: str | None = None,
         request_id: str | None = None,
         auth: str = "",
         request_violations: list[dict[str, Any]] | None = None,
         response_violations: list[dict[str, Any]] | None = None,
         fault: dict[str, Any] | None = None,
     ) -> None:
-        """Add an entry; ``time_us`` (or ``time``, RFC 3339 text) says when."""
-        if time_us is None:
-            if time is None:
-                raise ValueError("an entry needs time_us or time")
-            time_us = parse_instant(time)
-        self.add(
-            time_us,
-            method,
-            target,
-            operation_id,
-            status,
-            request_id,
-            auth,
-            request_violations,
-            response_violations,
-            fault,
-        )
-
-    def add(
-        self,
-        time_us: int,
-        method: str,
-        target: str,
-        operation_id: str | None,
-        status: int,
-        request_id: str | None,
-        auth: str,
-        request_violations: list[dict[str, Any]] | None,
-        response_violations: list[dict[str, Any]] | None,
-        fault: dict[str, Any] | None,
-    ) -> None:
-        """``record`` with every field in order: the app's way, once per request."""
+        """Add an entry, made at ``time_us`` on the fake's clock."""
         with self._lock:
             self._seq += 1
             row = (

@@ -371,7 +371,7 @@ class Application:
         if self.access_log:
             client = scope.get("client") or ("-", 0)
             access_log.info('%s:%s "%s %s" %d', client[0], client[1], method, target, status)
-        self.state.journal.add(
+        self.state.journal.record(
             self.state.clock.now_us(),
             method,
             target,

@@ -97,9 +97,7 @@ class Deadlines:
         self._numbers = itertools.count()
 
     def _watch(self, loop: asyncio.AbstractEventLoop) -> _LoopWatch:
-        last = self._last
-        if last is not None and last[0] is loop:
-            return last[1]
+        """The loop's watch, when it is not the last one used (``_last``)."""
         watch = self._watches.get(loop)
         if watch is None:
             watch = self._watches[loop] = _LoopWatch()
