@@ -7,6 +7,8 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8088
 PROFILE ?= docs
 ARGS   ?=
+#: pytest-xdist workers for make test (auto: one per core)
+JOBS   ?= auto
 
 .PHONY: run test lint bench fuzz venv clean
 
@@ -22,9 +24,9 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/fakevoipbin serve --host $(HOST) --port $(PORT) --profile $(PROFILE) $(ARGS)
 
-## The whole test suite
+## The whole test suite, on every core (pytest-xdist)
 test: $(STAMP)
-	$(BIN)/python -m pytest -q $(ARGS)
+	$(BIN)/python -m pytest -q -n $(JOBS) $(ARGS)
 
 ## Schemathesis at scale against the fake, both profiles: make fuzz ARGS='--requests 10000'
 fuzz: $(STAMP)

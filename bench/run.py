@@ -423,7 +423,7 @@ def in_process_bench(quick: bool) -> None:
 
 SCALE = """
 import json, resource, statistics, sys, time
-from fakevoipbin.app_factory import Options, build_state
+
 from fakevoipbin.core import rules
 from fakevoipbin.core.auth import Identity
 from fakevoipbin.core.clock import Clock

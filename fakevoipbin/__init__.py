@@ -8,10 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
-
-#: The production source the ``live`` profile follows (voipbin/monorepo).
-PRODUCTION_COMMIT = "2bf22fa4e (2026-08-22)"
+from .about import PRODUCTION_COMMIT, __version__
 
 if TYPE_CHECKING:
     from .testing import FakeVoipbin

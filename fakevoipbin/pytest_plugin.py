@@ -9,34 +9,25 @@ suite of thousands of tests pays for one start:
 
     @pytest.mark.fakevoipbin(profile="live", seed=3, now="2026-12-01T00:00:00Z")
     def test_live(fakevoipbin): ...
+
+The marker takes the settings ``fakevoipbin.options`` gives the ``marker`` face.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
+
+from .options import defaults, marker_help, names
 
 if TYPE_CHECKING:
     from .testing import FakeVoipbin
 
-MARKER_OPTIONS = ("profile", "seed", "now", "fixtures", "rate_limit")
-DEFAULTS: dict[str, Any] = {
-    "profile": "docs",
-    "seed": 0,
-    "now": None,
-    "fixtures": None,
-    "rate_limit": False,
-}
-
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers",
-        "fakevoipbin(profile='docs', seed=0, now=None, fixtures=None, rate_limit=False): "
-        "configure the fakevoipbin fixture for this test",
-    )
+    config.addinivalue_line("markers", marker_help())
 
 
 @pytest.fixture(scope="session")
@@ -52,16 +43,16 @@ def fakevoipbin_server() -> Iterator[FakeVoipbin]:
 def fakevoipbin(request: pytest.FixtureRequest, fakevoipbin_server: FakeVoipbin) -> FakeVoipbin:
     """A fake reset to seed and fixtures for this test; ``@pytest.mark.fakevoipbin``
     sets its profile, seed, clock (``now``), fixtures and rate limiting."""
-    options = dict(DEFAULTS)
+    options = defaults("marker")
     marker = request.node.get_closest_marker("fakevoipbin")
     if marker is not None:
         if marker.args:
             raise pytest.UsageError("@pytest.mark.fakevoipbin takes keyword arguments only")
-        unknown = set(marker.kwargs) - set(MARKER_OPTIONS)
+        unknown = set(marker.kwargs) - set(options)
         if unknown:
             raise pytest.UsageError(
                 f"@pytest.mark.fakevoipbin: unknown option(s) {', '.join(sorted(unknown))}; "
-                f"use {', '.join(MARKER_OPTIONS)}"
+                f"use {', '.join(names('marker'))}"
             )
         options.update(marker.kwargs)
     fakevoipbin_server.configure(**options)

@@ -16,21 +16,17 @@ Two instances share nothing: each has its own state, clock, seeds and server.
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .app_factory import Options, build_state
+from .assemble import build_app, build_state, reconfigure
 from .core import admin
 from .core.clock import US, format_fixed, parse_instant
 from .core.faults import FaultRule, make_rule
 from .core.journal import Journal
 from .core.state import State
-from .spec import default_spec
-from .web.app import Application
+from .options import Options, names
+from .server import Server
 
 if TYPE_CHECKING:  # httpx loads in ~90 ms: only when a client is asked for
     import httpx
@@ -118,101 +114,47 @@ class Faults:
 class FakeVoipbin:
     """A running fake. Use it as a context manager, or call ``start()`` and ``stop()``.
 
-    ``now`` freezes the clock at an instant (None: real time). ``fixtures`` is a YAML
-    path replacing the default set. ``rate_limit`` emulates production's limits on the
-    fake's clock."""
+    It takes the settings of ``fakevoipbin.options.Options`` as keywords (``profile``,
+    ``seed``, ``now``, ``fixtures``, ``rate_limit``, ``host``, ``port``, ...), or a whole
+    ``Options`` as ``options``. ``now`` (an aware datetime, RFC 3339 text or epoch
+    seconds) freezes the clock there; ``fixtures`` is a YAML path replacing the default
+    set; ``rate_limit`` emulates production's limits on the fake's clock."""
 
-    def __init__(
-        self,
-        profile: str = "docs",
-        seed: int = 0,
-        now: Instant | None = None,
-        fixtures: str | Path | None = None,
-        *,
-        rate_limit: bool = False,
-        host: str = "127.0.0.1",
-        port: int = 0,
-        response_validation: str = "strict",
-    ) -> None:
-        self.host = host
-        self._port = port
-        self._response_validation = response_validation
-        self._options: dict[str, Any] = {}
-        self.app = Application(
-            self._build(profile, seed, now, fixtures, rate_limit),
-            default_spec(),
-            response_validation=response_validation,
-        )
+    def __init__(self, options: Options | None = None, **settings: Any) -> None:
+        if "now" in settings and settings["now"] is not None:
+            settings["now"] = format_fixed(_to_us(settings["now"]))
+        if options is None:
+            options = Options.for_face("python", **settings)
+        elif settings:
+            options = options.changed(**settings)
+        self.options = options
+        self.app = build_app(build_state(options), options)
         self.clock = ClockControl(self)
         self.faults = Faults(self)
-        self._server: Any = None
-        self._thread: threading.Thread | None = None
-        self._sock: socket.socket | None = None
+        self._server: Server | None = None
         self._transport: InProcessTransport | None = None
 
-    def _build(
-        self,
-        profile: str,
-        seed: int,
-        now: Instant | None,
-        fixtures: str | Path | None,
-        rate_limit: bool,
-    ) -> State:
-        self._options = {
-            "profile": profile,
-            "seed": seed,
-            "now": now,
-            "fixtures": fixtures,
-            "rate_limit": rate_limit,
-        }
-        start = None if now is None else format_fixed(_to_us(now))
-        return build_state(
-            Options(profile=profile, seed=seed, fixtures=fixtures, now=start, rate_limit=rate_limit)
-        )
+    @property
+    def host(self) -> str:
+        return self.options.host
 
     # --- life cycle ---------------------------------------------------------------
 
     def start(self) -> FakeVoipbin:
-        if self._thread is not None:
+        """Listen and serve in a background thread (a no-op when already started).
+        A busy port or a bad state file is a ``ServeError`` naming it."""
+        if self._server is not None:
             return self
-        import uvicorn
-
-        sock = socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self.host, self._port))
-        sock.listen(1024)
-        config = uvicorn.Config(
-            self.app,
-            log_level="warning",
-            access_log=False,
-            lifespan="off",
-            timeout_graceful_shutdown=2,
-        )
-        server = uvicorn.Server(config)
-        thread = threading.Thread(
-            target=server.run, kwargs={"sockets": [sock]}, name="fakevoipbin", daemon=True
-        )
-        thread.start()
-        deadline = time.monotonic() + 10
-        while not server.started:
-            if not thread.is_alive() or time.monotonic() > deadline:
-                sock.close()
-                raise RuntimeError("fakevoipbin's server did not start")
-            time.sleep(0.001)
-        self._server, self._thread, self._sock = server, thread, sock
+        self._server = Server(self.app, self.state, self.options).open().start()
         return self
 
     def stop(self) -> None:
         if self._transport is not None:
             self._transport.close()
             self._transport = None
-        if self._thread is not None:
-            self._server.should_exit = True
-            self._thread.join(timeout=10)
-            self._thread = None
-        if self._sock is not None:
-            self._sock.close()
-            self._sock = None
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
 
     def __enter__(self) -> FakeVoipbin:
         return self.start()
@@ -228,15 +170,16 @@ class FakeVoipbin:
 
     @property
     def port(self) -> int:
-        if self._sock is None:
+        if self._server is None:
             raise RuntimeError("the fake is not started")
-        return int(self._sock.getsockname()[1])
+        return self._server.port
 
     @property
     def base_url(self) -> str:
         """The server's root (where /auth/login and /_fake/ live)."""
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
+        if self._server is None:
+            raise RuntimeError("the fake is not started")
+        return self._server.root
 
     @property
     def url(self) -> str:
@@ -266,14 +209,21 @@ class FakeVoipbin:
         self.state.reset()
 
     def configure(self, **changes: Any) -> None:
-        """Rebuild with other options (profile, seed, now, fixtures, rate_limit); a no-op
-        when nothing changes. The server and its clients stay."""
-        wanted = {**self._options, **changes}
-        unknown = set(changes) - set(self._options)
+        """Take other state settings (the marker's: profile, seed, now, fixtures,
+        rate_limit) and reset to them; a no-op when nothing changes. The server and its
+        clients stay. A failure (a missing fixtures file) leaves the fake as it was."""
+        allowed = names("marker")
+        unknown = sorted(set(changes) - set(allowed))
         if unknown:
-            raise TypeError(f"unknown option(s): {', '.join(sorted(unknown))}")
-        if wanted != self._options:
-            self.app.state = self._build(**wanted)
+            raise TypeError(
+                f"unknown option(s) {', '.join(unknown)}; configure takes {', '.join(allowed)}"
+            )
+        if changes.get("now") is not None:
+            changes["now"] = format_fixed(_to_us(changes["now"]))
+        wanted = self.options.changed(**changes)
+        if wanted != self.options:
+            reconfigure(self.state, wanted)
+            self.options = wanted
 
     def add_customer(self, name: str = "", frozen: bool = False) -> tuple[str, str]:
         """A new tenant with an admin key: (customer_id, raw token)."""
@@ -288,13 +238,13 @@ class FakeVoipbin:
 
         if self._transport is None:
             self._transport = InProcessTransport(self.app)
-        kwargs.setdefault("base_url", self.url if self._sock else "http://fakevoipbin/v1.0")
+        kwargs.setdefault("base_url", self.url if self._server else "http://fakevoipbin/v1.0")
         return httpx.Client(transport=self._transport, **kwargs)
 
     def async_client(self, **kwargs: Any) -> httpx.AsyncClient:
         """An httpx.AsyncClient on ``url`` that reaches the app in-process."""
         import httpx
 
-        kwargs.setdefault("base_url", self.url if self._sock else "http://fakevoipbin/v1.0")
+        kwargs.setdefault("base_url", self.url if self._server else "http://fakevoipbin/v1.0")
         transport = httpx.ASGITransport(app=self.app, client=("127.0.0.1", 50000))
         return httpx.AsyncClient(transport=transport, **kwargs)

@@ -16,11 +16,9 @@ import httpx
 import pytest
 from hypothesis import HealthCheck, settings
 
-from fakevoipbin.core.clock import Clock, parse_instant
-from fakevoipbin.core.profiles import get_profile
-from fakevoipbin.core.state import State
-from fakevoipbin.fixtures import load_fixtures
-from fakevoipbin.web import build_app
+from fakevoipbin.assemble import build_app, build_state
+from fakevoipbin.core.fixtureset import FixtureSet
+from fakevoipbin.options import Options
 from fakevoipbin.web.transport import InProcessTransport
 
 from . import spec_check
@@ -72,20 +70,24 @@ def _conform(response: httpx.Response) -> None:
 
 
 class Harness:
-    """One fake, in-process. ``client()`` is an httpx client on ``/v1.0``."""
+    """One fake, in-process, built from ``Options`` as every face builds one (the clock
+    frozen at ``now``). ``client()`` is an httpx client on ``/v1.0``. ``fixtures`` is a
+    ready ``FixtureSet`` (the default set when None)."""
 
     def __init__(
         self,
         profile: str = "docs",
         seed: int = 0,
         now: str | None = NOW,
-        frozen: bool = True,
-        fixtures: Any = None,
+        fixtures: FixtureSet | None = None,
     ) -> None:
-        clock = Clock(None if now is None else parse_instant(now), frozen=frozen)
-        self.state = State(get_profile(profile), seed, fixtures or load_fixtures(), clock)
-        self.app = build_app(self.state)
-        self.clock = clock
+        self.options = Options(profile=profile, seed=seed, now=now)
+        self.state = build_state(self.options)
+        if fixtures is not None:
+            self.state.fixtures = fixtures
+            self.state.reset()
+        self.app = build_app(self.state, self.options)
+        self.clock = self.state.clock
         self.transport = InProcessTransport(self.app)
         self._clients: list[httpx.Client] = []
 

@@ -2,30 +2,42 @@
 
 from __future__ import annotations
 
-import argparse
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+from ..fixtures import FixtureError
+from ..options import Options
+from ..server import ServeError
 from ..testing import FakeVoipbin
 from .report import ClientReport
 
 
-def run_client(args: argparse.Namespace, cmd: list[str]) -> int:
-    fake = FakeVoipbin(
-        profile=args.profile,
-        seed=args.seed,
-        now=args.now,
-        fixtures=args.fixtures,
-        rate_limit=args.rate_limit,
-        host=args.host,
-        port=args.port,
-        response_validation="log",
-    )
-    report = ClientReport(fake.app.spec)
-    fake.journal.observers.append(report.observe)
-    with fake:
+def run_client(
+    options: Options,
+    cmd: list[str],
+    *,
+    report: str | None = None,
+    junit: str | None = None,
+    strict: bool = False,
+) -> int:
+    """Serve a fake with ``options``, run ``cmd`` against it, then print the report
+    (and write it to ``report`` as JSON, ``junit`` as JUnit XML). CMD's exit code;
+    under ``strict``, 1 when CMD passed but broke the spec."""
+    try:
+        fake = FakeVoipbin(options)
+    except FixtureError as exc:
+        sys.stderr.write(f"fakevoipbin: {exc}\n")
+        return 1
+    found = ClientReport(fake.app.spec)
+    fake.journal.observers.append(found.observe)
+    try:
+        fake.start()
+    except ServeError as exc:
+        sys.stderr.write(f"fakevoipbin: {exc}\n")
+        return 1
+    try:
         env = {
             **os.environ,
             "FAKEVOIPBIN_URL": fake.url,
@@ -42,16 +54,18 @@ def run_client(args: argparse.Namespace, cmd: list[str]) -> int:
         except OSError as exc:
             sys.stderr.write(f"fakevoipbin run: cannot run {cmd[0]}: {exc.strerror}\n")
             return 127
+    finally:
+        fake.stop()
     # The server has stopped: every request the client made is in the report.
-    print(report.table())
-    if args.report:
-        Path(args.report).write_text(report.to_json(code), encoding="utf-8")
-    if args.junit:
-        Path(args.junit).write_text(report.junit(), encoding="utf-8")
-    if args.strict and report.violation_count and code == 0:
+    print(found.table())
+    if report:
+        Path(report).write_text(found.to_json(code), encoding="utf-8")
+    if junit:
+        Path(junit).write_text(found.junit(), encoding="utf-8")
+    if strict and found.violation_count and code == 0:
         print(
             f"fakevoipbin run --strict: the client broke the spec "
-            f"({report.violation_count} request(s))"
+            f"({found.violation_count} request(s))"
         )
         return 1
     return code

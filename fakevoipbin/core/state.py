@@ -17,7 +17,9 @@ from .store import Store
 
 class State:
     """Everything a fake instance holds. ``reset()`` returns it to seed and fixtures:
-    store, clock, seeded streams, journal, fault rules and rate-limit buckets."""
+    store, clock, seeded streams, journal, fault rules and rate-limit buckets.
+    ``reconfigure()`` changes what it resets to (profile, seed, fixtures, clock, rate
+    limits), all at once, and resets."""
 
     def __init__(
         self,
@@ -61,3 +63,22 @@ class State:
             self.faults.clear(self.seeds.stream("faults"))
             self.limiter.clear()
             self.touch()
+
+    def reconfigure(
+        self,
+        profile: Profile,
+        seed: int,
+        fixtures: fixtureset.FixtureSet,
+        clock: Clock,
+        rate_limit: bool,
+    ) -> None:
+        """Take other settings and reset to them. The caller builds every part first
+        (loading fixtures can fail), so a failure leaves the state as it was."""
+        with self.lock:
+            self.profile = profile
+            self.seed = seed
+            self.seeds = Seeds(seed)
+            self.fixtures = fixtures
+            self.clock = clock
+            self.rate_limit = rate_limit
+            self.reset()

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
-from .. import PRODUCTION_COMMIT, __version__
+from ..about import PRODUCTION_COMMIT, __version__
 from ..core import admin, views
 from ..core.clock import ClockError, format_fixed, parse_instant
 from ..core.errors import REQUEST_TIMEOUT, ROUTE_NOT_FOUND, ErrorKind

@@ -1,0 +1,327 @@
+"""Every setting of a fake, stated once: its name, type, default, help and faces.
+
+``Options`` is the one record of them. ``fakevoipbin serve`` and ``run`` make their
+flags from it (``add_arguments``), ``FakeVoipbin(**settings)`` and the pytest marker
+take its field names as keywords, and the contract tools, the bench and the tests
+build fakes from it. A new setting is one field below, plus its docs.
+
+Each field says which faces take it:
+
+- ``serve``: ``fakevoipbin serve`` and ``fakevoipbin run`` (which takes every option
+  serve takes);
+- ``python``: ``FakeVoipbin(...)``;
+- ``marker``: ``@pytest.mark.fakevoipbin(...)``, which rebuilds the state per test.
+
+A face may have a default of its own (``serve`` listens on 8088, ``run`` and
+``FakeVoipbin`` on a free port); it is stated here, beside the field.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import ipaddress
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .core.clock import ClockError, parse_instant
+from .core.profiles import PROFILES
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8088
+RESPONSE_VALIDATION = ("strict", "log", "off")
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+SERVE, PYTHON, MARKER = "serve", "python", "marker"
+FACES = (SERVE, "run", PYTHON, MARKER)
+
+
+class OptionError(ValueError):
+    """A setting that cannot be used, with a message that says why (one line)."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    """What the faces need to know about one field of ``Options``."""
+
+    help: str
+    faces: frozenset[str]
+    metavar: str | None = None
+    choices: tuple[str, ...] | None = None
+    #: Turns command-line text into the value (raising ``OptionError``).
+    parse: Callable[[str], Any] | None = None
+    #: Defaults of faces that differ from the field's own.
+    face_defaults: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+
+
+def _setting(
+    default: Any,
+    help: str,
+    faces: Iterable[str],
+    *,
+    metavar: str | None = None,
+    choices: Iterable[str] | None = None,
+    parse: Callable[[str], Any] | None = None,
+    **face_defaults: Any,
+) -> Any:
+    faces = frozenset(faces)
+    if SERVE in faces:
+        faces |= {"run"}
+    meta = Setting(
+        help,
+        faces,
+        metavar,
+        None if choices is None else tuple(choices),
+        parse,
+        face_defaults,
+    )
+    return field(default=default, metadata={"setting": meta})
+
+
+def parse_port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise OptionError(f"not a port number: {text!r}") from None
+    _check_port(value)
+    return value
+
+
+def parse_instant_text(text: str) -> str:
+    try:
+        parse_instant(text)
+    except ClockError as exc:
+        raise OptionError(str(exc)) from None
+    return text
+
+
+def _check_port(value: int) -> None:
+    if not 0 <= value <= 65535:
+        raise OptionError("a port is 0 to 65535 (0 picks a free one)")
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+_STATE = (SERVE, PYTHON, MARKER)
+_SERVER = (SERVE, PYTHON)
+
+
+@dataclass(frozen=True)
+class Options:
+    """The settings of one fake. Build it with keywords; it checks itself."""
+
+    host: str = _setting(
+        DEFAULT_HOST, "address to listen on (default %(default)s)", _SERVER, metavar="HOST"
+    )
+    port: int = _setting(
+        DEFAULT_PORT,
+        "port to listen on (default %(default)s; 0 picks a free one)",
+        _SERVER,
+        metavar="PORT",
+        parse=parse_port,
+        run=0,
+        python=0,
+    )
+    profile: str = _setting(
+        "docs",
+        "docs follows the published tutorial, live the production server (default %(default)s)",
+        _STATE,
+        choices=sorted(PROFILES),
+    )
+    seed: int = _setting(
+        0,
+        "seed for ids, tokens, request ids and JWT secrets (default %(default)s)",
+        _STATE,
+        metavar="N",
+        parse=int,
+    )
+    fixtures: str | None = _setting(
+        None, "a fixture YAML file that replaces the default set", _STATE, metavar="FILE"
+    )
+    #: An RFC 3339 instant: the clock starts there, frozen. None: real time.
+    now: str | None = _setting(
+        None,
+        "freeze the clock at this RFC 3339 instant, e.g. 2026-12-01T10:15:30.123456Z "
+        "(default: real time)",
+        _STATE,
+        metavar="INSTANT",
+        parse=parse_instant_text,
+    )
+    rate_limit: bool = _setting(
+        False,
+        "emulate production's rate limits (per IP 200/s, burst 400; per customer "
+        "16.7/s, burst 33; login 10/s, burst 20) on the fake's clock",
+        _STATE,
+    )
+    response_validation: str = _setting(
+        "strict",
+        "a response that breaks openapi.yaml becomes a 500 naming the violation "
+        "(strict), is only logged (log), or is not checked (off); default %(default)s",
+        _SERVER,
+        choices=RESPONSE_VALIDATION,
+        run="log",
+    )
+    control: bool = _setting(True, "serve the control API (/_fake/)", _SERVER)
+    control_token: str | None = _setting(
+        None,
+        "require this value in the X-Fake-Control-Token header of control calls "
+        "(needed to serve the control API on an address other than loopback)",
+        _SERVER,
+        metavar="TOKEN",
+    )
+    state_file: str | None = _setting(
+        None,
+        "keep the state in this file across restarts (atomic writes; a damaged "
+        "file stops the start)",
+        _SERVER,
+        metavar="PATH",
+    )
+    access_log: bool = _setting(
+        False,
+        "log each request to stderr (the access log never shows credentials)",
+        _SERVER,
+        serve=True,
+    )
+    log_level: str = _setting(
+        "info",
+        "how much fakevoipbin logs to stderr (default %(default)s)",
+        (SERVE,),
+        choices=LOG_LEVELS,
+    )
+
+    def __post_init__(self) -> None:
+        if self.profile not in PROFILES:
+            raise OptionError(
+                f"unknown profile {self.profile!r}: choose one of {', '.join(sorted(PROFILES))}"
+            )
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int):
+            raise OptionError(f"the seed is an integer, not {self.seed!r}")
+        if isinstance(self.port, bool) or not isinstance(self.port, int):
+            raise OptionError(f"the port is an integer, not {self.port!r}")
+        _check_port(self.port)
+        if self.now is not None:
+            parse_instant_text(self.now)
+        for name, allowed in (
+            ("response_validation", RESPONSE_VALIDATION),
+            ("log_level", LOG_LEVELS),
+        ):
+            if getattr(self, name) not in allowed:
+                raise OptionError(f"{name} is one of {', '.join(allowed)}")
+        if self.control and not self.control_token and not is_loopback(self.host):
+            raise OptionError(
+                f"refusing to serve the control API on {self.host}, which is not a loopback "
+                "address: anyone who reaches it could reset or rewrite the state. Give "
+                "--control-token TOKEN (sent as X-Fake-Control-Token), or --no-control."
+            )
+
+    # --- building ---------------------------------------------------------------------
+
+    @classmethod
+    def for_face(cls, face: str, **settings: Any) -> Options:
+        """The options a face starts from (its own defaults), with ``settings`` on top.
+        A name the face does not take is a TypeError naming the ones it does."""
+        allowed = names(face)
+        unknown = sorted(set(settings) - set(allowed))
+        if unknown:
+            raise TypeError(
+                f"unknown option(s) {', '.join(unknown)}; this takes {', '.join(allowed)}"
+            )
+        return cls(**{**defaults(face), **settings})
+
+    def changed(self, **settings: Any) -> Options:
+        """A copy with some settings changed (and checked again)."""
+        return dataclasses.replace(self, **settings)
+
+    def subset(self, face: str) -> dict[str, Any]:
+        """The settings a face takes, as keywords."""
+        return {name: getattr(self, name) for name in names(face)}
+
+
+def setting_of(name: str) -> Setting:
+    meta: Setting = _FIELDS[name].metadata["setting"]
+    return meta
+
+
+_FIELDS = {f.name: f for f in dataclasses.fields(Options)}
+
+
+def names(face: str) -> tuple[str, ...]:
+    """The settings a face takes, in declaration order."""
+    if face not in FACES:
+        raise ValueError(f"no face {face!r}")
+    return tuple(n for n in _FIELDS if face in setting_of(n).faces)
+
+
+def defaults(face: str) -> dict[str, Any]:
+    """Each setting's default as ``face`` sees it."""
+    return {n: setting_of(n).face_defaults.get(face, _FIELDS[n].default) for n in names(face)}
+
+
+# --- the command line ---------------------------------------------------------------
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def add_arguments(
+    parser: argparse.ArgumentParser, face: str, only: Iterable[str] | None = None
+) -> None:
+    """One flag per setting the face takes, made from the fields above. A boolean
+    that is on by default becomes ``--no-NAME``; one that is off, ``--NAME``."""
+    chosen = names(face) if only is None else tuple(only)
+    face_defaults = defaults(face)
+    for name in chosen:
+        meta = setting_of(name)
+        default = face_defaults.get(name, _FIELDS[name].default)
+        if isinstance(default, bool):
+            parser.add_argument(
+                _flag(("no_" if default else "") + name),
+                dest=name,
+                action="store_false" if default else "store_true",
+                default=default,
+                help=("do not " if default else "") + meta.help,
+            )
+            continue
+        extra: dict[str, Any] = {}
+        if meta.parse is not None:
+            extra["type"] = _argparse_type(meta.parse)
+        parser.add_argument(
+            _flag(name),
+            dest=name,
+            default=default,
+            metavar=meta.metavar,
+            choices=meta.choices,
+            help=meta.help,
+            **extra,
+        )
+
+
+def _argparse_type(parse: Callable[[str], Any]) -> Callable[[str], Any]:
+    def convert(text: str) -> Any:
+        try:
+            return parse(text)
+        except (OptionError, ValueError) as exc:
+            raise argparse.ArgumentTypeError(str(exc) or f"invalid value {text!r}") from None
+
+    convert.__name__ = getattr(parse, "__name__", "value")
+    return convert
+
+
+def from_arguments(args: argparse.Namespace, face: str) -> Options:
+    """The options a parsed command line gives (``OptionError`` if they clash)."""
+    return Options.for_face(face, **{n: getattr(args, n) for n in names(face) if hasattr(args, n)})
+
+
+def marker_help() -> str:
+    """The marker's signature, as ``pytest --markers`` shows it."""
+    shown = ", ".join(f"{n}={v!r}" for n, v in defaults(MARKER).items())
+    return f"fakevoipbin({shown}): configure the fakevoipbin fixture for this test"

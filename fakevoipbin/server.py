@@ -1,0 +1,189 @@
+"""A fake on a real socket: listen, keep the state file, serve with uvicorn, stop cleanly.
+
+``fakevoipbin serve`` runs a ``Server`` in the main thread (``serve_forever``: SIGINT
+and SIGTERM end it with exit 0 once requests in flight have finished);
+``FakeVoipbin``, and so ``fakevoipbin run``, run one in a background thread
+(``start`` and ``stop``). Either way the same ``Options`` decide where it listens and
+whether it keeps a ``--state-file``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from .core.state import State
+from .options import Options
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+#: How long requests in flight may take to finish once a stop is asked for.
+GRACE_S = {"main": 5, "thread": 2}
+
+
+class ServeError(Exception):
+    """Why a fake cannot start, in one line; ``serve`` prints it and exits 1."""
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A listening socket on ``host:port`` (0: a free port), or ServeError."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        family, kind, proto, _canon, address = infos[0]
+        sock = socket.socket(family, kind, proto)
+    except OSError as exc:
+        raise ServeError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(address)
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        raise ServeError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    sock.setblocking(False)
+    return sock
+
+
+def root_url(host: str, port: int) -> str:
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{port}"
+
+
+def _uvicorn_server(app: Any, grace_s: int, debug: bool) -> Any:
+    import uvicorn
+
+    class CleanStopServer(uvicorn.Server):
+        """uvicorn, but SIGINT and SIGTERM end in a clean exit 0 instead of the signal
+        being raised again once the server has drained; off the main thread, no
+        signal handlers at all (the owner calls ``stop``)."""
+
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            if threading.current_thread() is not threading.main_thread():
+                yield
+                return
+            previous = {s: signal.signal(s, self.handle_exit) for s in STOP_SIGNALS}
+            try:
+                yield
+            finally:
+                for sig, handler in previous.items():
+                    signal.signal(sig, handler)
+
+    config = uvicorn.Config(
+        app,
+        log_level="debug" if debug else "warning",
+        access_log=False,  # the fake writes its own, with credentials redacted
+        lifespan="on",
+        timeout_graceful_shutdown=grace_s,
+    )
+    return CleanStopServer(config)
+
+
+class Server:
+    """One fake's socket and uvicorn server. ``open()`` loads the state file (when
+    the options name one) and binds the socket; both raise ServeError."""
+
+    def __init__(self, app: Any, state: State, options: Options) -> None:
+        self.app = app
+        self.state = state
+        self.options = options
+        self.sock: socket.socket | None = None
+        self.restored = False
+        self._writer: Any = None
+        self._uvicorn: Any = None
+        self._thread: threading.Thread | None = None
+
+    # --- opening ----------------------------------------------------------------------
+
+    def open(self) -> Server:
+        if self.options.state_file:
+            self._open_state_file(Path(self.options.state_file))
+        try:
+            self.sock = listen(self.options.host, self.options.port)
+        except ServeError:
+            self._stop_writer()
+            raise
+        return self
+
+    def _open_state_file(self, path: Path) -> None:
+        from .persist import StateFileError, StateWriter, load_state_file
+
+        try:
+            self.restored = load_state_file(self.state, path)
+            self._writer = StateWriter(self.state, path).start()
+        except (StateFileError, OSError) as exc:
+            raise ServeError(str(exc)) from None
+
+    @property
+    def port(self) -> int:
+        if self.sock is None:
+            raise RuntimeError("the fake is not listening")
+        return int(self.sock.getsockname()[1])
+
+    @property
+    def root(self) -> str:
+        """Where /auth/login, /openapi.yaml and /_fake/ live."""
+        return root_url(self.options.host, self.port)
+
+    # --- in the main thread (serve) ---------------------------------------------------
+
+    def serve_forever(self, on_ready: Callable[[], None] = lambda: None) -> None:
+        """Serve until SIGINT or SIGTERM; ``on_ready`` runs once uvicorn is up."""
+        assert self.sock is not None, "open() first"
+        server = _uvicorn_server(self.app, GRACE_S["main"], self.options.log_level == "debug")
+        sock = self.sock
+
+        async def run() -> None:
+            task = asyncio.create_task(server.serve(sockets=[sock]))
+            while not server.started and not task.done():
+                await asyncio.sleep(0.005)
+            if server.started:
+                on_ready()
+            await task
+
+        try:
+            asyncio.run(run())
+        finally:
+            self.close()
+
+    # --- in a background thread (FakeVoipbin) -----------------------------------------
+
+    def start(self) -> Server:
+        assert self.sock is not None, "open() first"
+        server = _uvicorn_server(self.app, GRACE_S["thread"], False)
+        thread = threading.Thread(
+            target=server.run, kwargs={"sockets": [self.sock]}, name="fakevoipbin", daemon=True
+        )
+        thread.start()
+        deadline = time.monotonic() + 10
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                self.close()
+                raise ServeError("fakevoipbin's server did not start")
+            time.sleep(0.001)
+        self._uvicorn, self._thread = server, thread
+        return self
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._uvicorn.should_exit = True
+            self._thread.join(timeout=10)
+            self._thread = None
+        self.close()
+
+    def close(self) -> None:
+        if self.sock is not None:
+            self.sock.close()
+            self.sock = None
+        self._stop_writer()
+
+    def _stop_writer(self) -> None:
+        if self._writer is not None:
+            self._writer.stop()
+            self._writer = None

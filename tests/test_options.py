@@ -1,0 +1,139 @@
+"""One ``Options`` (fakevoipbin/options.py): every face builds from it, and ``run``
+takes every option ``serve`` takes, with the same rules."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import subprocess
+import sys
+
+import pytest
+
+from fakevoipbin import FakeVoipbin
+from fakevoipbin.cli import parser
+from fakevoipbin.options import (
+    OptionError,
+    Options,
+    defaults,
+    from_arguments,
+    marker_help,
+    names,
+    setting_of,
+)
+
+CLI = [sys.executable, "-m", "fakevoipbin"]
+
+
+def _subcommand(name: str) -> argparse.ArgumentParser:
+    p = parser()
+    for action in p._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            chosen: argparse.ArgumentParser = action.choices[name]
+            return chosen
+    raise AssertionError(name)
+
+
+def _flags(p: argparse.ArgumentParser) -> dict[str, str]:
+    return {
+        a.dest: a.option_strings[0] for a in p._actions if a.option_strings and a.dest != "help"
+    }
+
+
+def test_every_field_says_what_it_is_for_and_which_faces_take_it() -> None:
+    for f in dataclasses.fields(Options):
+        meta = setting_of(f.name)
+        assert meta.help, f.name
+        assert meta.faces, f.name
+
+
+def test_run_takes_every_option_serve_takes() -> None:
+    serve, run = _flags(_subcommand("serve")), _flags(_subcommand("run"))
+    assert set(serve) == set(names("serve"))
+    assert set(serve) <= set(run)
+    assert set(run) - set(serve) == {"report", "junit", "strict"}
+
+
+def test_a_boolean_flag_is_named_for_the_faces_default() -> None:
+    serve, run = _flags(_subcommand("serve")), _flags(_subcommand("run"))
+    assert serve["access_log"] == "--no-access-log"  # on by default for serve
+    assert run["access_log"] == "--access-log"  # off by default for run
+    assert serve["control"] == run["control"] == "--no-control"
+    assert serve["rate_limit"] == "--rate-limit"
+
+
+def test_faces_have_their_own_defaults_stated_beside_the_field() -> None:
+    assert defaults("serve")["port"] == 8088
+    assert defaults("run")["port"] == 0
+    assert defaults("python")["port"] == 0
+    assert defaults("run")["response_validation"] == "log"
+    assert set(names("marker")) == {"profile", "seed", "now", "fixtures", "rate_limit"}
+    assert "log_level" not in names("python")
+
+
+def test_the_command_line_gives_the_same_options_as_keywords() -> None:
+    args = _subcommand("serve").parse_args(
+        ["--profile", "live", "--seed", "4", "--now", "2026-12-01T00:00:00Z", "--no-control"]
+    )
+    options = from_arguments(args, "serve")
+    assert options == Options(
+        profile="live", seed=4, now="2026-12-01T00:00:00Z", control=False, access_log=True
+    )
+
+
+@pytest.mark.parametrize(
+    ("settings", "words"),
+    [
+        ({"profile": "staging"}, "unknown profile"),
+        ({"port": 70000}, "0 to 65535"),
+        ({"now": "yesterday"}, "RFC 3339"),
+        ({"response_validation": "loud"}, "strict, log, off"),
+        ({"host": "0.0.0.0"}, "--control-token"),
+    ],
+)
+def test_options_check_themselves(settings: dict[str, object], words: str) -> None:
+    with pytest.raises(OptionError, match=words):
+        Options(**settings)  # type: ignore[arg-type]
+
+
+def test_a_non_loopback_host_is_fine_with_a_token_or_without_control() -> None:
+    Options(host="0.0.0.0", control_token="t")
+    Options(host="0.0.0.0", control=False)
+
+
+@pytest.mark.parametrize("command", ["serve", "run"])
+def test_run_and_serve_refuse_an_open_control_api_alike(command: str) -> None:
+    tail = ["--", sys.executable, "-c", "pass"] if command == "run" else []
+    r = subprocess.run(
+        [*CLI, command, "--host", "0.0.0.0", "--port", "0", *tail],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert "not a loopback address" in r.stderr
+    assert "--control-token" in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_fake_voipbin_takes_the_python_faces_settings_and_names_them_when_wrong() -> None:
+    fake = FakeVoipbin(profile="live", seed=3)
+    assert fake.options.profile == "live" and fake.options.seed == 3
+    assert fake.options.port == 0
+    with pytest.raises(TypeError, match="colour") as info:
+        FakeVoipbin(colour="red")
+    assert "profile" in str(info.value)  # it lists what it takes
+    with pytest.raises(TypeError, match="log_level"):
+        FakeVoipbin(log_level="debug")
+
+
+def test_configure_takes_the_markers_settings_only() -> None:
+    fake = FakeVoipbin()
+    with pytest.raises(TypeError, match="port"):
+        fake.configure(port=1234)
+
+
+def test_the_marker_help_lists_its_settings() -> None:
+    text = marker_help()
+    for name in names("marker"):
+        assert f"{name}=" in text
