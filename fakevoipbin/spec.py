@@ -8,6 +8,7 @@ the permission check. Responses are validated against the declared status.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from collections.abc import Iterator
@@ -23,6 +24,8 @@ from referencing.jsonschema import DRAFT202012
 
 from .compiled import Compiler, Unsupported
 from .resources import spec_path
+
+log = logging.getLogger("fakevoipbin.spec")
 
 #: libyaml's safe loader when PyYAML has it (several times faster), else PyYAML's own.
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -236,7 +239,12 @@ class Spec:
         slow = Validator(wrapped, registry=self.registry, format_checker=FORMATS)
         try:
             fast = self._compiler.compile(schema)
-        except Unsupported:
+        except Unsupported as exc:
+            log.warning(
+                "openapi.yaml: %s is validated by jsonschema alone (slower): %s",
+                _schema_name(schema),
+                exc,
+            )
             fast = None
         return CheckedSchema(slow, fast, self.crosscheck)
 
@@ -345,6 +353,11 @@ class Spec:
         if name not in self._schemas:
             self._schemas[name] = self.validator_for({"$ref": f"#/components/schemas/{name}"})
         return self._schemas[name]
+
+
+def _schema_name(schema: dict[str, Any]) -> str:
+    ref = schema.get("$ref")
+    return str(ref) if isinstance(ref, str) else f"a schema of type {schema.get('type', 'any')}"
 
 
 _DEFAULT: Spec | None = None

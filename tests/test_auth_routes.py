@@ -12,8 +12,11 @@ from datetime import datetime, timezone
 from typing import Any
 
 import httpx
+import jwt as pyjwt
 import pytest
 import yaml
+
+from fakevoipbin.core.clock import format_fixed
 
 from .conftest import (
     ADMIN_LOGIN,
@@ -164,6 +167,19 @@ def test_login_response_body_and_cookie(fake):
     jwt = body["token"]
     assert jwt.count(".") == 2
     assert r.headers.get_list("set-cookie") == [SET_COOKIE.format(jwt)]
+
+
+def test_login_jwt_carries_productions_claims(fake):
+    """HS256, claims ``type``, ``agent`` and ``expire`` as text (seven days of the
+    fake's clock, compared as a string); no ``exp``, as production issues them."""
+    token = fake.login(ADMIN_LOGIN)
+    assert pyjwt.get_unverified_header(token) == {"alg": "HS256", "typ": "JWT"}
+    claims = pyjwt.decode(token, fake.state.secret, algorithms=["HS256"])
+    assert set(claims) == {"type", "agent", "expire"}
+    assert claims["type"] == "agent"
+    assert claims["agent"]["customer_id"] == TUTORIAL_CUSTOMER
+    assert claims["agent"]["username"] == ADMIN_LOGIN["username"]
+    assert claims["expire"] == format_fixed(fake.clock.now_us() + 7 * 86400 * 1_000_000)
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,5 @@
-"""The body-read deadlines: one timer per loop, and the semantics of asyncio.wait_for."""
+"""The body-read deadlines (web/deadlines.py): one timer per loop, and the semantics of
+asyncio.wait_for. Timers are counted, never timed."""
 
 from __future__ import annotations
 
@@ -67,20 +68,26 @@ def test_only_the_late_read_of_several_concurrent_ones_times_out() -> None:
 
 
 def test_a_shorter_deadline_after_a_longer_one_rearms_the_timer_earlier() -> None:
-    async def main() -> tuple[object, float]:
+    async def main() -> tuple[object, int, float, float]:
         deadlines = Deadlines()
         long_read = asyncio.ensure_future(deadlines.within(_value_after(0.3, "long"), 10.0))
         await asyncio.sleep(0)
         loop = asyncio.get_running_loop()
-        start = loop.time()
+        watch = deadlines.watch(loop)
+        long_timer = watch.timer_at
+        short = asyncio.ensure_future(deadlines.within(_value_after(10.0), 0.05))
+        await asyncio.sleep(0)
+        short_timer = watch.timer_at
         with pytest.raises(asyncio.TimeoutError):
-            await deadlines.within(_value_after(10.0), 0.05)
-        took = loop.time() - start
-        return await long_read, took
+            await short
+        return await long_read, watch.armed, long_timer, short_timer
 
-    value, took = asyncio.run(main())
+    value, armed, long_timer, short_timer = asyncio.run(main())
     assert value == "long"
-    assert took < 1.0, f"the short deadline waited for the long one's timer ({took:.2f} s)"
+    # The short read armed an earlier timer instead of waiting for the long one's; the
+    # sweep that ended it armed the long one's again: three timers in all.
+    assert armed == 3
+    assert short_timer < long_timer - 5
 
 
 def test_somebody_elses_cancellation_is_not_turned_into_a_timeout() -> None:
@@ -109,19 +116,23 @@ def test_one_deadlines_serves_several_loops_one_after_another() -> None:
     assert asyncio.run(late()) == "timeout"
 
 
-def test_a_read_that_never_waits_arms_no_timer() -> None:
-    async def ready() -> str:
-        return "at once"
+def test_many_reads_in_time_share_one_timer() -> None:
+    async def ready(i: int) -> str:
+        return f"at once {i}"
 
-    async def main() -> tuple[str, object]:
+    async def main() -> tuple[list[str], int, int]:
         deadlines = Deadlines()
-        value = await deadlines.within(ready(), 0.01)
-        return value, deadlines._last
+        values = [await deadlines.within(ready(i), 30.0) for i in range(50)]
+        watch = deadlines.watch(asyncio.get_running_loop())
+        return values, watch.armed, len(watch.pending)
 
-    assert asyncio.run(main()) == ("at once", None)
+    values, armed, pending = asyncio.run(main())
+    assert values == [f"at once {i}" for i in range(50)]
+    assert armed == 1, "fifty reads in time armed one timer"
+    assert pending == 0, "a read that ended left the watch"
 
 
-def test_a_resumed_read_gets_every_value_and_error_it_waits_for() -> None:
+def test_a_read_gets_every_value_and_error_it_waits_for() -> None:
     async def main() -> tuple[list[object], str]:
         loop = asyncio.get_running_loop()
         futures = [loop.create_future() for _ in range(3)]

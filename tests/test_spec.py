@@ -105,3 +105,30 @@ def test_integers_are_integers_as_in_production() -> None:
         assert found and not found[0].is_rule, bad
     found = spec.check_body(create, {"expire": 5})
     assert [f.rule for f in found] == ["minimum"] and found[0].is_rule
+
+
+def test_a_schema_the_compiler_cannot_take_is_named_in_a_log_line_at_start(
+    tmp_path: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The compiled validators cover the keywords openapi.yaml uses; a schema with any
+    other keyword falls back to jsonschema, and the start says so (never silently)."""
+    import yaml
+
+    doc = yaml.safe_load(default_spec().text)
+    doc["components"]["schemas"]["TokenPrefix"]["if"] = {"minLength": 1}
+    doc["components"]["schemas"]["TokenPrefix"]["then"] = {"maxLength": 11}
+    path = tmp_path / "openapi.yaml"
+    path.write_text(yaml.safe_dump(doc), encoding="utf-8")
+    with caplog.at_level("WARNING", logger="fakevoipbin.spec"):
+        spec = Spec(path)
+    lines = [r.getMessage() for r in caplog.records]
+    assert any("validated by jsonschema alone" in line and "if" in line for line in lines), lines
+    # and the fallback still refuses what the schema refuses
+    assert not spec.schema_validator("TokenPrefix").is_valid("vb_x")
+    assert spec.schema_validator("TokenPrefix").is_valid("vb_a3Bf9xKm")
+
+
+def test_the_default_spec_needs_no_fallback(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level("WARNING", logger="fakevoipbin.spec"):
+        Spec()
+    assert [r.getMessage() for r in caplog.records] == []

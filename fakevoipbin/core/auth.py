@@ -6,7 +6,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from . import errors, jwt
+import jwt
+
+from . import errors
 from .clock import US, format_fixed
 from .store import (
     PERMISSION_CUSTOMER_ADMIN,
@@ -127,10 +129,27 @@ def _accesskey_identity(state: State, raw: str) -> Identity:
 _hash_of = lru_cache(maxsize=1024)(token_hash)
 
 
+def encode_jwt(claims: dict[str, Any], secret: bytes) -> str:
+    """An HS256 JWT, as production's login issues them: ``type``, ``agent`` (or
+    ``direct``) and ``expire`` as text, compared as a string; no ``exp`` claim."""
+    return jwt.encode(claims, secret, algorithm="HS256")
+
+
+def decode_jwt(token: str, secret: bytes) -> dict[str, Any]:
+    """The claims of a token signed with ``secret``; ``jwt.InvalidTokenError`` (or a
+    ValueError) for anything else. Expiry is production's ``expire`` claim, checked
+    by the caller, so PyJWT's own ``exp`` check is not asked for."""
+    try:
+        claims: dict[str, Any] = jwt.decode(token, secret, algorithms=["HS256"])
+    except RecursionError:  # a header nested past the parser's depth
+        raise jwt.DecodeError("the token's header is nested too deeply") from None
+    return claims
+
+
 def _jwt_identity(state: State, token: str) -> Identity:
     try:
-        claims = jwt.decode(token, state.secret)
-    except jwt.JWTError as exc:
+        claims = decode_jwt(token, state.secret)
+    except (jwt.InvalidTokenError, ValueError) as exc:
         raise AuthFailure(errors.INVALID_CREDENTIALS, f"bad token: {exc}") from None
     expire = claims.get("expire")
     if not isinstance(expire, str) or expire < format_fixed(state.clock.now_us()):
@@ -190,7 +209,7 @@ def login(state: State, username: str, password: str) -> str:
             },
             "expire": format_fixed(state.clock.now_us() + LOGIN_LIFETIME_S * US),
         }
-        return jwt.encode(claims, state.secret)
+        return encode_jwt(claims, state.secret)
 
 
 def mint_direct_token(state: State, customer_id: str) -> str:
@@ -200,4 +219,4 @@ def mint_direct_token(state: State, customer_id: str) -> str:
         "direct": {"customer_id": customer_id},
         "expire": format_fixed(state.clock.now_us() + LOGIN_LIFETIME_S * US),
     }
-    return jwt.encode(claims, state.secret)
+    return encode_jwt(claims, state.secret)

@@ -1,54 +1,30 @@
-"""Deadlines for body reads: one timer per event loop, not one per request.
+"""Deadlines for body reads: one loop timer serves every read in flight on a loop.
 
-``asyncio.timeout`` arms and cancels a loop timer for every request with a body,
-which costs more than the rest of reading it. Yet a read that finishes in time is
-the rule, and most finish without waiting at all (the body came with the headers).
-So ``within`` takes the read's first step by hand; only a read that has to wait is
-noted, in a dict, with when it must end, and a single timer on the loop serves the
-earliest of them. A read still running when its deadline passes has its task
-cancelled, and ``within`` turns that into ``asyncio.TimeoutError`` (what
-``asyncio.wait_for`` raises), so callers answer 408.
+``asyncio.timeout`` arms and cancels a timer for every request with a body, yet a
+read that finishes in time is the rule. So ``within`` notes the reading task and its
+deadline in the loop's watch, and one timer (``loop.call_at``), armed for the
+earliest deadline noted, sweeps the reads past theirs: their tasks are cancelled,
+and ``within`` turns that cancellation into ``asyncio.TimeoutError`` (what
+``asyncio.wait_for`` raises), so callers answer 408. A read that ends in time just
+leaves the watch; the timer, when it fires with nothing late, re-arms for the
+earliest read left, or stops.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
-import types
 import weakref
-from collections.abc import Awaitable, Coroutine, Generator
-from typing import Any, TypeVar, cast
+from collections.abc import Awaitable
+from typing import TypeVar
 
 T = TypeVar("T")
-
-
-@types.coroutine
-def _resumed(coro: Coroutine[Any, Any, T], waiting: Any) -> Generator[Any, Any, T]:
-    """The rest of a coroutine whose first step was taken by hand and yielded
-    ``waiting``: what ``yield from`` does, from there on (values sent in, exceptions
-    thrown in, the result returned)."""
-    while True:
-        try:
-            sent = yield waiting
-        except GeneratorExit:
-            coro.close()
-            raise
-        except BaseException as exc:  # a cancellation, thrown in by the task
-            try:
-                waiting = coro.throw(exc)
-            except StopIteration as done:
-                return cast(T, done.value)
-        else:
-            try:
-                waiting = coro.send(sent)
-            except StopIteration as done:
-                return cast(T, done.value)
 
 
 class _LoopWatch:
     """The reads in flight on one loop, and the loop's one timer."""
 
-    __slots__ = ("pending", "expired", "timer", "timer_at")
+    __slots__ = ("pending", "expired", "timer", "timer_at", "armed")
 
     def __init__(self) -> None:
         #: read number → (deadline in loop time, the reading task)
@@ -58,6 +34,8 @@ class _LoopWatch:
         self.expired: set[int] = set()
         self.timer: asyncio.TimerHandle | None = None
         self.timer_at = 0.0
+        #: How many times a timer was armed on this loop (the tests count them).
+        self.armed = 0
 
     def arm(self, loop: asyncio.AbstractEventLoop, deadline: float) -> None:
         """Make sure the timer fires by ``deadline`` (usually it already does)."""
@@ -67,6 +45,7 @@ class _LoopWatch:
             self.timer.cancel()
         self.timer = loop.call_at(deadline, self.sweep, loop)
         self.timer_at = deadline
+        self.armed += 1
 
     def sweep(self, loop: asyncio.AbstractEventLoop) -> None:
         """Cancel every read past its deadline; re-arm for the earliest one left."""
@@ -93,33 +72,21 @@ class Deadlines:
         self._watches: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopWatch] = (
             weakref.WeakKeyDictionary()
         )
-        self._last: tuple[asyncio.AbstractEventLoop, _LoopWatch] | None = None
         self._numbers = itertools.count()
 
-    def _watch(self, loop: asyncio.AbstractEventLoop) -> _LoopWatch:
-        """The loop's watch, when it is not the last one used (``_last``)."""
+    def watch(self, loop: asyncio.AbstractEventLoop) -> _LoopWatch:
+        """The loop's watch (made on first use)."""
         watch = self._watches.get(loop)
         if watch is None:
             watch = self._watches[loop] = _LoopWatch()
-        self._last = (loop, watch)
         return watch
 
     async def within(self, awaitable: Awaitable[T], seconds: float) -> T:
-        if isinstance(awaitable, types.CoroutineType):
-            try:
-                waiting = awaitable.send(None)  # its first step, up to its first wait
-            except StopIteration as done:
-                return cast(T, done.value)  # it never waited: no deadline to keep
-            awaitable = _resumed(awaitable, waiting)
-        return await self._waited(awaitable, seconds)
-
-    async def _waited(self, awaitable: Awaitable[T], seconds: float) -> T:
         loop = asyncio.get_running_loop()
         task = asyncio.current_task(loop)
-        if task is None:  # not in a task (no way to cancel it): the slow, sure way
+        if task is None:  # not in a task (no way to cancel it): the plain way
             return await asyncio.wait_for(awaitable, seconds)
-        last = self._last
-        watch = last[1] if last is not None and last[0] is loop else self._watch(loop)
+        watch = self.watch(loop)
         number = next(self._numbers)
         deadline = loop.time() + seconds
         watch.pending[number] = (deadline, task)
@@ -135,5 +102,5 @@ class Deadlines:
                 task.uncancel()
             raise asyncio.TimeoutError("the read passed its deadline") from None
         finally:
-            # The timer stays armed: when it fires with nothing late, it just stops.
+            # The timer stays armed: when it fires with nothing late, it re-arms or stops.
             watch.pending.pop(number, None)
