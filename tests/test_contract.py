@@ -24,7 +24,7 @@ from fakevoipbin.contract import RULES, Target, verify
 from fakevoipbin.contract import strategies as cst
 from fakevoipbin.contract.target import REAL_SERVER_PACE_S
 from fakevoipbin.core.clock import format_fixed, parse_instant
-from fakevoipbin.core.store import Store
+from fakevoipbin.core.store import Store, next_version
 from fakevoipbin.testing import FakeVoipbin
 from fakevoipbin.web import handlers
 
@@ -258,15 +258,18 @@ def test_verify_names_deleted_keys_left_in_the_list(monkeypatch: pytest.MonkeyPa
     real_soft_delete = Store.soft_delete
     lingering: list[Any] = []
 
-    def soft_delete_but_keep_listing(self: Store, key: Any, t: int) -> None:
+    def soft_delete_but_keep_listing(self: Store, key: Any, t: int) -> Any:
         # A stale list: the last deleted key stays in its customer's list (its token
         # fails and tm_delete is set). Older ones leave, so lists stay short.
         for old in lingering:
             real_soft_delete(self, old, old.tm_delete)
-        lingering[:] = [key]
-        key.tm_delete = t
-        key.tm_update = t
+        new = key._replace(tm_delete=t, tm_update=t, version=next_version())
+        self.keys[key.id] = new
+        self.customers[key.customer_id].by_create[key.tm_create] = new
+        self.customers[key.customer_id].changed()
         self.by_hash.pop(key.token_hash, None)
+        lingering[:] = [new]
+        return new
 
     monkeypatch.setattr(Store, "soft_delete", soft_delete_but_keep_listing)
     fake = FakeVoipbin(profile="docs", now=NOW, response_validation="off")

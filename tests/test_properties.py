@@ -491,9 +491,7 @@ class AccessKeyMachine(RuleBasedStateMachine):
                 assert store.by_hash[h].id == k.id
                 assert store.keys[k.id].token_hash == h
         fields_text = "\x00".join(
-            repr(getattr(key, f.name))
-            for key in store.keys.values()
-            for f in dataclasses.fields(key)
+            repr(value) for key in store.keys.values() for value in key._asdict().values()
         )
         dump = "\x00".join(
             (

@@ -118,7 +118,7 @@ def apply(fixtures: FixtureSet, store: Store, clock: Clock, seeds: Seeds) -> Loa
                 tm_update=deleted,
                 tm_delete=deleted,
             )
-            store.insert_key(key)
+            key = store.insert_key(key)
             latest = max(latest, key.tm_create)
             loaded.keys.append(
                 LoadedKey(

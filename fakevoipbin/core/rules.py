@@ -34,10 +34,17 @@ _PAGE_TOKEN = re.compile(
 
 @dataclass(frozen=True)
 class Page:
+    """A list page, as read under the state's lock: the keys, the cursor to send, and
+    what names this page for good (the customer, its version, the cursor and size
+    asked for), so a rendering of it can be reused until the customer changes."""
+
     keys: list[AccessKey]
     next_page_token: str | None
-    #: Names this exact page while the customer is unchanged (for caching renderings).
-    identity: tuple[Any, ...] | None = None
+    customer_id: str
+    #: The customer's version when the page was read; None: the customer has no keys.
+    version: int | None
+    before: int | None
+    size: int
 
 
 # --- input rules -------------------------------------------------------------
@@ -193,8 +200,8 @@ def list_keys(
             token = cursor(keys[-1].tm_create) if more else None
         else:
             token = cursor(keys[-1].tm_create) if keys else ""
-        ident = None if customer is None else (customer.id, customer.version, before, size)
-    return Page(keys, token, ident)
+        version = None if customer is None else customer.version
+    return Page(keys, token, identity.customer_id, version, before, size)
 
 
 def create_key(
@@ -239,7 +246,7 @@ def insert_new_key(
             tm_create=t,
             tm_expire=t + lifetime * US,
         )
-        state.store.insert_key(key)
+        key = state.store.insert_key(key)
         state.touch()
     return key, raw
 
@@ -273,7 +280,7 @@ def update_key(
         key = _lookup(state, identity, key_id)
         _require_admin(identity)
         _raise_violations(list(violations or []))
-        state.store.rename(key, name or "", detail or "", state.clock.stamp())
+        key = state.store.rename(key, name or "", detail or "", state.clock.stamp())
         state.touch()
     return key
 
@@ -285,6 +292,6 @@ def delete_key(state: State, identity: Identity, key_id: str) -> AccessKey:
     with state.lock:
         key = _lookup(state, identity, key_id)
         _require_admin(identity)
-        state.store.soft_delete(key, state.clock.stamp())
+        key = state.store.soft_delete(key, state.clock.stamp())
         state.touch()
     return key

@@ -14,11 +14,17 @@ import hashlib
 import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import NamedTuple
 
 from sortedcontainers import SortedList
 
 _VERSIONS = itertools.count(1)
+
+
+def next_version() -> int:
+    """A version no record or customer in this process has had."""
+    return next(_VERSIONS)
+
 
 #: Permission bits of a login user (bin-agent-manager's agent model).
 PERMISSION_PROJECT_SUPER_ADMIN = 0x01
@@ -32,8 +38,11 @@ def token_hash(raw_token: str) -> str:
     return hashlib.sha256(raw_token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-@dataclass(slots=True)
-class AccessKey:
+class AccessKey(NamedTuple):
+    """One access key as stored: an immutable record. A change (PUT, DELETE) stores a
+    new record with a new ``version``, so whoever read a record holds a consistent
+    snapshot of the key, and ``(id, version)`` names one state of it for good."""
+
     id: str
     customer_id: str
     name: str
@@ -44,13 +53,8 @@ class AccessKey:
     tm_expire: int | None
     tm_update: int | None = None
     tm_delete: int | None = None
-    #: Bumped by every change, so a rendering of the key can be cached (web/render.py).
+    #: Unique in the process (a reset never brings an old version back).
     version: int = 0
-    #: The last rendering, of ``rendered_version`` for ``rendered_profile``; opaque to
-    #: the core. Fields, not a tuple: one object less per key for the garbage collector.
-    rendered: bytes | None = None
-    rendered_profile: Any = None
-    rendered_version: int = -1
 
 
 @dataclass(slots=True)
@@ -63,14 +67,12 @@ class Customer:
     live: SortedList = field(default_factory=SortedList)
     #: tm_create → key, for the live keys.
     by_create: dict[int, AccessKey] = field(default_factory=dict)
-    #: Renewed whenever one of its keys changes, unique in the process (a reset makes
-    #: new customers, never an old version again); pages are cached per version.
-    version: int = field(default_factory=lambda: next(_VERSIONS))
-    pages: dict[tuple[int | None, int], list[AccessKey]] = field(default_factory=dict)
+    #: Renewed whenever one of its keys changes, unique in the process: a list page is
+    #: named by (customer id, version, cursor, size).
+    version: int = field(default_factory=lambda: next_version())
 
     def changed(self) -> None:
-        self.version = next(_VERSIONS)
-        self.pages.clear()
+        self.version = next_version()
 
 
 @dataclass(slots=True)
@@ -114,54 +116,60 @@ class Store:
             t += 1
         return t
 
-    def insert_key(self, key: AccessKey) -> None:
+    def insert_key(self, key: AccessKey) -> AccessKey:
+        """Store a new key (a live one gets a tm_create no other live key of its
+        customer has); the stored record, with its version, is returned."""
         if key.id in self.keys:
             raise ValueError(f"access key {key.id} exists already")
         if self.hash_used(key.token_hash):
             raise ValueError("two access keys share one token")
         customer = self.customers[key.customer_id]
-        self.keys[key.id] = key
         if key.tm_delete is not None:
+            key = key._replace(version=next_version())
             self.retired_hashes.add(key.token_hash)
         else:
-            key.tm_create = self.unique_tm_create(customer, key.tm_create)
+            t = self.unique_tm_create(customer, key.tm_create)
+            key = key._replace(tm_create=t, version=next_version())
             self.by_hash[key.token_hash] = key
-            customer.live.add(key.tm_create)
-            customer.by_create[key.tm_create] = key
+            customer.live.add(t)
+            customer.by_create[t] = key
+        self.keys[key.id] = key
         customer.changed()
+        return key
 
-    def rename(self, key: AccessKey, name: str, detail: str, t: int) -> None:
-        key.name = name
-        key.detail = detail
-        key.tm_update = t
-        key.version += 1
+    def _replace_live(self, new: AccessKey) -> None:
+        self.keys[new.id] = new
+        self.by_hash[new.token_hash] = new
+        self.customers[new.customer_id].by_create[new.tm_create] = new
+
+    def rename(self, key: AccessKey, name: str, detail: str, t: int) -> AccessKey:
+        """PUT: both columns written, tm_update stamped; the new record."""
+        new = key._replace(name=name, detail=detail, tm_update=t, version=next_version())
+        self._replace_live(new)
         self.customers[key.customer_id].changed()
+        return new
 
-    def soft_delete(self, key: AccessKey, t: int) -> None:
-        key.tm_delete = t
-        key.tm_update = t
-        key.version += 1
+    def soft_delete(self, key: AccessKey, t: int) -> AccessKey:
+        """DELETE: tm_update and tm_delete get one instant; the key leaves the list and
+        the token index (its hash is retired, never reissued). The new record."""
+        new = key._replace(tm_update=t, tm_delete=t, version=next_version())
+        self.keys[new.id] = new
         customer = self.customers[key.customer_id]
         customer.changed()
         customer.live.discard(key.tm_create)
         customer.by_create.pop(key.tm_create, None)
         self.by_hash.pop(key.token_hash, None)
         self.retired_hashes.add(key.token_hash)
+        return new
 
     def page(self, customer: Customer, before: int | None, size: int) -> list[AccessKey]:
         """Up to ``size`` live keys with tm_create < ``before`` (None: no bound), newest
-        first. Repeated pages come from a cache that any change to the customer clears."""
-        cached = customer.pages.get((before, size))
-        if cached is not None:
-            return cached
+        first: O(log n + size)."""
         live = customer.live
         end = len(live) if before is None else live.bisect_left(before)
         start = max(0, end - size)
         by_create = customer.by_create
-        page = [by_create[t] for t in live.islice(start, end, reverse=True)]
-        if len(customer.pages) < 64:
-            customer.pages[(before, size)] = page
-        return page
+        return [by_create[t] for t in live.islice(start, end, reverse=True)]
 
     def has_older(self, customer: Customer, before: int) -> bool:
         return bool(customer.live.bisect_left(before) > 0)

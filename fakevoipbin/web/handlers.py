@@ -48,8 +48,7 @@ def get_accesskeys(call: Call) -> Reply:
     page = rules.list_keys(
         call.state, _who(call), call.query.get("page_size"), call.query.get("page_token")
     )
-    raw = call.render.page_of(call.state.profile, page.keys, page.next_page_token, page.identity)
-    return Reply(200, None, raw=raw)
+    return Reply(200, None, raw=call.render.page(call.state.profile, page))
 
 
 def post_accesskeys(call: Call) -> Reply:

@@ -1,9 +1,19 @@
-"""Access keys as response bytes: each key rendered, validated and encoded once per
-change (and profile), then reused by get, update, delete and every list page.
+"""Access keys and list pages as response bytes, checked against openapi.yaml once per
+state of the thing rendered, then reused.
 
-A cached rendering was checked against openapi.yaml when it was made; a list page
+The caches live here, in the layer that renders, and are keyed by what the core read
+under the state's lock together with the write it reflects:
+
+- a key's rendering by (profile, key id) and the record's ``version``: a key record
+  is immutable, and every change stores a new record with a new version, so a
+  rendering made from a record always matches the version it is filed under;
+- a list page by (profile, customer id, the customer's version, cursor, size), all
+  read in one go by ``rules.list_keys``: any change to the customer's keys gives it a
+  new version.
+
+A cached rendering was checked against openapi.yaml when it was made, and a list page
 is those checked items inside a checked envelope, so validation stays on while a
-repeated page costs a join.
+repeated answer costs a lookup.
 """
 
 from __future__ import annotations
@@ -13,9 +23,15 @@ from typing import Any
 
 from ..core import views
 from ..core.profiles import Profile
+from ..core.rules import Page
 from ..core.store import AccessKey
 from ..spec import Finding, Spec, findings
 from .encoding import encode_flat, encode_json
+
+#: Renderings kept per profile before that cache starts again (about 0.5 KB each).
+KEY_CACHE_SIZE = 131_072
+#: List pages kept before that cache starts again.
+PAGE_CACHE_SIZE = 1024
 
 
 def _is_token(text: str) -> bool:
@@ -41,10 +57,13 @@ class Renderer:
 
     def __init__(self, spec: Spec, refuse: Callable[[list[Finding]], bool]) -> None:
         self.item = spec.schema_validator("Accesskey")
-        self.page = spec.schema_validator("AccesskeyList")
+        self.page_envelope = spec.schema_validator("AccesskeyList")
         self.created_check = spec.schema_validator("AccesskeyCreated")
-        self._pages: dict[tuple[Any, ...], bytes] = {}
         self.refuse = refuse
+        #: profile name → key id → (version, bytes)
+        self._keys: dict[str, dict[str, tuple[int, bytes]]] = {}
+        #: (profile name, customer id, customer version, cursor, size) → bytes
+        self._pages: dict[tuple[str, str, int, int | None, int], bytes] = {}
 
     def _check(self, validator: Any, obj: Any) -> None:
         if validator.is_valid(obj):  # compiled: a yes costs microseconds
@@ -53,22 +72,29 @@ class Renderer:
         if found and self.refuse(found):
             raise InvalidResponse(found)
 
-    def key(self, profile: Profile, key: AccessKey) -> bytes:
-        """The key as GET shows it (never with its token), from the cache when the
-        key has not changed since."""
-        cached = key.rendered
-        if (
-            cached is not None
-            and key.rendered_version == key.version
-            and key.rendered_profile is profile
-        ):
-            return cached
+    def render_key(self, profile: Profile, key: AccessKey) -> bytes:
+        """A key as GET shows it, built, checked and encoded (no cache)."""
         obj = views.key_view(profile, key)
         self._check(self.item, obj)
-        data = encode_flat(obj)
-        key.rendered = data
-        key.rendered_profile = profile
-        key.rendered_version = key.version
+        return encode_flat(obj)
+
+    def key(self, profile: Profile, key: AccessKey) -> bytes:
+        """The key as GET shows it (never with its token), from the cache when this
+        version of it was rendered before."""
+        cache = self._keys.get(profile.name)
+        if cache is None:
+            cache = self._keys.setdefault(profile.name, {})
+        hit = cache.get(key.id)
+        if hit is not None and hit[0] == key.version:
+            return hit[1]
+        data = self.render_key(profile, key)
+        if len(cache) >= KEY_CACHE_SIZE:
+            cache.clear()
+        # The newest version wins: a reader that was slower with an older record never
+        # files its rendering over a newer one.
+        latest = cache.get(key.id)
+        if latest is None or latest[0] < key.version:
+            cache[key.id] = (key.version, data)
         return data
 
     def created(self, profile: Profile, key: AccessKey, token: str) -> bytes:
@@ -84,30 +110,25 @@ class Renderer:
         # The token is of the spec's pattern: nothing in it needs escaping.
         return b"".join((data[:at], b',"token":"', token.encode("ascii"), b'"', data[at:]))
 
-    def page_of(
-        self,
-        profile: Profile,
-        keys: list[AccessKey],
-        token: str | None,
-        identity: tuple[Any, ...] | None = None,
-    ) -> bytes:
-        """A list page: the keys' checked renderings inside a checked envelope. A page
-        whose ``identity`` (customer, its version, cursor, size) was rendered before is
-        served from a small cache: any change to the customer changes the identity."""
-        if identity is not None:
-            cached = self._pages.get((profile, identity))
-            if cached is not None:
-                return cached
-        data = self._render_page(profile, keys, token)
-        if identity is not None:
-            if len(self._pages) >= 1024:
-                self._pages.clear()
-            self._pages[(profile, identity)] = data
+    def page(self, profile: Profile, page: Page) -> bytes:
+        """A list page: the keys' checked renderings inside a checked envelope, from
+        the cache when the customer has not changed since it was rendered."""
+        if page.version is None:
+            return self._render_page(profile, page)
+        name = (profile.name, page.customer_id, page.version, page.before, page.size)
+        cached = self._pages.get(name)
+        if cached is not None:
+            return cached
+        data = self._render_page(profile, page)
+        if len(self._pages) >= PAGE_CACHE_SIZE:
+            self._pages.clear()
+        self._pages[name] = data
         return data
 
-    def _render_page(self, profile: Profile, keys: list[AccessKey], token: str | None) -> bytes:
+    def _render_page(self, profile: Profile, page: Page) -> bytes:
+        keys, token = page.keys, page.next_page_token
         if len(keys) > 100 and self.refuse([Finding("result", "maxItems", "over 100 items")]):
             raise InvalidResponse([Finding("result", "maxItems", "over 100 items")])
-        self._check(self.page, {"result": [], "next_page_token": token})
-        items = b",".join(self.key(profile, k) for k in keys)
+        self._check(self.page_envelope, {"result": [], "next_page_token": token})
+        items = b",".join([self.key(profile, k) for k in keys])
         return b'{"result":[' + items + b'],"next_page_token":' + encode_json(token) + b"}"
