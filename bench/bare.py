@@ -1,7 +1,13 @@
-"""The baseline: a bare Starlette app answering the fake's bodies from constants.
+"""The baseline: a bare Starlette app with the fake's own routes, answering the fake's
+bodies from constants.
 
-Served by uvicorn with the same settings as the fake, it shows what the HTTP stack
-alone costs; the bench prints the fake's throughput as a ratio of this one's.
+Its route table is the fake's: one ``ExactRoute`` per operation in openapi.yaml, in
+the same order, then ``/openapi.yaml`` and the control API's ``Mount`` at ``/_fake``,
+so the router's cost is on both sides of each ratio. Its endpoints are plain
+Starlette functions (a ``Request`` in, a ``Response`` out), as a bare Starlette app
+is written. Served by uvicorn with the same settings as the fake, it shows what the
+HTTP stack alone costs; the bench prints the fake's throughput as a ratio of this
+one's.
 """
 
 from __future__ import annotations
@@ -13,7 +19,10 @@ from pathlib import Path
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Mount, Router
+
+from fakevoipbin.spec import default_spec
+from fakevoipbin.web.routing import ExactRoute
 
 BODIES = json.loads(Path(os.environ["FAKEVOIPBIN_BENCH_BODIES"]).read_text())
 KEY = BODIES["get"].encode()
@@ -35,10 +44,22 @@ async def create_key(request: Request) -> Response:
     return Response(CREATED, media_type=JSON)
 
 
-app = Starlette(
-    routes=[
-        Route("/v1.0/accesskeys", list_keys, methods=["GET"]),
-        Route("/v1.0/accesskeys", create_key, methods=["POST"]),
-        Route("/v1.0/accesskeys/{id}", get_key, methods=["GET"]),
+async def other(request: Request) -> Response:
+    await request.body()
+    return Response(KEY, media_type=JSON)
+
+
+ANSWERS = {"GetAccesskeys": list_keys, "PostAccesskeys": create_key, "GetAccesskeysId": get_key}
+
+
+def routes() -> list[BaseRoute]:
+    table: list[BaseRoute] = [
+        ExactRoute(op.path, ANSWERS.get(op.operation_id, other), op.method)
+        for op in default_spec().operations.values()
     ]
-)
+    table.append(ExactRoute("/openapi.yaml", other, "GET"))
+    table.append(Mount("/_fake", app=Router([ExactRoute("/health", other, "GET")])))
+    return table
+
+
+app = Starlette(routes=routes())

@@ -40,40 +40,43 @@ from bench.run import (
     wait_port,
 )
 
-#: (object path, attribute, label, is a coroutine function)
+#: (object path, attribute, label, is a coroutine function). Installed before the app
+#: is built, so the pipeline's stages are the timed ones.
 STAGES = [
-    ("fakevoipbin.web.app:Application", "_http", "whole request (app and sends)", True),
-    ("fakevoipbin.web.app:Application", "_bind_body", "read, parse, bind, check body", True),
-    ("fakevoipbin.web.app", "identify", "credentials to identity", False),
+    ("fakevoipbin.web.pipeline:Pipeline", "body", "read, parse, bind, check body", True),
+    ("fakevoipbin.web.pipeline:Pipeline", "credentials", "credentials to identity", False),
     ("fakevoipbin.core.rules", "create_key", "create: rules, mint, store", False),
     ("fakevoipbin.core.rules", "get_key", "get: rules and lookup", False),
     ("fakevoipbin.web.render:Renderer", "created", "render new key (view, check, encode)", False),
     ("fakevoipbin.web.render:Renderer", "_check", "  of which: validate against spec", False),
     ("fakevoipbin.web.render", "encode_flat", "  of which: encode", False),
-    ("fakevoipbin.core.seeds:Seeds", "request_id", "request id", False),
-    ("fakevoipbin.web.app:Application", "_finish", "journal entry and answer", False),
+    ("fakevoipbin.web.pipeline", "request_id_for", "request id", False),
+    ("fakevoipbin.web.pipeline:Pipeline", "journal", "journal entry", False),
 ]
 
+WHOLE = "whole request (Starlette, app and sends)"
 SENDS = "  of which: uvicorn's two sends"
 
 TIMED_APP = """
 import os
-from bench.fake_app import app
-from bench.stages import STAGES, install
-install(STAGES, int(os.environ["FAKEVOIPBIN_STAGES_EVERY"]))
+from bench.stages import STAGES, install, timed_asgi
+spent = install(STAGES)
+from bench.fake_app import app as fake
+app = timed_asgi(fake, int(os.environ["FAKEVOIPBIN_STAGES_EVERY"]), spent)
 """
 
 TIMED_BARE = """
 import os
 from bench.bare import app as bare
 from bench.stages import timed_asgi
-app = timed_asgi(bare, int(os.environ["FAKEVOIPBIN_STAGES_EVERY"]))
+app = timed_asgi(bare, int(os.environ["FAKEVOIPBIN_STAGES_EVERY"]), {})
 """
 
 
-def timed_asgi(inner: Any, every: int) -> Any:
-    """The bare app, with the whole request and uvicorn's sends timed (``--bare``)."""
-    spent = {"whole": 0, "sends": 0, "n": 0}
+def timed_asgi(inner: Any, every: int, spent: dict[str, int]) -> Any:
+    """An app with the whole request and uvicorn's sends timed; every ``every``
+    requests, the means of those and of every stage in ``spent`` go to stderr."""
+    count = [0]
     clock = time.perf_counter_ns
 
     async def app(scope: Any, receive: Any, send: Any) -> None:
@@ -83,44 +86,38 @@ def timed_asgi(inner: Any, every: int) -> Any:
         async def timed_send(message: Any) -> None:
             t = clock()
             await send(message)
-            spent["sends"] += clock() - t
+            spent[SENDS] = spent.get(SENDS, 0) + clock() - t
 
         t = clock()
         await inner(scope, receive, timed_send)
-        spent["whole"] += clock() - t
-        spent["n"] += 1
-        if spent["n"] % every == 0:
-            whole, sends = spent["whole"] / every / 1000, spent["sends"] / every / 1000
-            sys.stderr.write(f"{STAGES[0][2]}={whole:.1f} | {SENDS}={sends:.1f}\n")
+        spent[WHOLE] = spent.get(WHOLE, 0) + clock() - t
+        count[0] += 1
+        if count[0] % every == 0:
+            labels = [WHOLE, SENDS, *(label for _, _, label, _ in STAGES)]
+            line = " | ".join(f"{lb}={spent.get(lb, 0) / every / 1000:.1f}" for lb in labels)
+            sys.stderr.write(line + "\n")
             sys.stderr.flush()
-            spent.update(whole=0, sends=0)
+            spent.clear()
 
     return app
 
 
-def install(stages: list[tuple[str, str, str, bool]], every: int) -> None:
-    """Wrap each stage in a timer; print the means to stderr every ``every`` requests."""
+def install(stages: list[tuple[str, str, str, bool]]) -> dict[str, int]:
+    """Wrap each stage in a timer; the nanoseconds spent, by label."""
     import importlib
 
     spent: dict[str, int] = {}
-    count = [0]
     clock = time.perf_counter_ns
 
     def timed(fn: Callable[..., Any], label: str, is_async: bool) -> Callable[..., Any]:
         if is_async:
 
             async def wrapped_async(*args: Any, **kwargs: Any) -> Any:
-                if label == stages[0][2]:  # the whole request: time uvicorn's send too
-                    args = (*args[:3], timed(args[3], SENDS, True))
                 t = clock()
                 try:
                     return await fn(*args, **kwargs)
                 finally:
                     spent[label] = spent.get(label, 0) + clock() - t
-                    if label == stages[0][2]:
-                        count[0] += 1
-                        if count[0] % every == 0:
-                            report()
 
             return wrapped_async
 
@@ -133,19 +130,13 @@ def install(stages: list[tuple[str, str, str, bool]], every: int) -> None:
 
         return wrapped
 
-    def report() -> None:
-        labels = [stages[0][2], SENDS] + [label for _, _, label, _ in stages[1:]]
-        line = " | ".join(f"{label}={spent.get(label, 0) / every / 1000:.1f}" for label in labels)
-        sys.stderr.write(line + "\n")
-        sys.stderr.flush()
-        spent.clear()
-
     for where, attr, label, is_async in stages:
         module_name, _, cls = where.partition(":")
         owner: Any = importlib.import_module(module_name)
         if cls:
             owner = getattr(owner, cls)
         setattr(owner, attr, timed(getattr(owner, attr), label, is_async))
+    return spent
 
 
 def main() -> int:

@@ -44,33 +44,35 @@ VARIANTS = ("fake", "constant", "no-render", "no-validate", "no-gc", "fixed-stor
 
 VARIANT_APP = """
 import os
-from bench.fake_app import app
+from bench.fake_app import app, web
 from bench.variants import apply
-apply(app, os.environ["FAKEVOIPBIN_VARIANT"])
+apply(web, os.environ["FAKEVOIPBIN_VARIANT"])
 """
 
 
-def apply(app: Any, variant: str) -> None:
-    """Change the served fake into ``variant`` (in the server process)."""
+def apply(web: Any, variant: str) -> None:
+    """Change the served fake (a ``WebApp``) into ``variant`` (in the server process)."""
     from fakevoipbin.core import rules
-    from fakevoipbin.web import handlers
+    from fakevoipbin.web import operations
+    from fakevoipbin.web.exchange import Reply
 
-    state = app.state
+    state = web.state
+    renderer = web.pipeline.renderer
     some_key = next(iter(state.store.keys.values()))
-    constant = app.renderer.key(state.profile, some_key)
-    real_post = handlers.HANDLERS["PostAccesskeys"]
+    constant = renderer.key(state.profile, some_key)
+    real_post = operations.OPERATIONS["PostAccesskeys"]
 
-    def constant_post(call: Any) -> Any:
-        return handlers.Reply(200, None, raw=constant)
+    def constant_post(state: Any, render: Any, ex: Any) -> Any:
+        return Reply(200, None, raw=constant)
 
-    def unrendered_post(call: Any) -> Any:
-        b = call.body
-        rules.create_key(state, call.identity, b.get("name"), b.get("detail"), b.get("expire"), [])
-        return handlers.Reply(200, None, raw=constant)
+    def unrendered_post(state: Any, render: Any, ex: Any) -> Any:
+        b = ex.body
+        rules.create_key(state, ex.identity, b.get("name"), b.get("detail"), b.get("expire"), [])
+        return Reply(200, None, raw=constant)
 
-    def forgetting_post(call: Any) -> Any:
+    def forgetting_post(state: Any, render: Any, ex: Any) -> Any:
         before = len(state.store.keys)
-        reply = real_post(call)
+        reply = real_post(state, render, ex)
         if len(state.store.keys) > before:
             _, key = state.store.keys.popitem()
             state.store.by_hash.pop(key.token_hash, None)
@@ -80,17 +82,17 @@ def apply(app: Any, variant: str) -> None:
         return reply
 
     if variant == "constant":
-        handlers.HANDLERS["PostAccesskeys"] = constant_post
+        operations.OPERATIONS["PostAccesskeys"] = constant_post
     elif variant == "no-render":
-        handlers.HANDLERS["PostAccesskeys"] = unrendered_post
+        operations.OPERATIONS["PostAccesskeys"] = unrendered_post
     elif variant == "no-validate":
-        app.renderer._check = lambda validator, obj: None
+        renderer._check = lambda validator, obj: None
     elif variant == "no-gc":
         import gc
 
         gc.disable()
     elif variant == "fixed-store":
-        handlers.HANDLERS["PostAccesskeys"] = forgetting_post
+        operations.OPERATIONS["PostAccesskeys"] = forgetting_post
     elif variant != "fake":
         raise ValueError(f"unknown variant {variant}")
 
@@ -98,7 +100,7 @@ def apply(app: Any, variant: str) -> None:
 def _rps(port: int, seconds: int) -> float:
     url = f"http://127.0.0.1:{port}/v1.0/accesskeys?accesskey={TOKEN}"
     post = str(ROOT / "bench" / "post.lua")
-    cmd = ["wrk", "-t1", "-c8", f"-d{seconds}s", "-s", post, url]
+    cmd = ["wrk", "-t1", "-c16", f"-d{seconds}s", "-s", post, url]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
 

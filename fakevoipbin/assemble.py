@@ -9,7 +9,8 @@ from .core.state import State
 from .fixtures import load_fixtures
 from .options import Options
 from .spec import Spec, default_spec
-from .web.app import Application
+from .web.app import WebApp
+from .web.app import build_app as build_web_app
 
 
 def new_clock(options: Options) -> Clock:
@@ -39,8 +40,9 @@ def reconfigure(state: State, options: Options) -> None:
     )
 
 
-def build_app(state: State, options: Options, spec: Spec | None = None) -> Application:
-    return Application(
+def build_app(state: State, options: Options, spec: Spec | None = None) -> WebApp:
+    """The web app over ``state``, with the options' validation, logging and control."""
+    return build_web_app(
         state,
         spec or default_spec(),
         response_validation=options.response_validation,
@@ -50,5 +52,6 @@ def build_app(state: State, options: Options, spec: Spec | None = None) -> Appli
     )
 
 
-def build(options: Options, spec: Spec | None = None) -> Application:
+def build(options: Options, spec: Spec | None = None) -> WebApp:
+    """A whole fake from its options: state (fixtures loaded) and web app."""
     return build_app(build_state(options), options, spec)

@@ -180,7 +180,7 @@ def serve(options: Options) -> int:
     except FixtureError as exc:
         print(f"fakevoipbin: {exc}", file=sys.stderr)
         return 1
-    server = Server(app, app.state, options)
+    server = Server(app.asgi, app.state, options)
     try:
         server.open()
     except ServeError as exc:

@@ -145,7 +145,7 @@ class FakeVoipbin:
         A busy port or a bad state file is a ``ServeError`` naming it."""
         if self._server is not None:
             return self
-        self._server = Server(self.app, self.state, self.options).open().start()
+        self._server = Server(self.app.asgi, self.state, self.options).open().start()
         return self
 
     def stop(self) -> None:
@@ -237,7 +237,7 @@ class FakeVoipbin:
         from .web.transport import InProcessTransport
 
         if self._transport is None:
-            self._transport = InProcessTransport(self.app)
+            self._transport = InProcessTransport(self.app.asgi)
         kwargs.setdefault("base_url", self.url if self._server else "http://fakevoipbin/v1.0")
         return httpx.Client(transport=self._transport, **kwargs)
 
@@ -246,5 +246,5 @@ class FakeVoipbin:
         import httpx
 
         kwargs.setdefault("base_url", self.url if self._server else "http://fakevoipbin/v1.0")
-        transport = httpx.ASGITransport(app=self.app, client=("127.0.0.1", 50000))
+        transport = httpx.ASGITransport(app=self.app.asgi, client=("127.0.0.1", 50000))
         return httpx.AsyncClient(transport=transport, **kwargs)

@@ -88,7 +88,7 @@ class Harness:
             self.state.reset()
         self.app = build_app(self.state, self.options)
         self.clock = self.state.clock
-        self.transport = InProcessTransport(self.app)
+        self.transport = InProcessTransport(self.app.asgi)
         self._clients: list[httpx.Client] = []
 
     def client(

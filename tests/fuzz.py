@@ -250,7 +250,7 @@ class Target:
     def __init__(self, profile: str, config: Any) -> None:
         self.profile = profile
         self.fake = FakeVoipbin(profile=profile, now=NOW)
-        self.spy = Spy(self.fake.app, profile)
+        self.spy = Spy(self.fake.app.asgi, profile)
         self.journal_control: list[str] = []
         self.fake.journal.observers.append(self._observe)  # observers survive reset()
         self.token = self.fake.accesskey

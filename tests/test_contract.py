@@ -26,7 +26,7 @@ from fakevoipbin.contract.target import REAL_SERVER_PACE_S
 from fakevoipbin.core.clock import format_fixed, parse_instant
 from fakevoipbin.core.store import Store, next_version
 from fakevoipbin.testing import FakeVoipbin
-from fakevoipbin.web import handlers
+from fakevoipbin.web import operations
 
 from . import spec_check
 from .conftest import (
@@ -218,10 +218,10 @@ def test_verify_exits_2_when_the_server_cannot_be_reached() -> None:
 
 
 def _wrap(monkeypatch: pytest.MonkeyPatch, op_id: str, change: Any) -> None:
-    original = handlers.HANDLERS[op_id]
+    original = operations.OPERATIONS[op_id]
 
-    def wrapped(call: handlers.Call) -> handlers.Reply:
-        reply = original(call)
+    def wrapped(state: Any, render: Any, ex: Any) -> Any:
+        reply = original(state, render, ex)
         if reply.status == 200 and reply.raw is not None:  # a cached rendering
             body = json.loads(reply.raw)
             change(body)
@@ -230,7 +230,7 @@ def _wrap(monkeypatch: pytest.MonkeyPatch, op_id: str, change: Any) -> None:
             change(reply.body)
         return reply
 
-    monkeypatch.setitem(handlers.HANDLERS, op_id, wrapped)
+    monkeypatch.setitem(operations.OPERATIONS, op_id, wrapped)
 
 
 def test_verify_names_a_token_returned_on_get(monkeypatch: pytest.MonkeyPatch) -> None:

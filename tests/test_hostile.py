@@ -357,7 +357,7 @@ class Target:
 @pytest.fixture(params=PROFILES)
 def target(request: pytest.FixtureRequest) -> Iterator[Target]:
     with FakeVoipbin(now=NOW, profile=request.param) as fake:
-        fake.app.body_timeout_s = 1.0
+        fake.app.bodies.timeout_s = 1.0
         with trapped_logs() as trap:
             yield Target(fake, trap, admin.dump(fake.state))
 
@@ -836,7 +836,7 @@ def test_unknown_methods_and_paths(target: Target) -> None:
 
 
 def test_headers_that_lie_about_the_body(target: Target) -> None:
-    # Content-Length larger than the body: the fake waits body_timeout_s, then 408
+    # Content-Length larger than the body: the fake waits its body timeout, then 408
     raw = Raw(target.port)
     started = time.monotonic()
     try:
@@ -1021,7 +1021,7 @@ def test_hostile_credentials_are_refused_with_401(target: Target) -> None:
 @pytest.fixture
 def docs_target() -> Iterator[Target]:
     with FakeVoipbin(now=NOW, profile="docs") as fake:
-        fake.app.body_timeout_s = 1.0
+        fake.app.bodies.timeout_s = 1.0
         with trapped_logs() as trap:
             yield Target(fake, trap, admin.dump(fake.state))
 

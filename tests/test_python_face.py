@@ -400,12 +400,16 @@ def test_journal_is_a_ring_buffer(fake: FakeVoipbin) -> None:
 
     ring = Journal(size=5)
     for i in range(7):
-        ring.record(parse_instant(NOW), "GET", f"/{i}", None, 200)
+        ring.record(
+            time_us=parse_instant(NOW), method="GET", target=f"/{i}", operation_id=None, status=200
+        )
     kept = ring.entries()
     assert len(ring) == 5
     assert [e.target for e in kept] == ["/2", "/3", "/4", "/5", "/6"]
     assert [e.seq for e in kept] == [3, 4, 5, 6, 7]
-    ring.record(parse_instant(NOW), "GET", "/7", None, 200)
+    ring.record(
+        time_us=parse_instant(NOW), method="GET", target="/7", operation_id=None, status=200
+    )
     assert [e.seq for e in ring.entries()] == [4, 5, 6, 7, 8]
 
 

@@ -83,6 +83,7 @@ class Journal:
 
     def record(
         self,
+        *,
         time_us: int,
         method: str,
         target: str,
@@ -94,7 +95,10 @@ class Journal:
         response_violations: list[dict[str, Any]] | None = None,
         fault: dict[str, Any] | None = None,
     ) -> None:
-        """Add an entry, made at ``time_us`` on the fake's clock."""
+        """Add an entry, made at ``time_us`` on the fake's clock: what was asked
+        (``method``, ``target`` with credentials redacted, the ``operation_id``),
+        what was answered (``status``, ``request_id``), who asked (``auth``), how
+        either broke the spec, and the fault that answered, if one did."""
         with self._lock:
             self._seq += 1
             row = (

@@ -9,6 +9,7 @@ only after the permission check; they are raised here, at that point.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +18,7 @@ from .auth import Identity
 from .clock import US, ClockError, parse_instant
 from .profiles import INT32_MAX
 from .state import State
-from .store import AccessKey, Customer, token_hash
+from .store import AccessKey, Customer, next_version, token_hash
 from .views import cursor
 
 MIN_EXPIRE_S = 86_400
@@ -210,7 +211,7 @@ def create_key(
     name: str | None,
     detail: str | None,
     expire: int | None,
-    violations: list[dict[str, Any]] | None = None,
+    violations: Sequence[dict[str, Any]] | None = None,
 ) -> tuple[AccessKey, str]:
     """A new key and its raw token, which is shown once. tm_expire = tm_create + expire."""
     _refuse_direct(identity)
@@ -236,17 +237,21 @@ def insert_new_key(
             raw = state.seeds.token()
             digest = token_hash(raw)
         t = state.store.unique_tm_create(customer, state.clock.stamp())
-        key = AccessKey(
-            id=_fresh_id(state),
-            customer_id=customer.id,
-            name=name or "",
-            detail=detail or "",
-            token_hash=digest,
-            token_prefix=raw[:11],
-            tm_create=t,
-            tm_expire=t + lifetime * US,
+        key = state.store.insert_key(
+            AccessKey(
+                _fresh_id(state),
+                customer.id,
+                name or "",
+                detail or "",
+                digest,
+                raw[:11],
+                t,
+                t + lifetime * US,
+                None,
+                None,
+                next_version(),
+            )
         )
-        key = state.store.insert_key(key)
         state.touch()
     return key, raw
 
@@ -272,7 +277,7 @@ def update_key(
     key_id: str,
     name: str | None,
     detail: str | None,
-    violations: list[dict[str, Any]] | None = None,
+    violations: Sequence[dict[str, Any]] | None = None,
 ) -> AccessKey:
     """PUT writes both columns: an omitted field becomes ""."""
     _refuse_direct(identity)

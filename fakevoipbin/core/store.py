@@ -118,18 +118,21 @@ class Store:
 
     def insert_key(self, key: AccessKey) -> AccessKey:
         """Store a new key (a live one gets a tm_create no other live key of its
-        customer has); the stored record, with its version, is returned."""
+        customer has, and every record a version of its own); the stored record."""
         if key.id in self.keys:
             raise ValueError(f"access key {key.id} exists already")
         if self.hash_used(key.token_hash):
             raise ValueError("two access keys share one token")
         customer = self.customers[key.customer_id]
         if key.tm_delete is not None:
-            key = key._replace(version=next_version())
+            if not key.version:
+                key = key._replace(version=next_version())
             self.retired_hashes.add(key.token_hash)
         else:
-            t = self.unique_tm_create(customer, key.tm_create)
-            key = key._replace(tm_create=t, version=next_version())
+            t = key.tm_create
+            if t in customer.by_create or not key.version:
+                t = self.unique_tm_create(customer, t)
+                key = key._replace(tm_create=t, version=next_version())
             self.by_hash[key.token_hash] = key
             customer.live.add(t)
             customer.by_create[t] = key

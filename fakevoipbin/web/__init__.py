@@ -1,5 +1,2 @@
-"""The HTTP face: an ASGI app over the core, driven by openapi.yaml."""
-
-from .app import Application, build_app
-
-__all__ = ["Application", "build_app"]
+"""The HTTP face: one Starlette application over the core, driven by openapi.yaml
+(``web/app.py``), with production's check order in ``web/pipeline.py``."""

@@ -1,6 +1,12 @@
 """The control API under ``/_fake/``: health, reset, clock, customers, journal, faults,
-state. Thin: each handler calls the core. Errors use the API's own envelope, with a
-message that says what was wrong. Described in ``openapi-control.yaml``."""
+state. Described in ``openapi-control.yaml``; never journaled.
+
+It is a Starlette ``Mount`` in the fake's one application, given what it needs (the
+state, the spec, the body reader) rather than reaching into the app. Thin: each
+handler calls the core. ``ControlGate`` stamps every answer with an X-Request-Id and
+CORS headers and checks the control token, when the server has one. Errors use the
+API's own envelope, with a message that says what was wrong.
+"""
 
 from __future__ import annotations
 
@@ -9,23 +15,38 @@ import hmac
 import json
 import math
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from starlette.requests import ClientDisconnect, Request
+from starlette.middleware import Middleware
 from starlette.responses import Response
+from starlette.routing import Mount, Router
 
 from ..about import PRODUCTION_COMMIT, __version__
 from ..core import admin, views
 from ..core.clock import ClockError, format_fixed, parse_instant
 from ..core.errors import REQUEST_TIMEOUT, ROUTE_NOT_FOUND, ErrorKind
 from ..core.faults import FaultError, make_rule
+from ..core.state import State
 from ..resources import data_path
+from ..spec import Spec
+from . import cors
+from .bodies import BodyGone, BodyReader
 from .encoding import JSON_TYPE, encode_json, envelope
-
-if TYPE_CHECKING:
-    from .app import Application, Receive, Scope, Send
+from .exchange import Message, Receive, Scope, Send
+from .request_id import request_id_for
+from .routing import ExactRoute
 
 MAX_CONTROL_BODY = 64 << 20
+CONTROL_TOKEN_HEADER = "x-fake-control-token"
+#: Where ControlGate leaves the request id for the endpoints' error envelopes.
+REQUEST_ID = "fakevoipbin.request_id"
+
+_UNAUTHENTICATED = ErrorKind(
+    401,
+    "UNAUTHENTICATED",
+    "AUTHENTICATION_REQUIRED",
+    "The control API needs the X-Fake-Control-Token header of this server.",
+)
 
 
 class ControlError(Exception):
@@ -36,89 +57,37 @@ class ControlError(Exception):
         self.message = message
 
 
-Handler = Callable[["Control", Any], Any]
-
-
-CONTROL_TOKEN_HEADER = "x-fake-control-token"
+Handler = Callable[[Any], Any]
 
 
 class Control:
-    def __init__(self, app: Application, token: str | None = None) -> None:
-        self.app = app
-        self.token = token
-        self.routes: dict[tuple[str, str], tuple[Handler, bool]] = {
-            ("GET", "/_fake/health"): (Control.health, False),
-            ("POST", "/_fake/reset"): (Control.reset, False),
-            ("GET", "/_fake/clock"): (Control.get_clock, False),
-            ("POST", "/_fake/clock"): (Control.move_clock, True),
-            ("POST", "/_fake/customers"): (Control.add_customer, True),
-            ("GET", "/_fake/journal"): (Control.get_journal, False),
-            ("DELETE", "/_fake/journal"): (Control.clear_journal, False),
-            ("POST", "/_fake/faults"): (Control.add_fault, True),
-            ("GET", "/_fake/faults"): (Control.get_faults, False),
-            ("DELETE", "/_fake/faults"): (Control.clear_faults, False),
-            ("GET", "/_fake/state"): (Control.get_state, False),
-            ("PUT", "/_fake/state"): (Control.put_state, True),
-            ("GET", "/_fake/openapi.yaml"): (Control.spec, False),
-        }
+    """The control calls' handlers, over one state and spec: each takes the JSON body
+    (None when the call has none) and answers JSON data or a ``Response``."""
 
-    @property
-    def state(self) -> Any:
-        return self.app.state
+    def __init__(self, state: State, spec: Spec) -> None:
+        self.state = state
+        self.spec = spec
 
-    async def handle(
-        self,
-        scope: Scope,
-        receive: Receive,
-        send: Send,
-        request_id: str,
-        extra: list[tuple[bytes, bytes]],
-        request_headers: dict[str, str],
-    ) -> None:
-        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in extra}
-        if self.token is not None and not hmac.compare_digest(
-            request_headers.get(CONTROL_TOKEN_HEADER, "").encode("utf-8", "replace"),
-            self.token.encode("utf-8"),
-        ):
-            kind = ErrorKind(
-                401,
-                "UNAUTHENTICATED",
-                "AUTHENTICATION_REQUIRED",
-                "The control API needs the X-Fake-Control-Token header of this server.",
-            )
-            await _respond(scope, receive, send, 401, _envelope(kind, request_id), headers)
-            return
-        route = self.routes.get((scope["method"], scope["path"]))
-        if route is None:
-            await _respond(
-                scope, receive, send, 404, _envelope(ROUTE_NOT_FOUND, request_id), headers
-            )
-            return
-        handler, wants_body = route
-        try:
-            body = None
-            if wants_body:
-                body = await self.app.deadlines.within(
-                    _json_body(Request(scope, receive)), self.app.body_timeout_s
-                )
-            result = handler(self, body)
-        except asyncio.TimeoutError:
-            await _respond(
-                scope, receive, send, 408, _envelope(REQUEST_TIMEOUT, request_id), headers
-            )
-            return
-        except ClientDisconnect:
-            return  # nobody is left to answer
-        except ControlError as exc:
-            kind = ErrorKind(400, "INVALID_ARGUMENT", "INVALID_ARGUMENT", exc.message)
-            await _respond(scope, receive, send, 400, _envelope(kind, request_id), headers)
-            return
-        if isinstance(result, Response):
-            for k, v in headers.items():
-                result.headers[k] = v
-            await result(scope, receive, send)
-            return
-        await _respond(scope, receive, send, 200, result, headers)
+    def routes(self, bodies: BodyReader) -> list[ExactRoute]:
+        table: list[tuple[str, str, Handler, bool]] = [
+            ("GET", "/health", self.health, False),
+            ("POST", "/reset", self.reset, False),
+            ("GET", "/clock", self.get_clock, False),
+            ("POST", "/clock", self.move_clock, True),
+            ("POST", "/customers", self.add_customer, True),
+            ("GET", "/journal", self.get_journal, False),
+            ("DELETE", "/journal", self.clear_journal, False),
+            ("POST", "/faults", self.add_fault, True),
+            ("GET", "/faults", self.get_faults, False),
+            ("DELETE", "/faults", self.clear_faults, False),
+            ("GET", "/state", self.get_state, False),
+            ("PUT", "/state", self.put_state, True),
+            ("GET", "/openapi.yaml", self.spec_file, False),
+        ]
+        return [
+            ExactRoute(path, ControlEndpoint(handler, wants_body, bodies), method)
+            for method, path, handler, wants_body in table
+        ]
 
     # --- handlers -----------------------------------------------------------------
 
@@ -212,10 +181,10 @@ class Control:
     def add_fault(self, body: Any) -> dict[str, Any]:
         body = _object(body, None)
         try:
-            rule = make_rule(set(self.app.spec.operations), **body)
+            rule = make_rule(set(self.spec.operations), **body)
         except FaultError as exc:
             raise ControlError(str(exc)) from None
-        return self.state.faults.add(rule).as_dict()  # type: ignore[no-any-return]
+        return self.state.faults.add(rule).as_dict()
 
     def get_faults(self, _body: Any) -> dict[str, Any]:
         return {"faults": [r.as_dict() for r in self.state.faults.rules()]}
@@ -242,7 +211,7 @@ class Control:
             }
         }
 
-    def spec(self, _body: Any) -> Response:
+    def spec_file(self, _body: Any) -> Response:
         text = data_path("openapi-control.yaml").read_text(encoding="utf-8")
         return Response(text, media_type="application/yaml; charset=utf-8")
 
@@ -259,37 +228,105 @@ def _object(body: Any, allowed: set[str] | None) -> dict[str, Any]:
     return body
 
 
-async def _json_body(request: Request) -> Any:
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_CONTROL_BODY:
-        raise ControlError("the body is over 64 MiB")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        chunks.append(chunk)
-        size += len(chunk)
-        if size > MAX_CONTROL_BODY:
+class ControlEndpoint:
+    """The ASGI app of one control call: its body read (when it takes one) under the
+    API's deadline, its handler called, its answer sent as JSON."""
+
+    def __init__(self, handler: Handler, wants_body: bool, bodies: BodyReader) -> None:
+        self.handler = handler
+        self.wants_body = wants_body
+        self.bodies = bodies
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request_id = scope.get(REQUEST_ID, "")
+        try:
+            body = await self._body(scope, receive) if self.wants_body else None
+            result = self.handler(body)
+        except asyncio.TimeoutError:
+            result = _error(REQUEST_TIMEOUT, request_id)
+        except BodyGone:
+            return  # nobody is left to answer
+        except ControlError as exc:
+            kind = ErrorKind(400, "INVALID_ARGUMENT", "INVALID_ARGUMENT", exc.message)
+            result = _error(kind, request_id)
+        if not isinstance(result, Response):
+            result = _json(200, result)
+        await result(scope, receive, send)
+
+    async def _body(self, scope: Scope, receive: Receive) -> Any:
+        declared = dict(scope["headers"]).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > MAX_CONTROL_BODY:
             raise ControlError("the body is over 64 MiB")
-    raw = b"".join(chunks)
-    if not raw.strip():
-        return None
-    try:
-        return json.loads(raw.decode("utf-8"), parse_constant=_no_constant)
-    except (ValueError, RecursionError) as exc:
-        raise ControlError(f"the body is not valid JSON: {str(exc)[:120]}") from None
+        raw = await self.bodies.read(receive, MAX_CONTROL_BODY)
+        if raw is None:
+            raise ControlError("the body is over 64 MiB")
+        if not raw.strip():
+            return None
+        try:
+            return json.loads(raw.decode("utf-8"), parse_constant=_no_constant)
+        except (ValueError, RecursionError) as exc:
+            raise ControlError(f"the body is not valid JSON: {str(exc)[:120]}") from None
 
 
 def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
-def _envelope(kind: ErrorKind, request_id: str) -> dict[str, Any]:
-    return envelope(kind, request_id, None)
+def _json(status: int, body: Any) -> Response:
+    return Response(
+        encode_json(body), status_code=status, headers={"content-type": JSON_TYPE.decode()}
+    )
 
 
-async def _respond(
-    scope: Scope, receive: Receive, send: Send, status: int, body: Any, headers: dict[str, str]
-) -> None:
-    response = Response(encode_json(body), status_code=status, headers=headers)
-    response.headers["content-type"] = JSON_TYPE.decode()
-    await response(scope, receive, send)
+def _error(kind: ErrorKind, request_id: str) -> Response:
+    return _json(kind.http, envelope(kind, request_id, None))
+
+
+async def _route_not_found(scope: Scope, receive: Receive, send: Send) -> None:
+    await _error(ROUTE_NOT_FOUND, scope.get(REQUEST_ID, ""))(scope, receive, send)
+
+
+class ControlGate:
+    """Before every control call: its X-Request-Id and CORS headers (a preflight is
+    answered 204), then the server's control token, when it has one (401 without)."""
+
+    def __init__(self, app: Any, state: State, token: str | None) -> None:
+        self.app = app
+        self.state = state
+        self.token = token
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        method = scope["method"]
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        request_id = request_id_for(headers, self.state.seeds)
+        stamp = [(b"x-request-id", request_id.encode("ascii")), *cors.headers_for(method, headers)]
+
+        async def stamped(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*stamp, *message.get("headers", [])]
+            await send(message)
+
+        if cors.is_preflight(method, headers):
+            await Response(status_code=204)(scope, receive, stamped)
+            return
+        if self.token is not None and not hmac.compare_digest(
+            headers.get(CONTROL_TOKEN_HEADER, "").encode("utf-8", "replace"),
+            self.token.encode("utf-8"),
+        ):
+            await _error(_UNAUTHENTICATED, request_id)(scope, receive, stamped)
+            return
+        scope[REQUEST_ID] = request_id
+        await self.app(scope, receive, stamped)
+
+
+def control_mount(state: State, spec: Spec, bodies: BodyReader, token: str | None) -> Mount:
+    """The control API, mounted at ``/_fake``."""
+    router = Router(
+        Control(state, spec).routes(bodies), redirect_slashes=False, default=_route_not_found
+    )
+    return Mount(
+        "/_fake", app=router, middleware=[Middleware(ControlGate, state=state, token=token)]
+    )

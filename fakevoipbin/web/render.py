@@ -26,7 +26,7 @@ from ..core.profiles import Profile
 from ..core.rules import Page
 from ..core.store import AccessKey
 from ..spec import Finding, Spec, findings
-from .encoding import encode_flat, encode_json
+from .encoding import encode_json
 
 #: Renderings kept per profile before that cache starts again (about 0.5 KB each).
 KEY_CACHE_SIZE = 131_072
@@ -76,7 +76,7 @@ class Renderer:
         """A key as GET shows it, built, checked and encoded (no cache)."""
         obj = views.key_view(profile, key)
         self._check(self.item, obj)
-        return encode_flat(obj)
+        return encode_json(obj)
 
     def key(self, profile: Profile, key: AccessKey) -> bytes:
         """The key as GET shows it (never with its token), from the cache when this

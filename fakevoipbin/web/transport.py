@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Coroutine, MutableMapping
+from collections.abc import Awaitable, Callable, Coroutine, MutableMapping
 from typing import Any, TypeVar
 
 import httpx
 
-from .app import Application
+from .exchange import Receive, Scope, Send
 
 T = TypeVar("T")
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
 class _LoopThread:
@@ -45,7 +46,7 @@ class InProcessTransport(httpx.BaseTransport):
     already running a loop (a sync client inside async code) hands the request to
     one shared loop thread instead."""
 
-    def __init__(self, app: Application, client: tuple[str, int] = ("127.0.0.1", 50000)) -> None:
+    def __init__(self, app: ASGIApp, client: tuple[str, int] = ("127.0.0.1", 50000)) -> None:
         self._app = app
         self._client_addr = client
         self._loop: _LoopThread | None = None

@@ -1,0 +1,71 @@
+"""One small function per operation: what the stages bound goes in, the core's rule
+runs (in the operation's own check order, ``fakevoipbin.core.rules``), bytes come
+out through the renderer."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ..core import auth, rules
+from ..core.auth import Identity
+from ..core.state import State
+from .exchange import Exchange, Reply
+from .render import Renderer
+
+Operation = Callable[[State, Renderer, Exchange], Reply]
+
+
+def _who(ex: Exchange) -> Identity:
+    assert ex.identity is not None, "a secured operation ran without an identity"
+    return ex.identity
+
+
+def get_accesskeys(state: State, render: Renderer, ex: Exchange) -> Reply:
+    page = rules.list_keys(state, _who(ex), ex.params.get("page_size"), ex.params.get("page_token"))
+    return Reply(200, None, raw=render.page(state.profile, page))
+
+
+def post_accesskeys(state: State, render: Renderer, ex: Exchange) -> Reply:
+    b = ex.body
+    key, raw = rules.create_key(
+        state, _who(ex), b.get("name"), b.get("detail"), b.get("expire"), ex.violations
+    )
+    return Reply(200, None, raw=render.created(state.profile, key, raw))
+
+
+def get_accesskeys_id(state: State, render: Renderer, ex: Exchange) -> Reply:
+    key = rules.get_key(state, _who(ex), ex.path["id"])
+    return Reply(200, None, raw=render.key(state.profile, key))
+
+
+def put_accesskeys_id(state: State, render: Renderer, ex: Exchange) -> Reply:
+    b = ex.body
+    key = rules.update_key(
+        state, _who(ex), ex.path["id"], b.get("name"), b.get("detail"), ex.violations
+    )
+    return Reply(200, None, raw=render.key(state.profile, key))
+
+
+def delete_accesskeys_id(state: State, render: Renderer, ex: Exchange) -> Reply:
+    key = rules.delete_key(state, _who(ex), ex.path["id"])
+    return Reply(200, None, raw=render.key(state.profile, key))
+
+
+def post_auth_login(state: State, render: Renderer, ex: Exchange) -> Reply:
+    username, password = ex.body["username"], ex.body["password"]
+    token = auth.login(state, username, password)
+    cookie = f"token={token}; Path=/; Max-Age=604800; HttpOnly; Secure; SameSite=Strict"
+    return Reply(
+        200, {"username": username, "token": token}, [(b"set-cookie", cookie.encode("ascii"))]
+    )
+
+
+#: operationId → its function. Looked up per request, so a test can wrap one.
+OPERATIONS: dict[str, Operation] = {
+    "GetAccesskeys": get_accesskeys,
+    "PostAccesskeys": post_accesskeys,
+    "GetAccesskeysId": get_accesskeys_id,
+    "PutAccesskeysId": put_accesskeys_id,
+    "DeleteAccesskeysId": delete_accesskeys_id,
+    "PostAuthLogin": post_auth_login,
+}

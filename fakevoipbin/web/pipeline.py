@@ -1,0 +1,519 @@
+"""Production's check order, in one place, top to bottom (facts §0 and §2).
+
+A request meets these stages in this order; each is a small method below, reads and
+writes only the request's ``Exchange``, and stops the request by raising (an
+``ApiError`` becomes the answer):
+
+    trailing-slash redirect   before anything, when no route matches (``unrouted``)
+    route                     Starlette's router: one route per operation in openapi.yaml
+    request_id                X-Request-Id, the client's or one from the seed
+    cors                      CORS headers; a preflight is answered here
+    fault                     an injected fault, when a rule fires
+    per_ip_limit              production's per-IP rate limit (login has its own)
+    credentials               who is calling: 401 when nobody
+    customer_limit            the per-customer rate limit
+    frozen                    403 ACCOUNT_FROZEN
+    query, path_id, body      the query, the id and the body against openapi.yaml
+    operation                 the rules, in the operation's own order (core/rules.py)
+    check_response            the answer against openapi.yaml
+    journal                   what was asked and answered, credentials redacted
+
+Each operation gets the stages that apply to it (``stages_for``): login has no
+credentials, a list has no body. Business rules stay in ``fakevoipbin.core``; this
+module only orders the checks and carries what they learn.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any
+
+from ..core import errors, rules
+from ..core.auth import AuthFailure, Credentials, identify, refuse_frozen
+from ..core.faults import FAULT_KINDS, FaultRule
+from ..core.ratelimit import Buckets
+from ..core.state import State
+from ..spec import Finding, Operation, Spec, findings
+from . import cors
+from .bodies import MAX_BODY, BodyGone, BodyReader
+from .encoding import JSON_TYPE, encode_json, envelope
+from .exchange import Exchange, Receive, Reply, Scope, Send
+from .inputs import (
+    BodyError,
+    bind_object,
+    parse_cookies,
+    parse_go_int,
+    parse_json_body,
+    parse_query,
+)
+from .operations import OPERATIONS
+from .redact import redact_target
+from .render import InvalidResponse, Renderer
+from .request_id import request_id_for
+
+#: How many distinct (path, query) pairs keep their parsed form before the cache empties.
+TARGET_CACHE_SIZE = 4096
+
+#: The stages, in production's order (see the module's docstring).
+CHECK_ORDER = (
+    "request_id",
+    "cors",
+    "fault",
+    "per_ip_limit",
+    "credentials",
+    "customer_limit",
+    "frozen",
+    "query",
+    "path_id",
+    "body",
+    "operation",
+)
+#: What every answer goes through once the stages are done.
+FINISH = ("check_response", "journal")
+
+log = logging.getLogger("fakevoipbin")
+access_log = logging.getLogger("fakevoipbin.access")
+
+Stage = Callable[[Exchange], "Awaitable[None] | None"]
+
+
+class Answered(Exception):
+    """A stage has set the reply and the rest of the stages are skipped (a preflight,
+    an injected fault)."""
+
+
+class Pipeline:
+    """The stages over one state and spec. ``response_validation`` is "strict" (a
+    response that breaks the spec becomes a loud 500 naming the violation), "log", or
+    "off"; ``access_log`` writes each exchange to the ``fakevoipbin.access`` logger."""
+
+    def __init__(
+        self,
+        state: State,
+        spec: Spec,
+        bodies: BodyReader,
+        *,
+        response_validation: str = "strict",
+        access_log: bool = False,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        if response_validation not in ("strict", "log", "off"):
+            raise ValueError("response_validation is strict, log or off")
+        self.state = state
+        self.spec = spec
+        self.bodies = bodies
+        self.response_validation = response_validation
+        self.access_log = access_log
+        #: How an injected delay waits (a test may count the waits instead).
+        self.sleep = sleep
+        self.renderer = Renderer(spec, self._on_invalid_rendering)
+        self.error_check = spec.schema_validator("Error")
+        #: Whether a method and path name an operation's route (the app sets it from
+        #: its router; the trailing-slash redirect asks it).
+        self.routes_match: Callable[[str, str], bool] = lambda _method, _path: False
+        self._targets: dict[tuple[str, bytes], tuple[dict[str, list[str]], str]] = {}
+
+    def stages_for(self, op: Operation) -> tuple[Stage, ...]:
+        """The stages that apply to ``op``, in CHECK_ORDER."""
+        skip = set()
+        if not op.secured:
+            skip |= {"credentials", "customer_limit", "frozen"}
+        if not any(p.location == "query" for p in op.parameters.values()):
+            skip.add("query")
+        if not any(p.location == "path" for p in op.parameters.values()):
+            skip.add("path_id")
+        if op.body_validator is None:
+            skip.add("body")
+        return tuple(getattr(self, name) for name in CHECK_ORDER if name not in skip)
+
+    # --- running them ---------------------------------------------------------------
+
+    async def run(self, ex: Exchange, stages: Sequence[Stage]) -> None:
+        """Every stage in turn, then the answer checked, journaled and sent."""
+        try:
+            for stage in stages:
+                waiting = stage(ex)
+                if waiting is not None:
+                    await waiting
+        except Answered:
+            pass
+        except errors.ApiError as exc:
+            ex.reply = error_reply(exc)
+        except InvalidResponse as exc:
+            ex.reply = invalid_response_reply(exc.findings)
+        except errors.LoginFailed:
+            ex.reply = Reply(400, None)
+        except Exception:  # a bug in the fake: answer in the envelope, log the traceback
+            where = redact_target(ex.scope["path"], b"")
+            log.exception("fakevoipbin failed on %s %s", ex.scope["method"], where)
+            ex.reply = error_reply(errors.ApiError(errors.INTERNAL))
+        self.check_response(ex)
+        self.journal(ex)
+        await respond(ex)
+
+    async def unrouted(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """What the router does with a request no route takes: production's trailing-
+        slash redirect, else the request id, CORS (a preflight is answered), and 404
+        ROUTE_NOT_FOUND in the envelope."""
+        ex = Exchange(scope, receive, send, None)
+        if self._trailing_slash(ex):
+            self.journal(ex)
+            await respond(ex)
+            return
+        try:
+            self.request_id(ex)
+            self.cors(ex)
+            raise errors.ApiError(errors.ROUTE_NOT_FOUND)
+        except Answered:
+            pass
+        except errors.ApiError as exc:
+            ex.reply = error_reply(exc)
+        self.check_response(ex)
+        self.journal(ex)
+        await respond(ex)
+
+    def _trailing_slash(self, ex: Exchange) -> bool:
+        """gin's RedirectTrailingSlash: 301 for GET, 307 otherwise, when the path less
+        its slash names a route for the method; no request id, no CORS."""
+        scope = ex.scope
+        method, path = scope["method"], scope["path"]
+        if len(path) < 2 or not path.endswith("/") or not self.routes_match(method, path[:-1]):
+            return False
+        raw_path: bytes = scope.get("raw_path") or path.encode("utf-8")
+        location = raw_path[:-1] if raw_path.endswith(b"/") else path[:-1].encode("utf-8")
+        if scope.get("query_string"):
+            location += b"?" + scope["query_string"]
+        ex.reply = Reply(301 if method == "GET" else 307, None, [(b"location", location)])
+        return True
+
+    # --- the stages, in order --------------------------------------------------------
+
+    def request_id(self, ex: Exchange) -> None:
+        ex.request_id = request_id_for(ex.headers, self.state.seeds)
+        ex.extra.append((b"x-request-id", ex.request_id.encode("ascii")))
+
+    def cors(self, ex: Exchange) -> None:
+        method = ex.scope["method"]
+        found = cors.headers_for(method, ex.headers)
+        if found:
+            ex.extra += found
+            if method == "OPTIONS":
+                ex.reply = Reply(204, None)
+                raise Answered()
+
+    def fault(self, ex: Exchange) -> Awaitable[None] | None:
+        assert ex.op is not None
+        rule = self.state.faults.decide(ex.op.operation_id)
+        if rule is None:
+            return None
+        if rule.delay_ms:
+            return self._delayed(ex, rule)
+        self._inject(ex, rule)
+        return None
+
+    async def _delayed(self, ex: Exchange, rule: FaultRule) -> None:
+        await self.sleep(rule.delay_ms / 1000)
+        self._inject(ex, rule)
+
+    def _inject(self, ex: Exchange, rule: FaultRule) -> None:
+        if rule.status is None:
+            return  # a delay only: the request goes on
+        ex.fault = rule
+        ex.reply = fault_reply(rule)
+        raise Answered()
+
+    def per_ip_limit(self, ex: Exchange) -> None:
+        state = self.state
+        if not state.rate_limit:
+            return
+        assert ex.op is not None
+        limiter = state.limiter
+        client_ip = str((ex.scope.get("client") or ("-", 0))[0])
+        _take(limiter.per_ip if ex.op.secured else limiter.login_per_ip, client_ip, state, "ip")
+
+    def credentials(self, ex: Exchange) -> None:
+        try:
+            ex.identity = identify(self.state, _credentials(self._query(ex), ex.headers))
+        except AuthFailure as failure:
+            ex.auth = f"refused: {failure.why}"
+            raise
+        ex.auth = ex.identity.note
+
+    def customer_limit(self, ex: Exchange) -> None:
+        state = self.state
+        if state.rate_limit:
+            assert ex.identity is not None
+            _take(state.limiter.per_customer, ex.identity.customer_id, state, "customer")
+
+    def frozen(self, ex: Exchange) -> None:
+        assert ex.identity is not None
+        refuse_frozen(self.state, ex.identity)
+
+    def query(self, ex: Exchange) -> None:
+        assert ex.op is not None
+        query = self._query(ex)
+        bound: dict[str, Any] = {}
+        for param in ex.op.parameters.values():
+            if param.location != "query" or param.name not in query:
+                continue
+            values = query[param.name]
+            value: Any = values[0]
+            problems: list[Finding] = []
+            if len(values) > 1:
+                problems.append(Finding(param.name, "repeated", f"{param.name} is repeated"))
+            elif param.is_integer:
+                value = parse_go_int(value)
+                if value is None:
+                    problems.append(Finding(param.name, "type", f"{param.name} must be an integer"))
+            if not problems:
+                problems = self.spec.check_param(param, value)
+            if problems:
+                ex.request_findings = [*ex.request_findings, *problems]
+                raise errors.ApiError(
+                    errors.invalid_request_parameter(param.name),
+                    [p.as_detail() for p in problems],
+                )
+            bound[param.name] = value
+        ex.params = bound
+
+    def path_id(self, ex: Exchange) -> None:
+        assert ex.op is not None
+        bound: dict[str, str] = {}
+        for name, value in ex.scope.get("path_params", {}).items():
+            param = ex.op.parameters.get(name)
+            problems = self.spec.check_param(param, value) if param else []
+            if problems:
+                ex.request_findings = [*ex.request_findings, *problems]
+                raise errors.ApiError(errors.INVALID_ID, [p.as_detail() for p in problems])
+            bound[name] = rules.parse_key_id(value) if name == "id" else value
+        ex.path = bound
+
+    async def body(self, ex: Exchange) -> None:
+        op = ex.op
+        assert op is not None
+        declared = ex.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > MAX_BODY:
+            raise _refuse_body(ex, errors.REQUEST_BODY_TOO_LARGE, _TOO_LARGE)
+        try:
+            raw = await self.bodies.read(ex.receive, MAX_BODY)
+        except asyncio.TimeoutError:
+            raise _refuse_body(ex, errors.REQUEST_TIMEOUT, _TOO_LATE) from None
+        except BodyGone:
+            raise _refuse_body(ex, errors.INVALID_JSON_BODY, _GONE) from None
+        if raw is None:
+            raise _refuse_body(ex, errors.REQUEST_BODY_TOO_LARGE, _TOO_LARGE)
+        try:
+            bound = bind_object(parse_json_body(raw), op.body_fields)
+        except BodyError as exc:
+            bad = Finding("body", "json", f"the body is not valid JSON: {exc}")
+            raise _refuse_body(ex, errors.INVALID_JSON_BODY, bad) from None
+        if bound is None:
+            raise _refuse_body(ex, errors.INVALID_JSON_BODY, _NOT_OBJECT)
+        problems = self.spec.check_body(op, bound)
+        ex.body = bound
+        if not problems:
+            return
+        ex.request_findings = [*ex.request_findings, *problems]
+        if not op.secured:  # login: every refusal is a bare 400
+            raise errors.LoginFailed()
+        shape = [p for p in problems if not p.is_rule]
+        if shape:
+            raise errors.ApiError(errors.INVALID_JSON_BODY, [p.as_detail() for p in shape])
+        # The rules raise these after their permission check, as production does.
+        ex.violations = [p.as_detail() for p in problems if p.is_rule]
+
+    def operation(self, ex: Exchange) -> None:
+        assert ex.op is not None
+        ex.reply = OPERATIONS[ex.op.operation_id](self.state, self.renderer, ex)
+
+    # --- finishing ------------------------------------------------------------------
+
+    def check_response(self, ex: Exchange) -> None:
+        """The reply against openapi.yaml (a cached rendering was checked when made;
+        an injected fault is not the fake's own answer). Strict: a breach is a 500."""
+        reply = ex.reply
+        assert reply is not None
+        if isinstance(reply.body, dict) and "error" in reply.body:
+            reply.body["error"]["request_id"] = ex.request_id
+        if reply.raw is not None or self.response_validation == "off" or ex.fault is not None:
+            return
+        if ex.op is not None:
+            found = self.spec.check_response(ex.op, reply.status, reply.body)
+        elif reply.body is not None:
+            found = findings(self.error_check, reply.body)
+        else:
+            found = []
+        if not found:
+            return
+        ex.response_findings = found
+        log.error(
+            "response breaks openapi.yaml: %s %s -> %s: %s",
+            ex.scope["method"],
+            redact_target(ex.scope["path"], b""),
+            reply.status,
+            "; ".join(f.description for f in found),
+        )
+        if self.response_validation == "strict":
+            ex.reply = invalid_response_reply(found)
+            ex.reply.body["error"]["request_id"] = ex.request_id
+
+    def journal(self, ex: Exchange) -> None:
+        """Write the exchange down (and to the access log), credentials redacted.
+        First, so a client that has its answer finds the exchange written down."""
+        scope = ex.scope
+        reply = ex.reply
+        assert reply is not None
+        method = scope["method"]
+        target = self._target(ex)
+        if self.access_log:
+            client = scope.get("client") or ("-", 0)
+            access_log.info('%s:%s "%s %s" %d', client[0], client[1], method, target, reply.status)
+        rule = ex.fault
+        self.state.journal.record(
+            time_us=self.state.clock.now_us(),
+            method=method,
+            target=target,
+            operation_id=ex.op.operation_id if ex.op is not None else None,
+            status=reply.status,
+            request_id=ex.request_id or None,
+            auth=ex.auth,
+            request_violations=[f.as_detail() for f in ex.request_findings]
+            if ex.request_findings
+            else None,
+            response_violations=[f.as_detail() for f in ex.response_findings]
+            if ex.response_findings
+            else None,
+            fault=None
+            if rule is None
+            else {
+                "rule": rule.id,
+                "injected": True,
+                "status": rule.status,
+                "delay_ms": rule.delay_ms,
+            },
+        )
+
+    # --- helpers ----------------------------------------------------------------------
+
+    def target_of(self, path: str, raw_query: bytes) -> tuple[dict[str, list[str]], str]:
+        """The parsed query (read-only) and the target as the journal shows it, with
+        credentials redacted; cached, since clients repeat their requests."""
+        key = (path, raw_query)
+        found = self._targets.get(key)
+        if found is None:
+            if len(self._targets) >= TARGET_CACHE_SIZE:
+                self._targets.clear()
+            found = (parse_query(raw_query), redact_target(path, raw_query))
+            self._targets[key] = found
+        return found
+
+    def _parsed(self, ex: Exchange) -> tuple[dict[str, list[str]], str]:
+        scope = ex.scope
+        found = self.target_of(scope["path"], scope.get("query_string", b""))
+        ex.query, ex.target = found
+        return found
+
+    def _query(self, ex: Exchange) -> Mapping[str, list[str]]:
+        return ex.query if ex.target else self._parsed(ex)[0]
+
+    def _target(self, ex: Exchange) -> str:
+        return ex.target if ex.target else self._parsed(ex)[1]
+
+    def _on_invalid_rendering(self, found: list[Finding]) -> bool:
+        """A rendering broke openapi.yaml: True to refuse it (strict), else log it."""
+        if self.response_validation == "off":
+            return False
+        log.error("response breaks openapi.yaml: %s", "; ".join(f.description for f in found))
+        return self.response_validation == "strict"
+
+
+# --- answers ----------------------------------------------------------------------------
+
+
+async def respond(ex: Exchange) -> None:
+    """Send the reply: its body encoded, its headers after the request's own."""
+    reply = ex.reply
+    assert reply is not None
+    headers = ex.extra
+    if reply.headers:
+        headers.extend(reply.headers)
+    if reply.raw is not None:
+        body = reply.raw
+        headers.append((b"content-type", JSON_TYPE))
+    elif reply.body is not None:
+        body = encode_json(reply.body)
+        headers.append((b"content-type", JSON_TYPE))
+    else:
+        body = b""
+    headers.append((b"content-length", str(len(body)).encode("ascii")))
+    send = ex.send
+    await send({"type": "http.response.start", "status": reply.status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def error_reply(exc: errors.ApiError) -> Reply:
+    headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in exc.headers.items()]
+    return Reply(exc.kind.http, envelope(exc.kind, "", exc.details), headers)
+
+
+def fault_reply(rule: FaultRule) -> Reply:
+    assert rule.status is not None
+    kind = FAULT_KINDS[rule.status]
+    if rule.status == 429:
+        return error_reply(
+            errors.ApiError(
+                kind, [{"limited_by": rule.limited_by}], {"Retry-After": str(rule.retry_after)}
+            )
+        )
+    return error_reply(errors.ApiError(kind))
+
+
+def invalid_response_reply(found: list[Finding]) -> Reply:
+    details = [
+        {
+            "field": f.field,
+            "rule": f.rule,
+            "description": "fakevoipbin sent an invalid response: " + f.description,
+        }
+        for f in found
+    ]
+    return error_reply(errors.ApiError(errors.INTERNAL, details))
+
+
+def _take(buckets: Buckets, key: str, state: State, tier: str) -> None:
+    wait = buckets.take(key, state.clock.now_us())
+    if wait:
+        raise errors.ApiError(
+            errors.RATE_LIMIT_EXCEEDED, [{"limited_by": tier}], {"Retry-After": str(wait)}
+        )
+
+
+_TOO_LARGE = Finding("body", "maxBytes", "the body is over 1 MiB")
+_TOO_LATE = Finding("body", "timeout", "the body did not arrive in time")
+_GONE = Finding("body", "incomplete", "the client went away before the body ended")
+_NOT_OBJECT = Finding("body", "type", "the body must be a JSON object")
+
+
+def _refuse_body(ex: Exchange, kind: errors.ErrorKind, finding: Finding) -> Exception:
+    """Why a body was refused, noted for the journal; login answers a bare 400."""
+    ex.request_findings = [*ex.request_findings, finding]
+    assert ex.op is not None
+    if not ex.op.secured:
+        return errors.LoginFailed()
+    return errors.ApiError(kind, [finding.as_detail()])
+
+
+def _credentials(query: Mapping[str, list[str]], headers: dict[str, str]) -> Credentials:
+    cookies = parse_cookies(headers.get("cookie", ""))
+    return Credentials(
+        token_cookie=cookies.get("token"),
+        token_query=query.get("token", _NO_VALUE)[0],
+        authorization=headers.get("authorization"),
+        accesskey_cookie=cookies.get("accesskey"),
+        accesskey_query=query.get("accesskey", _NO_VALUE)[0],
+    )
+
+
+_NO_VALUE: list[str | None] = [None]
