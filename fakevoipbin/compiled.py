@@ -51,6 +51,8 @@ _KNOWN = frozenset(
     }
 )
 INT64 = (-(2**63), 2**63 - 1)
+#: Strings kept per pattern as known to match (see ``Compiler._string``).
+PATTERN_MEMO_SIZE = 64
 
 _TYPE_TESTS = {
     "object": "type({v}) is dict",
@@ -82,6 +84,7 @@ class Compiler:
         self._unsupported: set[str] = set()
         self._inlining: list[str] = []
         self._env: dict[str, Any] = {"_NUMERIC": (int, float), "_json_equal": json_equal}
+        self._patterns: dict[str, tuple[str, str]] = {}
         self._count = 0
 
     def compile(self, schema: dict[str, Any]) -> Check:
@@ -93,6 +96,15 @@ class Compiler:
         return fn
 
     # --- code generation ------------------------------------------------------------
+
+    def _pattern(self, pattern: str) -> tuple[str, str]:
+        """The names of a pattern's memo of matching strings and its search."""
+        if pattern not in self._patterns:
+            self._patterns[pattern] = (
+                self._const(set()),
+                self._const(re.compile(pattern).search),
+            )
+        return self._patterns[pattern]
 
     def _const(self, value: Any) -> str:
         self._count += 1
@@ -206,10 +218,15 @@ class Compiler:
         # Under "type: string" the line before has refused anything else already.
         guard = "" if s.get("type") == "string" else f"type({v}) is str and "
         if "pattern" in s:
-            # No memo: renderings are cached per key (web/render.py), so a string
-            # reaches a pattern about once, and a memo would only grow.
-            search = self._const(re.compile(s["pattern"]).search)
-            body.append(f"if {guard}{search}({v}) is None: return False")
+            # A few strings recently found to match (per pattern, shared by every place
+            # it appears): a key's customer_id, the docs profile's tm_delete sentinel
+            # and a tm_update equal to its tm_create then cost a set lookup, not the
+            # regex engine. Only matches are kept; it stays small, so it stays hot.
+            memo, search = self._pattern(s["pattern"])
+            body.append(f"if {guard}{v} not in {memo}:")
+            body.append(f"    if {search}({v}) is None: return False")
+            body.append(f"    if len({memo}) >= {PATTERN_MEMO_SIZE}: {memo}.clear()")
+            body.append(f"    {memo}.add({v})")
         if "minLength" in s:
             checks.append(f"len({v}) < {int(s['minLength'])}")
         if "maxLength" in s:

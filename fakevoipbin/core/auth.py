@@ -104,16 +104,12 @@ def identify(state: State, creds: Credentials) -> Identity:
     if picked is None:
         raise AuthFailure(errors.AUTHENTICATION_REQUIRED, "no credential")
     kind, source, value = picked
-    with state.lock:
-        if kind == "accesskey" or (
-            source == "bearer"
-            and state.profile.bearer_accepts_accesskey
-            and value.startswith("vb_")
-        ):
-            identity = _accesskey_identity(state, value)
-        else:
-            identity = _jwt_identity(state, value)
-    return identity
+    # No lock: a key is an immutable record, found with one dict lookup.
+    if kind == "accesskey" or (
+        source == "bearer" and state.profile.bearer_accepts_accesskey and value.startswith("vb_")
+    ):
+        return _accesskey_identity(state, value)
+    return _jwt_identity(state, value)
 
 
 def _accesskey_identity(state: State, raw: str) -> Identity:

@@ -61,6 +61,10 @@ class Clock:
     ``stamp()`` gives the instant of a write: the current time, but always
     strictly after the previous stamp, so keys created one after another get
     distinct ``tm_create`` values even on a frozen clock (a 1 µs step).
+
+    What "now" is computed from (a base instant, the monotonic time it was taken at,
+    and whether the clock is frozen) is one tuple, replaced whole by every change, so
+    reading the clock takes no lock; changes and stamps take one.
     """
 
     def __init__(self, start_us: int | None = None, frozen: bool = False) -> None:
@@ -71,9 +75,7 @@ class Clock:
 
     def _init(self, start_us: int | None, frozen: bool) -> None:
         base = time.time_ns() // 1000 if start_us is None else check_range(start_us)
-        self._base_us = base
-        self._anchor_ns = time.monotonic_ns()
-        self._frozen = frozen
+        self._at = (base, time.monotonic_ns(), frozen)
         self._last_stamp = -1
 
     def restart(self) -> None:
@@ -83,30 +85,28 @@ class Clock:
 
     @property
     def frozen(self) -> bool:
-        return self._frozen
+        return self._at[2]
 
     def _raw(self) -> int:
-        if self._frozen:
-            return self._base_us
-        return self._base_us + (time.monotonic_ns() - self._anchor_ns) // 1000
+        base, anchor, frozen = self._at
+        if frozen:
+            return base
+        return base + (time.monotonic_ns() - anchor) // 1000
 
     def now_us(self) -> int:
         """The current instant; never earlier than the last write's stamp."""
-        with self._lock:
-            if self._frozen:
-                now = self._base_us
-            else:
-                now = self._base_us + (time.monotonic_ns() - self._anchor_ns) // 1000
-            last = self._last_stamp
-            return now if now > last else last
+        now = self._raw()
+        last = self._last_stamp
+        return now if now > last else last
 
     def stamp(self) -> int:
         """The instant for a write, strictly after every earlier stamp since the last set."""
         with self._lock:
             t = max(self._raw(), self._last_stamp + 1)
             self._last_stamp = t
-            if self._frozen:
-                self._base_us = t
+            base, anchor, frozen = self._at
+            if frozen:
+                self._at = (t, anchor, True)
             return t
 
     def observe(self, us: int) -> None:
@@ -118,8 +118,7 @@ class Clock:
         """Jump to an instant (forwards or backwards); the running/frozen mode is kept."""
         check_range(us)
         with self._lock:
-            self._base_us = us
-            self._anchor_ns = time.monotonic_ns()
+            self._at = (us, time.monotonic_ns(), self._at[2])
             self._last_stamp = -1
 
     def advance(self, seconds: float) -> None:
@@ -131,17 +130,14 @@ class Clock:
         with self._lock:
             target = max(self._raw(), self._last_stamp) + delta
             check_range(target)
-            self._base_us = target
-            self._anchor_ns = time.monotonic_ns()
+            self._at = (target, time.monotonic_ns(), self._at[2])
             if delta < 0:
                 self._last_stamp = -1
 
     def freeze(self, frozen: bool = True) -> None:
         """Stop (or restart) the clock where it is now."""
         with self._lock:
-            self._base_us = max(self._raw(), self._last_stamp)
-            self._anchor_ns = time.monotonic_ns()
-            self._frozen = frozen
+            self._at = (max(self._raw(), self._last_stamp), time.monotonic_ns(), frozen)
 
 
 @lru_cache(maxsize=4096)

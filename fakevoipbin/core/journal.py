@@ -99,7 +99,7 @@ class Journal:
         (``method``, ``target`` with credentials redacted, the ``operation_id``),
         what was answered (``status``, ``request_id``), who asked (``auth``), how
         either broke the spec, and the fault that answered, if one did."""
-        with self._lock:
+        with self._lock:  # numbered in the order kept
             self._seq += 1
             row = (
                 self._seq,
@@ -123,7 +123,7 @@ class Journal:
     def entries(self) -> list[Entry]:
         """Every entry kept, oldest first."""
         with self._lock:
-            rows = list(self._entries)
+            rows = self._entries.copy()
         return [_entry(row) for row in rows]
 
     def clear(self) -> None:

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from . import errors
 from .auth import Identity
@@ -33,19 +32,25 @@ _PAGE_TOKEN = re.compile(
 )
 
 
-@dataclass(frozen=True)
-class Page:
-    """A list page, as read under the state's lock: the keys, the cursor to send, and
-    what names this page for good (the customer, its version, the cursor and size
-    asked for), so a rendering of it can be reused until the customer changes."""
+class PageName(NamedTuple):
+    """What names a list page for good, read under the state's lock: the customer,
+    its version (any change to its keys renews it), and the cursor and size asked for.
+    A rendering of the page can be reused for as long as the name is current."""
 
-    keys: list[AccessKey]
-    next_page_token: str | None
     customer_id: str
-    #: The customer's version when the page was read; None: the customer has no keys.
+    #: The customer's version; None: the customer has no keys yet.
     version: int | None
     before: int | None
     size: int
+
+
+class Page(NamedTuple):
+    """A list page, as read under the state's lock: the keys, the cursor to send, and
+    the page's name."""
+
+    keys: list[AccessKey]
+    next_page_token: str | None
+    name: PageName
 
 
 # --- input rules -------------------------------------------------------------
@@ -178,6 +183,21 @@ def _lookup(state: State, identity: Identity, key_id: str) -> AccessKey:
 # --- the five operations -----------------------------------------------------
 
 
+def name_page(
+    state: State, identity: Identity, page_size: int | None, page_token: str | None
+) -> PageName:
+    """A list's checks, in production's order, and the name of the page it answers,
+    without reading a key: a caller that rendered this page before may answer it."""
+    _refuse_direct(identity)
+    _require_admin(identity)
+    size = clamp_page_size(page_size)
+    before = parse_page_token(page_token)
+    with state.lock:
+        customer = state.store.customers.get(identity.customer_id)
+        version = None if customer is None else customer.version
+    return PageName(identity.customer_id, version, before, size)
+
+
 def list_keys(
     state: State, identity: Identity, page_size: int | None, page_token: str | None
 ) -> Page:
@@ -202,7 +222,7 @@ def list_keys(
         else:
             token = cursor(keys[-1].tm_create) if keys else ""
         version = None if customer is None else customer.version
-    return Page(keys, token, identity.customer_id, version, before, size)
+    return Page(keys, token, PageName(identity.customer_id, version, before, size))
 
 
 def create_key(
@@ -229,30 +249,30 @@ def create_key(
 def insert_new_key(
     state: State, customer: Customer, name: str | None, detail: str | None, lifetime: int
 ) -> tuple[AccessKey, str]:
-    """Mint a token and store a key for it, stamped now; no checks (callers make them)."""
-    with state.lock:
+    """Mint a token and store a key for it, stamped now; no checks. The caller makes
+    them, and holds the state's lock."""
+    raw = state.seeds.token()
+    digest = token_hash(raw)
+    while state.store.hash_used(digest):  # after a restart from a file
         raw = state.seeds.token()
         digest = token_hash(raw)
-        while state.store.hash_used(digest):  # after a restart from a file
-            raw = state.seeds.token()
-            digest = token_hash(raw)
-        t = state.store.unique_tm_create(customer, state.clock.stamp())
-        key = state.store.insert_key(
-            AccessKey(
-                _fresh_id(state),
-                customer.id,
-                name or "",
-                detail or "",
-                digest,
-                raw[:11],
-                t,
-                t + lifetime * US,
-                None,
-                None,
-                next_version(),
-            )
+    t = state.store.unique_tm_create(customer, state.clock.stamp())
+    key = state.store.insert_key(
+        AccessKey(
+            _fresh_id(state),
+            customer.id,
+            name or "",
+            detail or "",
+            digest,
+            raw[:11],
+            t,
+            t + lifetime * US,
+            None,
+            None,
+            next_version(),
         )
-        state.touch()
+    )
+    state.touch()
     return key, raw
 
 

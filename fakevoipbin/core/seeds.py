@@ -2,13 +2,16 @@
 
 Each purpose (key ids, tokens, request ids, …) draws from its own stream, so a
 health check that consumes request ids never shifts the ids and tokens of keys.
+
+A draw is one call of a ``random.Random`` method, which is atomic (a single C call,
+under the GIL, or under the object's own lock on a free-threaded build), so draws
+take no lock of ours.
 """
 
 from __future__ import annotations
 
 import binascii
 import random
-import threading
 
 _B32 = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 _B64 = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
@@ -21,40 +24,34 @@ PURPOSES = ("key-ids", "tokens", "request-ids", "jwt-secret", "customers", "faul
 class Seeds:
     def __init__(self, seed: int) -> None:
         self.seed = seed
-        self._lock = threading.Lock()
         self._streams: dict[str, random.Random] = {}
         self.restart()
 
     def restart(self) -> None:
-        """Every stream back to its first draw."""
-        with self._lock:
-            self._streams = {p: random.Random(f"fakevoipbin:{self.seed}:{p}") for p in PURPOSES}
+        """Every stream back to its first draw (the streams are replaced at once)."""
+        self._streams = {p: random.Random(f"fakevoipbin:{self.seed}:{p}") for p in PURPOSES}
 
     def stream(self, purpose: str) -> random.Random:
         return self._streams[purpose]
 
     def uuid4(self, purpose: str) -> str:
         """A version-4 UUID, canonical lowercase text (what uuid.UUID would print)."""
-        with self._lock:
-            bits = self._streams[purpose].getrandbits(128)
+        bits = self._streams[purpose].getrandbits(128)
         bits = (bits & ~(0xF000 << 64) & ~(0xC000 << 48)) | (0x4000 << 64) | (0x8000 << 48)
-        h = f"{bits:032x}"
-        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+        h = bits.to_bytes(16, "big").hex()
+        return "-".join((h[:8], h[8:12], h[12:16], h[16:20], h[20:]))
 
     def token(self) -> str:
         """``vb_`` + 32 characters of unpadded URL-safe base64 of 32 random bytes."""
-        with self._lock:
-            raw = self._streams["tokens"].getrandbits(256).to_bytes(32, "little")
+        raw = self._streams["tokens"].getrandbits(256).to_bytes(32, "little")
         return "vb_" + binascii.b2a_base64(raw, newline=False)[:32].translate(_URLSAFE).decode()
 
     def request_id(self) -> str:
         """``req_`` + 26 characters of base32's alphabet (``A-Z2-7``), as production's
         ids look: each character is 5 of the 6 bits of one base64 character of 20
         random bytes, mapped in C (a table lookup per character is slower)."""
-        with self._lock:
-            raw = self._streams["request-ids"].getrandbits(160).to_bytes(20, "little")
+        raw = self._streams["request-ids"].getrandbits(160).to_bytes(20, "little")
         return "req_" + binascii.b2a_base64(raw, newline=False)[:26].translate(_B64_TO_B32).decode()
 
     def secret(self) -> bytes:
-        with self._lock:
-            return self._streams["jwt-secret"].randbytes(32)
+        return self._streams["jwt-secret"].randbytes(32)

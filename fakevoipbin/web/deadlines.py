@@ -73,12 +73,18 @@ class Deadlines:
             weakref.WeakKeyDictionary()
         )
         self._numbers = itertools.count()
+        #: The last loop asked about and its watch (a server has one loop).
+        self._last: tuple[asyncio.AbstractEventLoop, _LoopWatch] | None = None
 
     def watch(self, loop: asyncio.AbstractEventLoop) -> _LoopWatch:
         """The loop's watch (made on first use)."""
+        last = self._last
+        if last is not None and last[0] is loop:
+            return last[1]
         watch = self._watches.get(loop)
         if watch is None:
             watch = self._watches[loop] = _LoopWatch()
+        self._last = (loop, watch)
         return watch
 
     async def within(self, awaitable: Awaitable[T], seconds: float) -> T:

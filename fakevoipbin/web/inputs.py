@@ -152,12 +152,14 @@ def bind_object(value: Any, fields: tuple[str, ...]) -> dict[str, Any] | None:
         return {}
     if not isinstance(value, dict):
         return None
-    lowered = _lowered(fields)
     out: dict[str, Any] = {}
-    for key, item in value.items():
-        target = str(key) if key in fields else lowered.get(str(key).lower(), "")
-        if not target:
-            continue
+    for key, item in value.items():  # a JSON object's keys are strings
+        if key in fields:
+            target = key
+        else:
+            target = _lowered(fields).get(key.lower(), "")
+            if not target:
+                continue
         if item is None:
             out.pop(target, None)
             continue

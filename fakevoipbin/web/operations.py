@@ -21,8 +21,15 @@ def _who(ex: Exchange) -> Identity:
 
 
 def get_accesskeys(state: State, render: Renderer, ex: Exchange) -> Reply:
-    page = rules.list_keys(state, _who(ex), ex.params.get("page_size"), ex.params.get("page_token"))
-    return Reply(200, None, raw=render.page(state.profile, page))
+    who, size, token = _who(ex), ex.params.get("page_size"), ex.params.get("page_token")
+    # A page rendered while its name (customer, version, cursor, size) was current is
+    # answered again without reading the keys; the checks run either way.
+    cached = render.cached_page(state.profile, rules.name_page(state, who, size, token))
+    if cached is not None:
+        return Reply(200, None, raw=cached)
+    return Reply(
+        200, None, raw=render.page(state.profile, rules.list_keys(state, who, size, token))
+    )
 
 
 def post_accesskeys(state: State, render: Renderer, ex: Exchange) -> Reply:

@@ -18,12 +18,13 @@ repeated answer costs a lookup.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
 from ..core import views
 from ..core.profiles import Profile
-from ..core.rules import Page
+from ..core.rules import Page, PageName
 from ..core.store import AccessKey
 from ..spec import Finding, Spec, findings
 from .encoding import encode_json
@@ -34,13 +35,8 @@ KEY_CACHE_SIZE = 131_072
 PAGE_CACHE_SIZE = 1024
 
 
-def _is_token(text: str) -> bool:
-    """``^vb_[A-Za-z0-9_-]{32}$``, the spec's token pattern, without the regex engine."""
-    rest = text[3:]
-    if len(text) != 35 or not text.startswith("vb_") or not rest.isascii():
-        return False
-    alnum = rest.replace("-", "").replace("_", "")
-    return not alnum or alnum.isalnum()
+#: The spec's token pattern (AccesskeyCreated.token), as a whole-string match.
+_is_token = re.compile(r"vb_[A-Za-z0-9_-]{32}").fullmatch
 
 
 class InvalidResponse(Exception):
@@ -63,7 +59,7 @@ class Renderer:
         #: profile name → key id → (version, bytes)
         self._keys: dict[str, dict[str, tuple[int, bytes]]] = {}
         #: (profile name, customer id, customer version, cursor, size) → bytes
-        self._pages: dict[tuple[str, str, int, int | None, int], bytes] = {}
+        self._pages: dict[tuple[str, str, int | None, int | None, int], bytes] = {}
 
     def _check(self, validator: Any, obj: Any) -> None:
         if validator.is_valid(obj):  # compiled: a yes costs microseconds
@@ -110,19 +106,26 @@ class Renderer:
         # The token is of the spec's pattern: nothing in it needs escaping.
         return b"".join((data[:at], b',"token":"', token.encode("ascii"), b'"', data[at:]))
 
+    def cached_page(self, profile: Profile, name: PageName) -> bytes | None:
+        """The page of this name, if it was rendered while the name was current."""
+        if name.version is None:
+            return None
+        return self._pages.get((profile.name, *name))
+
     def page(self, profile: Profile, page: Page) -> bytes:
         """A list page: the keys' checked renderings inside a checked envelope, from
         the cache when the customer has not changed since it was rendered."""
-        if page.version is None:
+        name = page.name
+        if name.version is None:
             return self._render_page(profile, page)
-        name = (profile.name, page.customer_id, page.version, page.before, page.size)
-        cached = self._pages.get(name)
+        filed = (profile.name, *name)
+        cached = self._pages.get(filed)
         if cached is not None:
             return cached
         data = self._render_page(profile, page)
         if len(self._pages) >= PAGE_CACHE_SIZE:
             self._pages.clear()
-        self._pages[name] = data
+        self._pages[filed] = data
         return data
 
     def _render_page(self, profile: Profile, page: Page) -> bytes:
