@@ -49,7 +49,7 @@ STAGES = [
     ("fakevoipbin.core.rules", "get_key", "get: rules and lookup", False),
     ("fakevoipbin.web.render:Renderer", "created", "render new key (view, check, encode)", False),
     ("fakevoipbin.web.render:Renderer", "_check", "  of which: validate against spec", False),
-    ("fakevoipbin.web.render", "encode_flat", "  of which: encode", False),
+    ("fakevoipbin.web.render", "encode_json", "  of which: encode", False),
     ("fakevoipbin.web.pipeline", "request_id_for", "request id", False),
     ("fakevoipbin.web.pipeline:Pipeline", "journal", "journal entry", False),
 ]

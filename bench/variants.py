@@ -10,7 +10,8 @@ These are diagnostics: a variant answers what the real fake would not.
 
 Variants: fake (as shipped), constant (same pipeline and body read, a constant
 answer), no-render (mints and stores the key, answers a constant), no-validate (the
-new key's rendering is not checked), no-gc (garbage collector off), fixed-store
+new key's rendering is not checked), no-gc (garbage collector off), gc-frozen
+(everything made at start moved out of the collector's reach), fixed-store
 (each new key is forgotten again, so the store does not grow).
 """
 
@@ -40,7 +41,15 @@ from bench.run import (
     server,
 )
 
-VARIANTS = ("fake", "constant", "no-render", "no-validate", "no-gc", "fixed-store")
+VARIANTS = (
+    "fake",
+    "constant",
+    "no-render",
+    "no-validate",
+    "no-gc",
+    "gc-frozen",
+    "fixed-store",
+)
 
 VARIANT_APP = """
 import os
@@ -91,6 +100,10 @@ def apply(web: Any, variant: str) -> None:
         import gc
 
         gc.disable()
+    elif variant == "gc-frozen":  # what was there at start is never collected again
+        import gc
+
+        gc.freeze()
     elif variant == "fixed-store":
         operations.OPERATIONS["PostAccesskeys"] = forgetting_post
     elif variant != "fake":

@@ -65,6 +65,10 @@ _TYPE_TESTS = {
 }
 
 
+#: What a property lookup answers for a property the object does not have.
+_MISSING = object()
+
+
 class Unsupported(ValueError):
     """The schema uses a keyword (or a combination) this compiler does not handle."""
 
@@ -83,7 +87,11 @@ class Compiler:
         self._ref_names: dict[str, str] = {}
         self._unsupported: set[str] = set()
         self._inlining: list[str] = []
-        self._env: dict[str, Any] = {"_NUMERIC": (int, float), "_json_equal": json_equal}
+        self._env: dict[str, Any] = {
+            "_NUMERIC": (int, float),
+            "_json_equal": json_equal,
+            "_MISSING": _MISSING,
+        }
         self._patterns: dict[str, tuple[str, str]] = {}
         self._count = 0
 
@@ -252,18 +260,25 @@ class Compiler:
     def _object(self, s: dict[str, Any], v: str, body: list[str], out: list[str]) -> None:
         lines: list[str] = []
         props: dict[str, Any] = s.get("properties", {})
+        required = list(s.get("required", ()))
         for prop, sub in props.items():
             self._count += 1
             item = f"_v{self._count}"
             inner: list[str] = []
             self._body(sub, item, inner, out)
-            if inner:
-                lines.append(f"if {prop!r} in {v}:")
-                lines.append(f"    {item} = {v}[{prop!r}]")
+            if not inner:
+                continue
+            # One lookup per property: a required one that is missing fails here.
+            lines.append(f"{item} = {v}.get({prop!r}, _MISSING)")
+            if prop in required:
+                required.remove(prop)
+                lines.append(f"if {item} is _MISSING: return False")
+                lines.extend(inner)
+            else:
+                lines.append(f"if {item} is not _MISSING:")
                 lines.extend(f"    {line}" for line in inner)
-        if "required" in s:
-            for prop in s["required"]:
-                lines.append(f"if {prop!r} not in {v}: return False")
+        for prop in required:
+            lines.append(f"if {prop!r} not in {v}: return False")
         if "minProperties" in s:
             lines.append(f"if len({v}) < {int(s['minProperties'])}: return False")
         closed = s.get("additionalProperties", s.get("unevaluatedProperties"))

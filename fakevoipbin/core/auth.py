@@ -34,6 +34,9 @@ class Credentials:
     accesskey_query: str | None = None
 
 
+_ADMIN_BITS = PERMISSION_CUSTOMER_ADMIN | PERMISSION_PROJECT_SUPER_ADMIN
+
+
 class Identity(NamedTuple):
     """Who is calling (immutable; a tuple, as one is made per request)."""
 
@@ -46,11 +49,11 @@ class Identity(NamedTuple):
     @property
     def note(self) -> str:
         """How the journal names the caller: kind and label, never a secret."""
-        return f"{self.kind} {self.label}".strip()
+        return f"{self.kind} {self.label}" if self.label else self.kind
 
     @property
     def is_admin(self) -> bool:
-        return bool(self.permission & (PERMISSION_CUSTOMER_ADMIN | PERMISSION_PROJECT_SUPER_ADMIN))
+        return bool(self.permission & _ADMIN_BITS)
 
     @property
     def is_super_admin(self) -> bool:

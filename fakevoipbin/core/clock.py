@@ -169,7 +169,7 @@ def _format_seconds(secs: int) -> str:
 def format_fixed(us: int) -> str:
     """``2026-12-01T10:15:30.123456Z``: always six fraction digits."""
     secs, frac = divmod(us, US)
-    return f"{_seconds(secs)}.{frac:06d}Z"
+    return "%s.%06dZ" % (_seconds(secs), frac)  # noqa: UP031 (faster than an f-string)
 
 
 def format_trimmed(us: int) -> str:
@@ -178,4 +178,4 @@ def format_trimmed(us: int) -> str:
     head = _seconds(secs)
     if frac == 0:
         return head + "Z"
-    return head + "." + f"{frac:06d}".rstrip("0") + "Z"
+    return head + "." + ("%06d" % frac).rstrip("0") + "Z"  # noqa: UP031

@@ -35,17 +35,21 @@ from .routing import ExactRoute
 
 
 class OperationEndpoint:
-    """The ASGI app behind one operation's route: its stages, in order."""
+    """The ASGI app behind one operation's route: its stages, in order (with the rate
+    limits' stages while the state emulates them)."""
 
-    __slots__ = ("pipeline", "op", "stages")
+    __slots__ = ("pipeline", "op", "limited", "unlimited")
 
     def __init__(self, pipeline: Pipeline, op: Operation) -> None:
         self.pipeline = pipeline
         self.op = op
-        self.stages: tuple[Stage, ...] = pipeline.stages_for(op)
+        self.limited: tuple[Stage, ...] = pipeline.stages_for(op, rate_limit=True)
+        self.unlimited: tuple[Stage, ...] = pipeline.stages_for(op, rate_limit=False)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self.pipeline.run(Exchange(scope, receive, send, self.op), self.stages)
+        pipeline = self.pipeline
+        stages = self.limited if pipeline.state.rate_limit else self.unlimited
+        await pipeline.run(Exchange(scope, receive, send, self.op), stages)
 
 
 @dataclass(frozen=True)

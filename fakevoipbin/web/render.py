@@ -29,8 +29,9 @@ from ..core.store import AccessKey
 from ..spec import Finding, Spec, findings
 from .encoding import encode_json
 
-#: Renderings kept per profile before that cache starts again (about 0.5 KB each).
-KEY_CACHE_SIZE = 131_072
+#: Renderings kept per profile before that cache starts again (about 0.5 KB each): a
+#: test suite's working set, without the memory of every key ever created.
+KEY_CACHE_SIZE = 16_384
 #: List pages kept before that cache starts again.
 PAGE_CACHE_SIZE = 1024
 
