@@ -280,9 +280,25 @@ def test_verify_names_deleted_keys_left_in_the_list(monkeypatch: pytest.MonkeyPa
 # --- a server that is not a fake ----------------------------------------------------
 
 
+class _Time:
+    """A monotonic clock that moves only when something sleeps on it."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+        self.slept: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
 def test_target_paces_itself_and_honours_retry_after_on_a_real_server() -> None:
     seen: list[tuple[float, str, dict[str, str], int]] = []
     api_calls = 0
+    clock = _Time()
 
     def server(request: httpx.Request) -> httpx.Response:
         nonlocal api_calls
@@ -298,24 +314,28 @@ def test_target_paces_itself_and_honours_retry_after_on_a_real_server() -> None:
             status = response.status_code
         else:
             status, response = 500, httpx.Response(500)
-        seen.append((time.monotonic(), path, dict(request.url.params), status))
+        seen.append((clock.now, path, dict(request.url.params), status))
         return response
 
     client = httpx.Client(transport=httpx.MockTransport(server))
-    target = Target("http://api.example.test/v1.0", "vb_real", client=client)
+    target = Target(
+        "http://api.example.test/v1.0",
+        "vb_real",
+        client=client,
+        sleep=clock.sleep,
+        monotonic=clock.monotonic,
+    )
     assert [s[1] for s in seen] == ["/_fake/health"]
     assert target.is_fake is False
     assert target.profile == "live"
     assert target.pace_s == pytest.approx(1 / 15)
 
-    started = time.monotonic()
     r = target.call("GET", "/accesskeys", token="vb_real", params={"page_size": 1})
-    took = time.monotonic() - started
     assert r.status_code == 200
-    assert took >= 0.95
+    assert 1.0 in clock.slept, "the 429's Retry-After: 1 was waited out"
     api = [s for s in seen if s[1] == "/v1.0/accesskeys"]
     assert [s[3] for s in api] == [429, 200]
-    assert api[1][0] - api[0][0] >= 0.95
+    assert api[1][0] - api[0][0] >= 1.0
     assert all(s[2] == {"page_size": "1", "accesskey": "vb_real"} for s in api)
     assert target.requests == 2
 
@@ -323,7 +343,7 @@ def test_target_paces_itself_and_honours_retry_after_on_a_real_server() -> None:
     target.call("GET", "/accesskeys", token="vb_real")
     target.call("GET", "/accesskeys", token="vb_real")
     times = [s[0] for s in seen if s[1] == "/v1.0/accesskeys"][-2:]
-    assert times[1] - times[0] >= REAL_SERVER_PACE_S - 0.005
+    assert times[1] - times[0] == pytest.approx(REAL_SERVER_PACE_S)
     # Nothing on a real server is steered: begin and end send no control requests.
     before = len(seen)
     target.begin()

@@ -167,3 +167,22 @@ def test_a_read_gets_every_value_and_error_it_waits_for() -> None:
         return got, "no error"
 
     assert asyncio.run(main()) == ([0, 10, "caught 'k'"], "inner")
+
+
+def test_a_burst_of_late_reads_ends_in_one_sweep() -> None:
+    async def main() -> tuple[list[str], int]:
+        deadlines = Deadlines()
+
+        async def late() -> str:
+            try:
+                await deadlines.within(_value_after(10.0), 0.05)
+            except asyncio.TimeoutError:
+                return "timeout"
+            return "no timeout"
+
+        results = await asyncio.gather(*(late() for _ in range(12)))
+        return list(results), deadlines.watch(asyncio.get_running_loop()).armed
+
+    results, armed = asyncio.run(main())
+    assert results == ["timeout"] * 12
+    assert armed == 1, "twelve reads that started together ended in one sweep"

@@ -787,27 +787,27 @@ def test_sigterm_lets_a_request_in_flight_finish(serve: Any) -> None:
     )
     assert r.status == 200, str(r)
     result: dict[str, Any] = {}
+    signalled = threading.Event()
 
     def slow_call() -> None:
-        started = time.monotonic()
         try:
             result["reply"] = srv.call("GET", "/v1.0/accesskeys" + Q, timeout=15)
         except Exception as exc:
             result["error"] = exc
-        result["took"] = time.monotonic() - started
+        result["after_the_signal"] = signalled.is_set()
 
     t = threading.Thread(target=slow_call, daemon=True)
     t.start()
     time.sleep(0.3)
-    sent_at = time.monotonic()
     srv.proc.send_signal(signal.SIGTERM)
+    signalled.set()
     t.join(15)
+    assert not t.is_alive(), "the request in flight never ended"
     assert "error" not in result, f"the request in flight failed: {result.get('error')!r}"
     reply = result["reply"]
     assert reply.status == 200, str(reply)
     assert TUTORIAL_KEY_ID in {k["id"] for k in reply.json()["result"]}
-    assert result["took"] >= 1.4, "the delay did not apply: nothing was in flight"
-    assert time.monotonic() - sent_at < 10
+    assert result["after_the_signal"], "the delay did not apply: nothing was in flight"
     assert srv.stop(None) == 0  # the one SIGTERM is enough
     assert "fakevoipbin stopped" in srv.after_banner()
     assert "Traceback" not in srv.after_banner()

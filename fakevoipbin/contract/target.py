@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -31,7 +32,13 @@ class Target:
         profile: str | None = None,
         client: httpx.Client | None = None,
         pace_s: float | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
+        """``sleep`` and ``monotonic`` are how it waits and tells time (a test may give
+        its own, to count the waits instead of timing them)."""
+        self._sleep = sleep
+        self._monotonic = monotonic
         self.base_url = base_url.rstrip("/")
         self.root = (
             self.base_url[: -len("/v1.0")] if self.base_url.endswith("/v1.0") else (self.base_url)
@@ -82,15 +89,15 @@ class Target:
             r = self.client.request(method, self.base_url + path, params=query, json=json)
             if r.status_code != 429 or self.is_fake:
                 return r
-            time.sleep(_retry_after(r))
+            self._sleep(_retry_after(r))
         return r
 
     def _wait_turn(self) -> None:
         if self.pace_s:
-            gap = self._last + self.pace_s - time.monotonic()
+            gap = self._last + self.pace_s - self._monotonic()
             if gap > 0:
-                time.sleep(gap)
-            self._last = time.monotonic()
+                self._sleep(gap)
+            self._last = self._monotonic()
 
     def check_credential(self) -> None:
         try:

@@ -20,6 +20,10 @@ from typing import TypeVar
 
 T = TypeVar("T")
 
+#: A sweep also ends the reads due this soon after it, rather than arming a timer for
+#: each of a burst of reads that started within milliseconds of each other.
+SLACK = 0.010
+
 
 class _LoopWatch:
     """The reads in flight on one loop, and the loop's one timer."""
@@ -48,9 +52,10 @@ class _LoopWatch:
         self.armed += 1
 
     def sweep(self, loop: asyncio.AbstractEventLoop) -> None:
-        """Cancel every read past its deadline; re-arm for the earliest one left."""
+        """Cancel every read past its deadline (or within ``SLACK`` of it, so reads
+        that started together end together); re-arm for the earliest one left."""
         self.timer = None
-        now = loop.time()
+        now = loop.time() + SLACK
         earliest: float | None = None
         for number, (deadline, task) in list(self.pending.items()):
             if deadline <= now:
