@@ -41,6 +41,12 @@ lint: $(STAMP)
 clean:
 	rm -rf $(VENV) build dist *.egg-info .hypothesis
 
+BENCH_STAMP := $(VENV)/.bench-installed
+
+$(BENCH_STAMP): $(STAMP) pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	touch $(BENCH_STAMP)
+
 ## Speed and memory against baselines measured in the same run (loopback only)
-bench: $(STAMP)
+bench: $(BENCH_STAMP)
 	$(BIN)/python -m bench.run $(ARGS)

@@ -4,8 +4,10 @@ HTTP: the fake (uvicorn, one worker, validation on, journal on) and a bare Starl
 app answering the same bodies from constants, under the same uvicorn settings,
 driven by wrk when it is installed (a Python load generator otherwise). Prism serves
 the same openapi.yaml when node is present. In-process: reset, the pytest session
-fixture's start, 1,000 create+get pairs, serve's ready time. Scale: 100,000 keys in
-one customer. Loopback only, bounded in time; prints a table.
+fixture's start, 1,000 create+get pairs, serve's ready time. Hostile clients: a
+one-call delay fault and 12 stalled connections, timed. Validators: compiled.py
+against fastjsonschema and jsonschema-rs. Scale: 100,000 keys in one customer.
+Loopback only, bounded in time; prints a table.
 
     python -m bench.run [--duration 4] [--rounds 3] [--no-prism] [--quick] [--only SECTION]
 """
@@ -421,6 +423,78 @@ def in_process_bench(quick: bool) -> None:
     )
 
 
+# --- hostile clients ---------------------------------------------------------------------
+
+
+def _timed_get(port: int, path: str) -> float:
+    """Seconds for one GET on a fresh connection (connect included)."""
+    t = time.perf_counter()
+    status, _ = request(port, "GET", path)
+    took = time.perf_counter() - t
+    assert status == 200, status
+    return took
+
+
+def hostile_bench(quick: bool) -> None:
+    """What the tests assert by counting, timed: a one-call delay fault delays one call
+    only, and stalled clients hold nobody else up."""
+    print("Hostile clients (a FakeVoipbin on a socket)", flush=True)
+    from fakevoipbin.testing import FakeVoipbin
+
+    path = f"/v1.0/accesskeys/{KEY_ID}?accesskey={TOKEN}"
+    with FakeVoipbin() as fake:
+        fake.app.bodies.timeout_s = 1.0  # as the tests set it, so stalled bodies end soon
+        port = fake.port
+        _timed_get(port, path)
+        delayed, after = [], []
+        for _ in range(3 if quick else 7):
+            fake.faults.add("GetAccesskeysId", delay_ms=150, times=1)
+            delayed.append(_timed_get(port, path))
+            after.append(_timed_get(port, path))
+        d, a = statistics.median(delayed), statistics.median(after)
+        row(
+            "delay fault (150 ms, times=1): the delayed call (median)",
+            f"{d:.3f} s",
+            f"at least 0.15 s {'met' if d >= 0.15 else 'NOT MET'}",
+        )
+        row(
+            "  the call after it (median)",
+            f"{a:.3f} s",
+            f"target < 0.15 s {'met' if a < 0.15 else 'NOT MET'}",
+        )
+        half = b"POST /v1.0/accesskeys?accesskey=" + TOKEN.encode() + b" HTTP/1.1\r\n"
+        half += b"Host: x\r\nContent-Length: 16\r\n\r\n" + b'{"expi'
+        others = []
+        for _ in range(3 if quick else 5):
+            stalled = [socket.create_connection(("127.0.0.1", port)) for _ in range(12)]
+            try:
+                for sock in stalled:
+                    sock.sendall(half)
+                time.sleep(0.1)
+                others.append(_timed_get(port, path))
+            finally:
+                for sock in stalled:
+                    sock.close()
+            time.sleep(1.2)  # their 408s are sent
+        o = statistics.median(others)
+        row(
+            "GET while 12 connections stall mid-body (median)",
+            f"{o:.3f} s",
+            f"target < 0.8 s {'met' if o < 0.8 else 'NOT MET'}",
+        )
+
+
+# --- validators ---------------------------------------------------------------------------
+
+
+def validators_bench() -> None:
+    """compiled.py against fastjsonschema and jsonschema-rs (bench/validators.py)."""
+    print("Validators (python -m bench.validators)", flush=True)
+    from bench import validators
+
+    validators.main()
+
+
 # --- scale ----------------------------------------------------------------------------
 
 
@@ -512,7 +586,11 @@ def main() -> int:
     )
     p.add_argument("--no-prism", action="store_true", help="skip Prism even if node is there")
     p.add_argument("--quick", action="store_true", help="shorter runs, 20,000 keys at scale")
-    p.add_argument("--only", choices=["http", "inprocess", "scale"], help="one section only")
+    p.add_argument(
+        "--only",
+        choices=["http", "inprocess", "hostile", "validators", "scale"],
+        help="one section only",
+    )
     args = p.parse_args()
     seconds = 2.0 if args.quick else args.duration
     mem_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
@@ -525,6 +603,10 @@ def main() -> int:
         http_bench(seconds, prism=not args.no_prism, rounds=1 if args.quick else args.rounds)
     if args.only in (None, "inprocess"):
         in_process_bench(args.quick)
+    if args.only in (None, "hostile"):
+        hostile_bench(args.quick)
+    if args.only in (None, "validators"):
+        validators_bench()
     if args.only in (None, "scale"):
         scale_bench(args.quick)
     missed = [r for r in ROWS if "NOT MET" in r[2]]

@@ -4,8 +4,30 @@
 it: straight-line checks, one function per schema node, as fastjsonschema does. On
 the hot path the function answers "valid?" in microseconds; only a "no" is handed to
 jsonschema, which explains it. A schema using anything outside the subset raises
-``Unsupported`` and the caller keeps jsonschema for it, so the answer is never
-looser than jsonschema's. The tests compare both on every validation they make.
+``Unsupported``; the caller keeps jsonschema for it and logs a line at start, so the
+answer is never looser than jsonschema's. The tests compare both on every validation
+they make.
+
+Why this module and not a kept library. ``python -m bench.validators`` (part of
+``make bench``) measures it against fastjsonschema 2.22.3 and jsonschema-rs 0.60.3 on
+the spec's own schemas, in µs per validation (2 cores, Python 3.11.7, 2026-12-02):
+
+    validator                       one key   page of 100   create body   86400.0, 1e5
+    compiled.py                        4.58         606.5          0.59   refused
+    jsonschema-rs                      2.21         191.2          0.56   accepted
+    jsonschema-rs, hand-made draft 4   2.83         226.3          0.60   refused
+    fastjsonschema                    17.68        1847.6          1.53   accepted
+    jsonschema (for scale)           630.46       68640.6         65.16   refused
+
+Neither library keeps production's rule on the spec's own schemas: JSON ``86400.0``
+and ``1e5`` are not integers. jsonschema-rs counts a float without a fraction as an
+integer (JSON Schema's rule since draft 6) and has no switch for it; fastjsonschema
+also knows no draft past 7, so it drops ``unevaluatedProperties`` and a ``$ref``'s
+siblings without a word and accepts a key carrying its ``token``. jsonschema-rs keeps
+the rule only in draft-4 mode, on schemas rewritten by hand, which would be a second
+spec to keep in step with openapi.yaml. End to end the fake validates one new key per
+create (a list page's items and every other answer are checked renderings, reused),
+so the faster library would save about 2 µs of a create's ~300. compiled.py stays.
 """
 
 from __future__ import annotations

@@ -200,26 +200,16 @@ class Spec:
         self.crosscheck = os.environ.get("FAKEVOIPBIN_CROSSCHECK") == "1"
         self._compiler = Compiler(self._pointer)
         base = self._server_prefix(self.doc.get("servers", []))
+        #: operationId → Operation, in the spec's order (the app makes a route of each).
         self.operations: dict[str, Operation] = {}
-        self.static_routes: dict[str, dict[str, Operation]] = {}
-        self.dynamic_routes: list[tuple[re.Pattern[str], dict[str, Operation]]] = []
         for template, item in self.doc["paths"].items():
             prefix = self._server_prefix(item["servers"]) if "servers" in item else base
             full = prefix + template
-            by_method: dict[str, Operation] = {}
             shared = item.get("parameters", [])
             for method in METHODS:
                 if method in item:
                     op = self._operation(method, full, template, item[method], shared)
-                    by_method[method.upper()] = op
                     self.operations[op.operation_id] = op
-            if "{" in full:
-                regex = re.compile(
-                    "^" + re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(full)) + "$"
-                )
-                self.dynamic_routes.append((regex, by_method))
-            else:
-                self.static_routes[full] = by_method
         self._schemas: dict[str, Any] = {}
 
     @staticmethod
@@ -308,19 +298,6 @@ class Spec:
             responses=responses,
             documented_statuses=tuple(sorted(int(s) for s in responses if s.isdigit())),
         )
-
-    # --- routing ---------------------------------------------------------------
-
-    def match(self, path: str) -> tuple[dict[str, Operation], dict[str, str]] | None:
-        """The operations at a path (by method) and its path parameters, or None."""
-        ops = self.static_routes.get(path)
-        if ops is not None:
-            return ops, {}
-        for regex, by_method in self.dynamic_routes:
-            m = regex.match(path)
-            if m:
-                return by_method, m.groupdict()
-        return None
 
     # --- requests ----------------------------------------------------------------
 

@@ -50,7 +50,7 @@ class NonConforming(AssertionError):
 
 def operation_for(method: str, path: str) -> dict[str, Any] | None:
     for regex, item in _ROUTES:
-        if regex.match(path):
+        if regex.fullmatch(path):  # the whole path: "$" would also take a final newline
             return item.get(method.lower())
     return None
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -137,3 +139,10 @@ def test_the_marker_help_lists_its_settings() -> None:
     text = marker_help()
     for name in names("marker"):
         assert f"{name}=" in text
+
+
+def test_the_readme_lists_every_serve_option_and_no_other() -> None:
+    text = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    section = text.split("## `fakevoipbin serve`", 1)[1].split("\n## ", 1)[0]
+    listed = set(re.findall(r"^\| `(--[a-z-]+)", section, re.MULTILINE))
+    assert listed == set(_flags(_subcommand("serve")).values())

@@ -68,6 +68,16 @@ def create(fake, token=None):
 """
 
 
+#: Plugins the inner runs do not need (they only slow each fresh pytest's start).
+UNRELATED_PLUGINS = ("schemathesis", "hypothesispytest", "anyio")
+
+
+def run_inner(pytester: pytest.Pytester, *args: str, timeout: float) -> pytest.RunResult:
+    """pytest in a fresh process, with the fakevoipbin plugin from its entry point."""
+    off = [arg for name in UNRELATED_PLUGINS for arg in ("-p", f"no:{name}")]
+    return pytester.runpytest_subprocess(*off, *args, timeout=timeout)
+
+
 def inner(body: str) -> str:
     return HEADER + "\n\n" + textwrap.dedent(body)
 
@@ -224,7 +234,7 @@ MARKER_TESTS = inner(
 
 def test_state_is_reset_between_tests_on_one_server(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_reset=RESET_TESTS)
-    result = pytester.runpytest_subprocess("-v", timeout=120)
+    result = run_inner(pytester, "-v", timeout=120)
     result.assert_outcomes(passed=3)
 
 
@@ -233,7 +243,7 @@ def test_the_marker_sets_profile_seed_now_fixtures_and_rate_limit(
 ) -> None:
     pytester.makefile(".yaml", custom=CUSTOM_FIXTURES)
     pytester.makepyfile(test_markers=MARKER_TESTS)
-    result = pytester.runpytest_subprocess("-v", "--strict-markers", timeout=120)
+    result = run_inner(pytester, "-v", "--strict-markers", timeout=120)
     result.assert_outcomes(passed=13)
 
 
@@ -255,12 +265,12 @@ def test_module_level_marker(pytester: pytest.Pytester) -> None:
             """
         )
     )
-    result = pytester.runpytest_subprocess(timeout=120)
+    result = run_inner(pytester, timeout=120)
     result.assert_outcomes(passed=2)
 
 
 def test_the_marker_is_registered(pytester: pytest.Pytester) -> None:
-    result = pytester.runpytest_subprocess("--markers", timeout=120)
+    result = run_inner(pytester, "--markers", timeout=120)
     assert result.ret == 0
     result.stdout.fnmatch_lines(["@pytest.mark.fakevoipbin(*"])
 
@@ -286,7 +296,7 @@ def test_a_bad_marker_is_a_usage_error(pytester: pytest.Pytester, marker: str, n
             """
         )
     )
-    result = pytester.runpytest_subprocess(timeout=120)
+    result = run_inner(pytester, timeout=120)
     assert result.ret != 0
     result.assert_outcomes(passed=1, errors=1)
     text = result.stdout.str() + result.stderr.str()
@@ -331,7 +341,7 @@ def test_works_under_xdist_one_server_per_worker(pytester: pytest.Pytester) -> N
             """
         )
     )
-    result = pytester.runpytest_subprocess("-n", "2", "-p", "xdist", timeout=180)
+    result = run_inner(pytester, "-n", "2", "-p", "xdist", timeout=180)
     result.assert_outcomes(passed=6)
 
     lines = (pytester.path / "workers.log").read_text().split()

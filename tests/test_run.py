@@ -1,0 +1,260 @@
+"""``fakevoipbin run`` (contract/run.py, report.py): a client's tests against a fresh
+fake, the environment it exports, its exit code, and the reports (table, JSON,
+JUnit)."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fakevoipbin.core.clock import format_fixed, parse_instant
+
+from . import spec_check
+from .conftest import (
+    NOW,
+    TUTORIAL_TOKEN,
+)
+
+CLI = [sys.executable, "-m", "fakevoipbin"]
+#: What ``FakeVoipbin.client()`` answers on when the fake has no socket.
+IN_PROCESS = "http://fakevoipbin/v1.0"
+EXAMPLES = 10
+PREFIX = "fakevoipbin-verify-"
+
+#: operationId -> documented statuses, read from openapi.yaml without fakevoipbin.spec.
+DOCUMENTED: dict[str, list[int]] = {
+    op["operationId"]: sorted(int(s) for s in op["responses"] if s.isdigit())
+    for item in spec_check.DOC["paths"].values()
+    for op in item.values()
+    if isinstance(op, dict) and "operationId" in op
+}
+
+
+def _errors(op_id: str) -> list[int]:
+    return [s for s in DOCUMENTED[op_id] if s >= 400]
+
+
+# --- fakevoipbin run ----------------------------------------------------------------
+
+ENV_CLIENT = """
+import json, os, sys, urllib.error, urllib.request
+names = ("FAKEVOIPBIN_URL", "VOIPBIN_API_BASE_URL", "FAKEVOIPBIN_ACCESSKEY", "VOIPBIN_API_KEY")
+env = {n: os.environ.get(n) for n in names}
+def get(key):
+    url = env["VOIPBIN_API_BASE_URL"] + "/accesskeys?accesskey=" + key
+    try:
+        with urllib.request.urlopen(url, timeout=10) as r:
+            return r.status
+    except urllib.error.HTTPError as e:
+        return e.code
+env["statuses"] = [get(env["VOIPBIN_API_KEY"]), get("vb_" + "x" * 32)]
+open(sys.argv[1], "w").write(json.dumps(env))
+sys.exit(int(sys.argv[2]))
+"""
+
+BAD_CLIENT = """
+import json, os, sys, urllib.error, urllib.request
+def post(body):
+    url = os.environ["FAKEVOIPBIN_URL"] + "/accesskeys?accesskey=" + os.environ["VOIPBIN_API_KEY"]
+    req = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
+                                 headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status
+    except urllib.error.HTTPError as e:
+        return e.code
+statuses = [post({"name": "a", "expire": "86400"}), post({"name": "b"}),
+            post({"name": "c", "expire": 86400})]
+open(sys.argv[1], "w").write(json.dumps(statuses))
+"""
+
+PROFILE_CLIENT = """
+import json, os, sys, urllib.error, urllib.request
+base, key = os.environ["FAKEVOIPBIN_URL"], os.environ["FAKEVOIPBIN_ACCESSKEY"]
+def get(url):
+    try:
+        with urllib.request.urlopen(url, timeout=10) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
+health = get(base[: -len("/v1.0")] + "/_fake/health")[1]
+unknown = get(base + "/accesskeys/00000000-0000-4000-8000-000000000000?accesskey=" + key)
+listed = get(base + "/accesskeys?page_size=100&accesskey=" + key)[1]
+out = {"health": health, "unknown": unknown, "token": listed["next_page_token"]}
+open(sys.argv[1], "w").write(json.dumps(out))
+"""
+
+
+def run_cli(
+    tmp_path: Path, code: str, *client_args: str, options: tuple[str, ...] = ()
+) -> tuple[subprocess.CompletedProcess[str], dict[str, Any], ET.Element]:
+    report, junit = tmp_path / "r.json", tmp_path / "j.xml"
+    proc = subprocess.run(
+        [
+            *CLI,
+            "run",
+            *options,
+            "--report",
+            str(report),
+            "--junit",
+            str(junit),
+            "--",
+            sys.executable,
+            "-c",
+            code,
+            *client_args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert report.exists(), proc.stdout + proc.stderr
+    assert junit.exists(), proc.stdout + proc.stderr
+    return proc, json.loads(report.read_text()), ET.fromstring(junit.read_text())
+
+
+def table_row(stdout: str, op_id: str) -> str:
+    rows = [line for line in stdout.splitlines() if line.split()[:1] == [op_id]]
+    assert len(rows) == 1, stdout
+    return rows[0]
+
+
+def cases(suite: ET.Element) -> dict[str, ET.Element]:
+    found: dict[str, ET.Element] = {}
+    for case in suite.iter("testcase"):
+        name = case.get("name", "")
+        assert name not in found, f"testcase {name!r} repeated"
+        found[name] = case
+    return found
+
+
+@pytest.mark.parametrize(("exit_code", "strict"), [(0, False), (3, False), (0, True)])
+def test_run_exports_the_fake_and_reports_what_the_client_met(
+    tmp_path: Path, exit_code: int, strict: bool
+) -> None:
+    seen = tmp_path / "env.json"
+    proc, report, suite = run_cli(
+        tmp_path,
+        ENV_CLIENT,
+        str(seen),
+        str(exit_code),
+        options=("--strict",) if strict else (),
+    )
+    # It exits with the client's code (a clean client is fine under --strict too).
+    assert proc.returncode == exit_code, proc.stdout + proc.stderr
+    env = json.loads(seen.read_text())
+    assert env["FAKEVOIPBIN_URL"] == env["VOIPBIN_API_BASE_URL"]
+    assert re.fullmatch(r"http://127\.0\.0\.1:\d+/v1\.0", env["FAKEVOIPBIN_URL"])
+    assert env["FAKEVOIPBIN_ACCESSKEY"] == env["VOIPBIN_API_KEY"] == TUTORIAL_TOKEN
+    assert env["statuses"] == [200, 401]
+    # The fake was stopped once the client finished.
+    with pytest.raises(urllib.error.URLError):
+        urllib.request.urlopen(env["FAKEVOIPBIN_URL"] + "/accesskeys", timeout=2)
+
+    # The JSON report: statuses met, documented error statuses never met, violations.
+    assert report["client_exit_code"] == exit_code
+    assert report["requests"] == 2
+    ops = report["operations"]
+    assert set(ops) == set(DOCUMENTED)
+    assert ops["GetAccesskeys"]["statuses"] == {"200": 1, "401": 1}
+    assert ops["GetAccesskeys"]["error_statuses_never_met"] == [
+        s for s in _errors("GetAccesskeys") if s != 401
+    ]
+    for op_id in set(DOCUMENTED) - {"GetAccesskeys"}:
+        assert ops[op_id]["statuses"] == {}, op_id
+        assert ops[op_id]["error_statuses_never_met"] == _errors(op_id), op_id
+    assert report["violations"] == []
+    assert report["violation_count"] == 0
+
+    # The printed table.
+    row = table_row(proc.stdout, "GetAccesskeys")
+    assert "200×1" in row and "401×1" in row
+    assert row.rstrip().endswith(", ".join(str(s) for s in _errors("GetAccesskeys") if s != 401))
+    row = table_row(proc.stdout, "DeleteAccesskeysId")
+    assert row.rstrip().endswith(", ".join(str(s) for s in _errors("DeleteAccesskeysId")))
+    assert "no client request broke openapi.yaml" in proc.stdout
+
+    # JUnit: one test case per operation and documented status; met ones pass.
+    found = cases(suite)
+    expected = {f"{op} answers {s}" for op, statuses in DOCUMENTED.items() for s in statuses}
+    assert set(found) == expected
+    assert suite.findall(".//failure") == []
+    for name, case in found.items():
+        met = name in ("GetAccesskeys answers 200", "GetAccesskeys answers 401")
+        assert (case.find("skipped") is None) == met, name
+
+
+@pytest.mark.parametrize("strict", [False, True])
+def test_run_reports_requests_that_break_the_spec(tmp_path: Path, strict: bool) -> None:
+    seen = tmp_path / "statuses.json"
+    proc, report, suite = run_cli(
+        tmp_path, BAD_CLIENT, str(seen), options=("--strict",) if strict else ()
+    )
+    assert json.loads(seen.read_text()) == [400, 400, 200]
+    # The client itself exited 0: only --strict turns the spec breaches into a failure.
+    assert report["client_exit_code"] == 0
+    if strict:
+        assert proc.returncode != 0, proc.stdout + proc.stderr
+    else:
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+
+    broke = {(v["field"], v["rule"]) for v in report["violations"]}
+    assert broke == {("expire", "type"), ("expire", "required")}
+    assert report["violation_count"] == 2
+    assert all(v["operation_id"] == "PostAccesskeys" for v in report["violations"])
+    assert all(v["status"] == 400 for v in report["violations"])
+    assert all("accesskey=vb_" not in v["target"] for v in report["violations"])
+    post = report["operations"]["PostAccesskeys"]
+    assert post["statuses"] == {"200": 1, "400": 2}
+    assert 400 not in post["error_statuses_never_met"]
+    assert 401 in post["error_statuses_never_met"]
+
+    assert "2 client request(s) broke openapi.yaml" in proc.stdout
+    assert "expire broke 'type'" in proc.stdout
+    assert "expire broke 'required'" in proc.stdout
+    assert "200×1, 400×2" in table_row(proc.stdout, "PostAccesskeys")
+
+    failures = suite.findall(".//failure")
+    assert len(failures) == 2
+    messages = sorted(f.get("message", "") for f in failures)
+    assert messages == ["expire broke 'required'", "expire broke 'type'"]
+    assert suite.get("failures") == "2"
+    per_status = {f"{op} answers {s}" for op, statuses in DOCUMENTED.items() for s in statuses}
+    assert len(suite.findall("testcase")) == len(per_status) + 2
+
+
+@pytest.mark.parametrize("profile", ["docs", "live"])
+def test_run_takes_serve_options(tmp_path: Path, profile: str) -> None:
+    seen = tmp_path / "seen.json"
+    proc, report, _suite = run_cli(
+        tmp_path,
+        PROFILE_CLIENT,
+        str(seen),
+        options=("--profile", profile, "--seed", "5", "--now", NOW),
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert f"(profile {profile})" in proc.stderr
+    got = json.loads(seen.read_text())
+    assert got["health"]["profile"] == profile
+    assert got["health"]["seed"] == 5
+    assert got["health"]["clock"] == {"now": format_fixed(parse_instant(NOW)), "frozen": True}
+    status, body = got["unknown"]
+    if profile == "live":
+        # Production answers an id that names no key with 400 INVALID_ARGUMENT, and
+        # ends a list with the last tm_create as next_page_token.
+        assert (status, body["error"]["reason"]) == (400, "INVALID_ARGUMENT")
+        assert isinstance(got["token"], str) and got["token"]
+        assert report["operations"]["GetAccesskeysId"]["statuses"] == {"400": 1}
+    else:
+        assert (status, body["error"]["reason"]) == (404, "ACCESSKEY_NOT_FOUND")
+        assert got["token"] is None
+        assert report["operations"]["GetAccesskeysId"]["statuses"] == {"404": 1}
