@@ -19,16 +19,9 @@ import pytest
 from fakevoipbin.core.clock import format_fixed, parse_instant
 
 from . import spec_check
-from .conftest import (
-    NOW,
-    TUTORIAL_TOKEN,
-)
+from .conftest import NOW, TUTORIAL_TOKEN
 
 CLI = [sys.executable, "-m", "fakevoipbin"]
-#: What ``FakeVoipbin.client()`` answers on when the fake has no socket.
-IN_PROCESS = "http://fakevoipbin/v1.0"
-EXAMPLES = 10
-PREFIX = "fakevoipbin-verify-"
 
 #: operationId -> documented statuses, read from openapi.yaml without fakevoipbin.spec.
 DOCUMENTED: dict[str, list[int]] = {

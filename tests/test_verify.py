@@ -26,7 +26,6 @@ from fakevoipbin.core.store import Store, next_version
 from fakevoipbin.testing import FakeVoipbin
 from fakevoipbin.web import operations
 
-from . import spec_check
 from .conftest import (
     EXPIRING_TOKEN,
     NOW,
@@ -41,19 +40,6 @@ CLI = [sys.executable, "-m", "fakevoipbin"]
 IN_PROCESS = "http://fakevoipbin/v1.0"
 EXAMPLES = 10
 PREFIX = "fakevoipbin-verify-"
-
-#: operationId -> documented statuses, read from openapi.yaml without fakevoipbin.spec.
-DOCUMENTED: dict[str, list[int]] = {
-    op["operationId"]: sorted(int(s) for s in op["responses"] if s.isdigit())
-    for item in spec_check.DOC["paths"].values()
-    for op in item.values()
-    if isinstance(op, dict) and "operationId" in op
-}
-
-
-def _errors(op_id: str) -> list[int]:
-    return [s for s in DOCUMENTED[op_id] if s >= 400]
-
 
 # --- verify helpers ---------------------------------------------------------------
 

@@ -188,24 +188,28 @@ def name_page(
 ) -> PageName:
     """A list's checks, in production's order, and the name of the page it answers,
     without reading a key: a caller that rendered this page before may answer it."""
-    _refuse_direct(identity)
-    _require_admin(identity)
-    size = clamp_page_size(page_size)
-    before = parse_page_token(page_token)
+    size, before = _list_checks(identity, page_size, page_token)
     with state.lock:
         customer = state.store.customers.get(identity.customer_id)
         version = None if customer is None else customer.version
     return PageName(identity.customer_id, version, before, size)
 
 
+def _list_checks(
+    identity: Identity, page_size: int | None, page_token: str | None
+) -> tuple[int, int | None]:
+    """A list's checks in production's order: direct 403, permission 403, the cursor
+    (400); the page size and the cursor in microseconds."""
+    _refuse_direct(identity)
+    _require_admin(identity)
+    return clamp_page_size(page_size), parse_page_token(page_token)
+
+
 def list_keys(
     state: State, identity: Identity, page_size: int | None, page_token: str | None
 ) -> Page:
     """Live keys of the caller's customer, newest first; expired keys are listed."""
-    _refuse_direct(identity)
-    _require_admin(identity)
-    size = clamp_page_size(page_size)
-    before = parse_page_token(page_token)
+    size, before = _list_checks(identity, page_size, page_token)
     with state.lock:
         customer = state.store.customers.get(identity.customer_id)
         if customer is None:
