@@ -6,8 +6,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-import jwt
-
 from . import errors
 from .clock import US, format_fixed
 from .store import (
@@ -128,9 +126,15 @@ def _accesskey_identity(state: State, raw: str) -> Identity:
 _hash_of = lru_cache(maxsize=1024)(token_hash)
 
 
+# PyJWT is imported on first use: it brings in cryptography, which would slow down
+# every start for the few tests that log in.
+
+
 def encode_jwt(claims: dict[str, Any], secret: bytes) -> str:
     """An HS256 JWT, as production's login issues them: ``type``, ``agent`` (or
     ``direct``) and ``expire`` as text, compared as a string; no ``exp`` claim."""
+    import jwt
+
     return jwt.encode(claims, secret, algorithm="HS256")
 
 
@@ -138,6 +142,8 @@ def decode_jwt(token: str, secret: bytes) -> dict[str, Any]:
     """The claims of a token signed with ``secret``; ``jwt.InvalidTokenError`` (or a
     ValueError) for anything else. Expiry is production's ``expire`` claim, checked
     by the caller, so PyJWT's own ``exp`` check is not asked for."""
+    import jwt
+
     try:
         claims: dict[str, Any] = jwt.decode(token, secret, algorithms=["HS256"])
     except RecursionError:  # a header nested past the parser's depth
@@ -146,6 +152,8 @@ def decode_jwt(token: str, secret: bytes) -> dict[str, Any]:
 
 
 def _jwt_identity(state: State, token: str) -> Identity:
+    import jwt
+
     try:
         claims = decode_jwt(token, state.secret)
     except (jwt.InvalidTokenError, ValueError) as exc:
