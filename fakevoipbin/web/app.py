@@ -16,6 +16,7 @@ transports serve; the rest is what the Python face and the tests reach for.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from dataclasses import dataclass
 
 from starlette.applications import Starlette
@@ -46,10 +47,11 @@ class OperationEndpoint:
         self.limited: tuple[Stage, ...] = pipeline.stages_for(op, rate_limit=True)
         self.unlimited: tuple[Stage, ...] = pipeline.stages_for(op, rate_limit=False)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        # The pipeline's coroutine itself is the ASGI call (no wrapper to await).
         pipeline = self.pipeline
         stages = self.limited if pipeline.state.rate_limit else self.unlimited
-        await pipeline.run(Exchange(scope, receive, send, self.op), stages)
+        return pipeline.run(Exchange(scope, receive, send, self.op), stages)
 
 
 @dataclass(frozen=True)

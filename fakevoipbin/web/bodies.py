@@ -7,6 +7,8 @@ one ``BodyReader``, which the app builds and hands to each.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
+
 from .deadlines import Deadlines
 from .exchange import Receive
 
@@ -47,5 +49,6 @@ class BodyReader:
         self.timeout_s = timeout_s
         self.deadlines = Deadlines()
 
-    async def read(self, receive: Receive, limit: int) -> bytes | None:
-        return await self.deadlines.within(read_all(receive, limit), self.timeout_s)
+    def read(self, receive: Receive, limit: int) -> Awaitable[bytes | None]:
+        """The read, under the deadline (to be awaited)."""
+        return self.deadlines.within(read_all(receive, limit), self.timeout_s)

@@ -39,7 +39,7 @@ from ..spec import Finding, Operation, Spec, findings
 from . import cors
 from .bodies import MAX_BODY, BodyGone, BodyReader
 from .encoding import JSON_TYPE, encode_json, envelope
-from .exchange import Exchange, Receive, Reply, Scope, Send
+from .exchange import Exchange, Message, Receive, Reply, Scope, Send
 from .inputs import (
     BodyError,
     bind_object,
@@ -152,7 +152,9 @@ class Pipeline:
             ex.reply = error_reply(errors.ApiError(errors.INTERNAL))
         self.check_response(ex)
         self.journal(ex)
-        await respond(ex)
+        start, body = answer(ex)
+        await ex.send(start)
+        await ex.send(body)
 
     async def unrouted(self, scope: Scope, receive: Receive, send: Send) -> None:
         """What the router does with a request no route takes: production's trailing-
@@ -161,7 +163,9 @@ class Pipeline:
         ex = Exchange(scope, receive, send, None)
         if self._trailing_slash(ex):
             self.journal(ex)
-            await respond(ex)
+            start, body = answer(ex)
+            await send(start)
+            await send(body)
             return
         try:
             self.request_id(ex)
@@ -173,7 +177,9 @@ class Pipeline:
             ex.reply = error_reply(exc)
         self.check_response(ex)
         self.journal(ex)
-        await respond(ex)
+        start, body = answer(ex)
+        await send(start)
+        await send(body)
 
     def _trailing_slash(self, ex: Exchange) -> bool:
         """gin's RedirectTrailingSlash: 301 for GET, 307 otherwise, when the path less
@@ -435,8 +441,9 @@ class Pipeline:
 # --- answers ----------------------------------------------------------------------------
 
 
-async def respond(ex: Exchange) -> None:
-    """Send the reply: its body encoded, its headers after the request's own."""
+def answer(ex: Exchange) -> tuple[Message, Message]:
+    """The reply as its two ASGI messages: its body encoded, its headers after the
+    request's own (X-Request-Id, CORS)."""
     reply = ex.reply
     assert reply is not None
     headers = ex.extra
@@ -451,9 +458,10 @@ async def respond(ex: Exchange) -> None:
     else:
         body = b""
     headers.append((b"content-length", str(len(body)).encode("ascii")))
-    send = ex.send
-    await send({"type": "http.response.start", "status": reply.status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+    return (
+        {"type": "http.response.start", "status": reply.status, "headers": headers},
+        {"type": "http.response.body", "body": body},
+    )
 
 
 def error_reply(exc: errors.ApiError) -> Reply:
