@@ -18,6 +18,9 @@ _B64 = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 #: A base64 character's 6-bit value v becomes base32's character for v mod 32.
 _B64_TO_B32 = bytes.maketrans(_B64, bytes(_B32[i % 32] for i in range(64)))
 _URLSAFE = bytes.maketrans(b"+/", b"-_")
+#: A v4 UUID's version nibble (4) and variant bits (10), over 128 random bits.
+_UUID4_KEEP = ~(0xF000 << 64) & ~(0xC000 << 48) & (2**128 - 1)
+_UUID4_SET = (0x4000 << 64) | (0x8000 << 48)
 PURPOSES = ("key-ids", "tokens", "request-ids", "jwt-secret", "customers", "faults")
 
 
@@ -36,8 +39,7 @@ class Seeds:
 
     def uuid4(self, purpose: str) -> str:
         """A version-4 UUID, canonical lowercase text (what uuid.UUID would print)."""
-        bits = self._streams[purpose].getrandbits(128)
-        bits = (bits & ~(0xF000 << 64) & ~(0xC000 << 48)) | (0x4000 << 64) | (0x8000 << 48)
+        bits = self._streams[purpose].getrandbits(128) & _UUID4_KEEP | _UUID4_SET
         h = bits.to_bytes(16, "big").hex()
         return "-".join((h[:8], h[8:12], h[12:16], h[16:20], h[20:]))
 

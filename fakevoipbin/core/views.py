@@ -12,6 +12,20 @@ from .store import AccessKey
 def key_view(profile: Profile, key: AccessKey, raw_token: str | None = None) -> dict[str, Any]:
     """The access-key object. ``token`` only when ``raw_token`` is given (create)."""
     fmt = profile.format_time
+    created = fmt(key.tm_create)
+    if key.name and key.detail and key.token_prefix and raw_token is None:
+        # The usual key, as one literal (the fields below, in the same order).
+        return {
+            "id": key.id,
+            "customer_id": key.customer_id,
+            "name": key.name,
+            "detail": key.detail,
+            "token_prefix": key.token_prefix,
+            "tm_expire": None if key.tm_expire is None else fmt(key.tm_expire),
+            "tm_create": created,
+            "tm_update": _tm_update(profile, key, created),
+            "tm_delete": profile.live_tm_delete if key.tm_delete is None else fmt(key.tm_delete),
+        }
     out: dict[str, Any] = {"id": key.id, "customer_id": key.customer_id}
     if key.name:
         out["name"] = key.name
@@ -22,15 +36,17 @@ def key_view(profile: Profile, key: AccessKey, raw_token: str | None = None) -> 
     if key.token_prefix:
         out["token_prefix"] = key.token_prefix
     out["tm_expire"] = None if key.tm_expire is None else fmt(key.tm_expire)
-    out["tm_create"] = fmt(key.tm_create)
-    if key.tm_update is not None:
-        out["tm_update"] = fmt(key.tm_update)
-    elif profile.tm_update_mirrors_create:
-        out["tm_update"] = out["tm_create"]
-    else:
-        out["tm_update"] = None
+    out["tm_create"] = created
+    out["tm_update"] = _tm_update(profile, key, created)
     out["tm_delete"] = profile.live_tm_delete if key.tm_delete is None else fmt(key.tm_delete)
     return out
+
+
+def _tm_update(profile: Profile, key: AccessKey, created: str) -> str | None:
+    """Set by PUT and DELETE; until then a copy of tm_create (docs) or null (live)."""
+    if key.tm_update is not None:
+        return profile.format_time(key.tm_update)
+    return created if profile.tm_update_mirrors_create else None
 
 
 def cursor(tm_create: int) -> str:
