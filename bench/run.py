@@ -582,7 +582,7 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--duration", type=float, default=4.0, help="seconds per load run")
     p.add_argument(
-        "--rounds", type=int, default=3, help="alternating fake/bare runs per request (HTTP)"
+        "--rounds", type=int, default=5, help="alternating fake/bare runs per request (HTTP)"
     )
     p.add_argument("--no-prism", action="store_true", help="skip Prism even if node is there")
     p.add_argument("--quick", action="store_true", help="shorter runs, 20,000 keys at scale")
