@@ -240,10 +240,6 @@ class Options:
         """A copy with some settings changed (and checked again)."""
         return dataclasses.replace(self, **settings)
 
-    def subset(self, face: str) -> dict[str, Any]:
-        """The settings a face takes, as keywords."""
-        return {name: getattr(self, name) for name in names(face)}
-
 
 def setting_of(name: str) -> Setting:
     meta: Setting = _FIELDS[name].metadata["setting"]

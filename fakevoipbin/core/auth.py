@@ -92,15 +92,9 @@ class AuthFailure(errors.ApiError):
         self.why = why
 
 
-def authenticate(state: State, creds: Credentials) -> Identity:
-    """The caller's identity, or 401/403 exactly as production answers."""
-    identity = identify(state, creds)
-    refuse_frozen(state, identity)
-    return identity
-
-
 def identify(state: State, creds: Credentials) -> Identity:
-    """Who the credential names (401 when nobody); the frozen check comes later."""
+    """Who the credential names (401 when nobody). The frozen check is a stage of its
+    own (``refuse_frozen``), after the per-customer rate limit, as in production."""
     picked = pick_credential(creds)
     if picked is None:
         raise AuthFailure(errors.AUTHENTICATION_REQUIRED, "no credential")
