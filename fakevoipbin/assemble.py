@@ -3,11 +3,14 @@ the web app (``serve``, ``run``, ``FakeVoipbin``, the plugin, the bench, the tes
 
 from __future__ import annotations
 
+import threading
+from typing import Any
+
 from .core.clock import Clock, parse_instant
 from .core.profiles import get_profile
 from .core.state import State
 from .fixtures import load_fixtures
-from .options import Options
+from .options import MARKER, Options, names
 from .spec import Spec, default_spec
 from .web.app import WebApp
 from .web.app import build_app as build_web_app
@@ -40,8 +43,60 @@ def reconfigure(state: State, options: Options) -> None:
     )
 
 
-def build_app(state: State, options: Options, spec: Spec | None = None) -> WebApp:
-    """The web app over ``state``, with the options' validation, logging and control."""
+class Configurator:
+    """What a running fake resets to: its options (``base``), with a reset's own
+    changes on top for that reset alone. ``FakeVoipbin``, the plugin's marker and the
+    control API's ``POST /_fake/reset`` all reset through one of these, so each knows
+    what the state runs with (``current``) whichever of them changed it last."""
+
+    def __init__(self, state: State, options: Options) -> None:
+        self.state = state
+        self.base = options
+        self.current = options
+        self._lock = threading.Lock()
+
+    def reset(self, **changes: Any) -> Options:
+        """Back to seed and fixtures, under ``base`` with ``changes`` (the marker's
+        settings: profile, seed, now, fixtures, rate_limit). A setting it does not take
+        is a ``TypeError``, a bad value an ``OptionError``, a bad fixtures file a
+        ``FixtureError``; after any of them the state is as it was."""
+        with self._lock:
+            return self._become(self._wanted(changes))
+
+    def configure(self, **changes: Any) -> Options:
+        """Make ``changes`` part of what every later reset starts from, and reset."""
+        with self._lock:
+            wanted = self._become(self._wanted(changes))
+            self.base = wanted
+            return wanted
+
+    def _wanted(self, changes: dict[str, Any]) -> Options:
+        allowed = names(MARKER)
+        unknown = sorted(set(changes) - set(allowed))
+        if unknown:
+            raise TypeError(
+                f"unknown option(s) {', '.join(unknown)}; a reset takes {', '.join(allowed)}"
+            )
+        return self.base.changed(**changes) if changes else self.base
+
+    def _become(self, wanted: Options) -> Options:
+        if wanted == self.current:
+            self.state.reset()
+        else:
+            reconfigure(self.state, wanted)  # builds every part first: may raise
+            self.current = wanted
+        return wanted
+
+
+def build_app(
+    state: State,
+    options: Options,
+    spec: Spec | None = None,
+    configurator: Configurator | None = None,
+) -> WebApp:
+    """The web app over ``state``, with the options' validation, logging and control
+    (whose reset goes through ``configurator``, made here when not given)."""
+    configurator = configurator or Configurator(state, options)
     return build_web_app(
         state,
         spec or default_spec(),
@@ -49,6 +104,7 @@ def build_app(state: State, options: Options, spec: Spec | None = None) -> WebAp
         access_log=options.access_log,
         control=options.control,
         control_token=options.control_token,
+        reset=configurator.reset,
     )
 
 

@@ -20,7 +20,7 @@ from .options import OptionError, Options, add_arguments, from_arguments, settin
 from .server import ServeError
 
 VERSION_TEXT = (
-    f"fakevoipbin {__version__}\nlive profile follows voipbin/monorepo commit {PRODUCTION_COMMIT}"
+    f"fakevoipbin {__version__} (live profile: voipbin/monorepo commit {PRODUCTION_COMMIT})"
 )
 
 
@@ -29,7 +29,7 @@ def parser() -> argparse.ArgumentParser:
         prog="fakevoipbin",
         description="A local, deterministic fake of the VoIPbin access-key API.",
     )
-    p.add_argument("--version", action="version", version=VERSION_TEXT)
+    p.add_argument("--version", action=_Version, help="print the version in one line and exit")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     s = sub.add_parser(
         "serve",
@@ -91,9 +91,39 @@ def _add_run(sub: Any) -> None:
     )
 
 
+class _Version(argparse.Action):
+    """``--version``: one line, unwrapped (argparse's own action wraps it)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        kwargs.pop("nargs", None)
+        super().__init__(option_strings, dest, nargs=0, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *_args: Any) -> None:
+        print(VERSION_TEXT)
+        parser.exit()
+
+
+def _parse(p: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
+    """The command line, with an unknown flag reported by its command's own parser
+    (so ``serve --prot 9000`` shows serve's usage, not the top level's)."""
+    args, extra = p.parse_known_args(argv)
+    if extra:
+        command = getattr(args, "command", None)
+        sub = _subparsers(p).get(command) if command else None
+        (sub or p).error(f"unrecognized arguments: {' '.join(extra)}")
+    return args
+
+
+def _subparsers(p: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    for action in p._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return dict(action.choices)
+    return {}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     p = parser()
-    args = p.parse_args(argv)
+    args = _parse(p, argv)
     if args.command == "verify":
         from .contract.verify import verify
 

@@ -146,5 +146,15 @@ def load_fixtures(path: str | Path | None = None) -> FixtureSet:
     except OSError as exc:
         raise FixtureError(f"cannot read fixtures {file}: {exc.strerror}") from None
     except yaml.YAMLError as exc:
-        raise FixtureError(f"{file}: not valid YAML: {exc}") from None
+        raise FixtureError(f"{file}: {_yaml_problem(exc)}") from None
     return parse_fixtures(doc, str(file))
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    """A YAML error in one line: where (line and column, from 1) and what."""
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    problem = getattr(exc, "problem", None) or getattr(exc, "context", None) or str(exc)
+    problem = " ".join(str(problem).split())
+    if mark is None:
+        return f"not valid YAML: {problem}"
+    return f"not valid YAML at line {mark.line + 1}, column {mark.column + 1}: {problem}"

@@ -21,11 +21,14 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import ipaddress
+import math
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
-from .core.clock import ClockError, parse_instant
+from .core.clock import US, ClockError, check_range, format_fixed, parse_instant
 from .core.profiles import PROFILES
 
 DEFAULT_HOST = "127.0.0.1"
@@ -34,6 +37,7 @@ RESPONSE_VALIDATION = ("strict", "log", "off")
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
 SERVE, PYTHON, MARKER = "serve", "python", "marker"
+_EPOCH = re.compile(r"-?[0-9]+(\.[0-9]+)?")
 FACES = (SERVE, "run", PYTHON, MARKER)
 
 
@@ -88,12 +92,43 @@ def parse_port(text: str) -> int:
     return value
 
 
-def parse_instant_text(text: str) -> str:
+INSTANT_EXAMPLE = "2026-12-01T10:15:30.123456Z"
+EPOCH_EXAMPLE = "1796120130"
+
+#: What the clock can be set to: an aware datetime, RFC 3339 text, or epoch seconds.
+Instant = datetime | str | float | int
+
+
+def instant_us(when: Instant) -> int:
+    """An instant in microseconds since the epoch, from an aware datetime, RFC 3339
+    text, or epoch seconds (a number, or its digits as text). ``OptionError`` names
+    the forms it takes, with an example of each."""
     try:
-        parse_instant(text)
+        if isinstance(when, datetime):
+            if when.tzinfo is None:
+                raise OptionError("give an aware datetime (with tzinfo), or an RFC 3339 string")
+            us = round(when.timestamp() * US)
+        elif isinstance(when, bool):
+            raise OptionError(f"not an instant: {when!r}")
+        elif isinstance(when, (int, float)):
+            if not math.isfinite(when):
+                raise OptionError(f"not an instant: {when!r}")
+            us = round(when * US)
+        elif _EPOCH.fullmatch(when.strip()):
+            us = round(float(when) * US)
+        else:
+            us = parse_instant(when)
+        return check_range(us)
     except ClockError as exc:
-        raise OptionError(str(exc)) from None
-    return text
+        raise OptionError(
+            f"{exc}; give RFC 3339, e.g. {INSTANT_EXAMPLE}, or epoch seconds, e.g. {EPOCH_EXAMPLE}"
+        ) from None
+
+
+def parse_instant_text(text: Instant) -> str:
+    """``--now`` (and the ``now`` setting): any form ``instant_us`` takes, as the
+    fixed-width RFC 3339 text the clock starts from."""
+    return format_fixed(instant_us(text))
 
 
 def _check_port(value: int) -> None:
@@ -146,11 +181,12 @@ class Options:
     fixtures: str | None = _setting(
         None, "a fixture YAML file that replaces the default set", _STATE, metavar="FILE"
     )
-    #: An RFC 3339 instant: the clock starts there, frozen. None: real time.
+    #: Where the clock starts, frozen (kept as RFC 3339 text; given as any form
+    #: ``instant_us`` takes). None: real time.
     now: str | None = _setting(
         None,
-        "freeze the clock at this RFC 3339 instant, e.g. 2026-12-01T10:15:30.123456Z "
-        "(default: real time)",
+        f"freeze the clock at this instant: RFC 3339, e.g. {INSTANT_EXAMPLE}, or epoch "
+        f"seconds, e.g. {EPOCH_EXAMPLE} (default: real time)",
         _STATE,
         metavar="INSTANT",
         parse=parse_instant_text,
@@ -204,11 +240,17 @@ class Options:
             )
         if isinstance(self.seed, bool) or not isinstance(self.seed, int):
             raise OptionError(f"the seed is an integer, not {self.seed!r}")
+        for name in ("rate_limit", "control", "access_log"):
+            if not isinstance(getattr(self, name), bool):
+                raise OptionError(f"{name} is true or false, not {getattr(self, name)!r}")
+        for name in ("fixtures", "control_token", "state_file"):
+            if not isinstance(getattr(self, name), (str, type(None))):
+                raise OptionError(f"{name} is a string, not {getattr(self, name)!r}")
         if isinstance(self.port, bool) or not isinstance(self.port, int):
             raise OptionError(f"the port is an integer, not {self.port!r}")
         _check_port(self.port)
         if self.now is not None:
-            parse_instant_text(self.now)
+            object.__setattr__(self, "now", parse_instant_text(self.now))
         for name, allowed in (
             ("response_validation", RESPONSE_VALIDATION),
             ("log_level", LOG_LEVELS),

@@ -114,11 +114,19 @@ class Server:
     def _open_state_file(self, path: Path) -> None:
         from .persist import StateFileError, StateWriter, load_state_file
 
+        folder = path.parent
+        if not folder.is_dir():
+            what = "is not a folder" if folder.exists() else "does not exist"
+            raise ServeError(f"cannot keep the state file {path}: the folder {folder} {what}")
         try:
             self.restored = load_state_file(self.state, path)
             self._writer = StateWriter(self.state, path).start()
-        except (StateFileError, OSError) as exc:
+        except StateFileError as exc:
             raise ServeError(str(exc)) from None
+        except OSError as exc:
+            raise ServeError(
+                f"cannot keep the state file {path}: {exc.strerror or type(exc).__name__}"
+            ) from None
 
     @property
     def port(self) -> int:

@@ -1,5 +1,6 @@
-"""The Python face: ``FakeVoipbin``, a fake running on a real socket in a background
-thread, steerable from the test that owns it.
+"""The Python face: ``FakeVoipbin``, a fake steerable from the test that owns it.
+
+It is either its own fake, running on a real socket in a background thread:
 
     with FakeVoipbin(seed=7, profile="live") as fake:
         fake.url                 # "http://127.0.0.1:54321/v1.0"
@@ -11,73 +12,152 @@ thread, steerable from the test that owns it.
         fake.reset()
         fake.client()            # an httpx client that reaches the app with no socket
 
-Two instances share nothing: each has its own state, clock, seeds and server.
+or attached to a fake that runs elsewhere (``fakevoipbin serve`` or ``run``), which it
+drives through the control API with the same calls (``fakevoipbin.attach``):
+
+    fake = FakeVoipbin.attach("http://127.0.0.1:8088/v1.0")
+
+Two instances of their own share nothing: each has its own state, clock, seeds and
+server.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from .assemble import build_app, build_state, reconfigure
+from .assemble import Configurator, build_app, build_state
 from .core import admin
-from .core.clock import US, format_fixed, parse_instant
+from .core.clock import US, format_fixed
 from .core.faults import FaultRule, make_rule
-from .core.journal import Journal
+from .core.journal import JournalQueries
 from .core.state import State
-from .options import Options, names
+from .options import Instant, Options, instant_us
 from .server import Server
 
 if TYPE_CHECKING:  # httpx loads in ~90 ms: only when a client is asked for
     import httpx
 
+    from .attach import Attached
+    from .web.app import WebApp
     from .web.transport import InProcessTransport
 
-Instant = datetime | str | float | int
+
+class Driver(Protocol):
+    """What the Python face does to a fake: its own (``Local``, below) or one in
+    another process, through the control API (``fakevoipbin.attach.Attached``)."""
+
+    @property
+    def journal(self) -> JournalQueries: ...
+    @property
+    def profile(self) -> str: ...
+    @property
+    def accesskey(self) -> str: ...
+
+    def now_us(self) -> int: ...
+    def set_clock(self, us: int) -> None: ...
+    def advance_clock(self, seconds: float) -> None: ...
+    def freeze_clock(self, frozen: bool) -> None: ...
+    def clock_frozen(self) -> bool: ...
+    def add_fault(self, fields: dict[str, Any]) -> FaultRule: ...
+    def fault_rules(self) -> list[FaultRule]: ...
+    def clear_faults(self) -> None: ...
+    def reset(self, changes: dict[str, Any]) -> None: ...
+    def configure(self, changes: dict[str, Any]) -> None: ...
+    def add_customer(self, name: str, frozen: bool) -> tuple[str, str]: ...
 
 
-def _to_us(when: Instant) -> int:
-    if isinstance(when, datetime):
-        if when.tzinfo is None:
-            raise ValueError("give an aware datetime (with tzinfo), or an RFC 3339 string")
-        return round(when.timestamp() * US)
-    if isinstance(when, str):
-        return parse_instant(when)
-    return round(when * US)  # seconds since the epoch
+class Local:
+    """A fake of one's own: its state, changed by direct calls."""
+
+    def __init__(self, app: WebApp, configurator: Configurator) -> None:
+        self.app = app
+        self.state = app.state
+        self.configurator = configurator
+
+    @property
+    def journal(self) -> JournalQueries:
+        return self.state.journal
+
+    @property
+    def profile(self) -> str:
+        return self.state.profile.name
+
+    @property
+    def accesskey(self) -> str:
+        key = self.state.loaded.admin_key()
+        if key is None:
+            raise LookupError("the fixtures hold no usable access key")
+        return key.token
+
+    def now_us(self) -> int:
+        return self.state.clock.now_us()
+
+    def set_clock(self, us: int) -> None:
+        self.state.clock.set(us)
+
+    def advance_clock(self, seconds: float) -> None:
+        self.state.clock.advance(seconds)
+
+    def freeze_clock(self, frozen: bool) -> None:
+        self.state.clock.freeze(frozen)
+
+    def clock_frozen(self) -> bool:
+        return self.state.clock.frozen
+
+    def add_fault(self, fields: dict[str, Any]) -> FaultRule:
+        rule = make_rule(set(self.app.spec.operations), **fields)
+        return self.state.faults.add(rule)
+
+    def fault_rules(self) -> list[FaultRule]:
+        return self.state.faults.rules()
+
+    def clear_faults(self) -> None:
+        self.state.faults.clear()
+
+    def reset(self, changes: dict[str, Any]) -> None:
+        self.configurator.reset(**changes)
+
+    def configure(self, changes: dict[str, Any]) -> None:
+        self.configurator.configure(**changes)
+
+    def add_customer(self, name: str, frozen: bool) -> tuple[str, str]:
+        customer, _key, raw = admin.add_customer(self.state, name, frozen)
+        return customer.id, raw
 
 
 class ClockControl:
     """The fake's one clock: timestamps, expiry, login lifetime and rate limits."""
 
-    def __init__(self, fake: FakeVoipbin) -> None:
-        self._fake = fake
+    def __init__(self, driver: Driver) -> None:
+        self._driver = driver
 
     def now(self) -> datetime:
-        return datetime.fromtimestamp(self._fake.state.clock.now_us() / US, tz=timezone.utc)
+        return datetime.fromtimestamp(self._driver.now_us() / US, tz=timezone.utc)
 
     def now_text(self) -> str:
-        return format_fixed(self._fake.state.clock.now_us())
+        return format_fixed(self._driver.now_us())
 
     def set(self, when: Instant) -> None:
         """Jump to an instant: an aware datetime, an RFC 3339 string or epoch seconds."""
-        self._fake.state.clock.set(_to_us(when))
+        self._driver.set_clock(instant_us(when))
 
     def advance(self, seconds: float) -> None:
-        self._fake.state.clock.advance(seconds)
+        self._driver.advance_clock(seconds)
 
     def freeze(self, frozen: bool = True) -> None:
-        self._fake.state.clock.freeze(frozen)
+        self._driver.freeze_clock(frozen)
 
     @property
     def frozen(self) -> bool:
-        return self._fake.state.clock.frozen
+        return self._driver.clock_frozen()
 
 
 class Faults:
     """Fault rules: ``add("PostAccesskeys", status=503, times=1)``."""
 
-    def __init__(self, fake: FakeVoipbin) -> None:
-        self._fake = fake
+    def __init__(self, driver: Driver) -> None:
+        self._driver = driver
 
     def add(
         self,
@@ -91,61 +171,114 @@ class Faults:
         retry_after: int = 1,
         limited_by: str = "ip",
     ) -> FaultRule:
-        rule = make_rule(
-            set(self._fake.app.spec.operations),
-            operation=operation,
-            status=status,
-            times=times,
-            after=after,
-            probability=probability,
-            delay_ms=delay_ms,
-            retry_after=retry_after,
-            limited_by=limited_by,
+        return self._driver.add_fault(
+            {
+                "operation": operation,
+                "status": status,
+                "times": times,
+                "after": after,
+                "probability": probability,
+                "delay_ms": delay_ms,
+                "retry_after": retry_after,
+                "limited_by": limited_by,
+            }
         )
-        return self._fake.state.faults.add(rule)
 
     def rules(self) -> list[FaultRule]:
-        return self._fake.state.faults.rules()
+        return self._driver.fault_rules()
 
     def clear(self) -> None:
-        self._fake.state.faults.clear()
+        self._driver.clear_faults()
 
 
 class FakeVoipbin:
-    """A running fake. Use it as a context manager, or call ``start()`` and ``stop()``.
+    """A fake. Use it as a context manager, or call ``start()`` and ``stop()``.
 
     It takes the settings of ``fakevoipbin.options.Options`` as keywords (``profile``,
     ``seed``, ``now``, ``fixtures``, ``rate_limit``, ``host``, ``port``, ...), or a whole
     ``Options`` as ``options``. ``now`` (an aware datetime, RFC 3339 text or epoch
     seconds) freezes the clock there; ``fixtures`` is a YAML path replacing the default
-    set; ``rate_limit`` emulates production's limits on the fake's clock."""
+    set; ``rate_limit`` emulates production's limits on the fake's clock.
+
+    ``FakeVoipbin.attach(url)`` gives one that drives a fake in another process."""
 
     def __init__(self, options: Options | None = None, **settings: Any) -> None:
-        if "now" in settings and settings["now"] is not None:
-            settings["now"] = format_fixed(_to_us(settings["now"]))
         if options is None:
             options = Options.for_face("python", **settings)
         elif settings:
             options = options.changed(**settings)
-        self.options = options
-        self.app = build_app(build_state(options), options)
-        self.clock = ClockControl(self)
-        self.faults = Faults(self)
+        state = build_state(options)
+        configurator = Configurator(state, options)
+        app = build_app(state, options, configurator=configurator)
+        self._local: Local | None = Local(app, configurator)
+        self._attached: Attached | None = None
+        self._driver: Driver = self._local
+        self.clock = ClockControl(self._driver)
+        self.faults = Faults(self._driver)
         self._server: Server | None = None
         self._transport: InProcessTransport | None = None
 
+    @classmethod
+    def attach(
+        cls, url: str, *, control_token: str | None = None, timeout: float = 10.0
+    ) -> FakeVoipbin:
+        """One that drives the fake at ``url`` (its root, or its API URL ending in
+        /v1.0) through its control API: reset, clock, customers, faults and journal.
+        ``control_token`` defaults to ``FAKEVOIPBIN_CONTROL_TOKEN``. An
+        ``AttachError`` says, in one line, why it cannot (nothing answers, not a
+        fakevoipbin fake, a proxy of a real API)."""
+        from .attach import Attached
+
+        self = cls.__new__(cls)
+        attached = Attached(url, control_token=control_token, timeout=timeout)
+        self._local = None
+        self._attached = attached
+        self._driver = attached
+        self.clock = ClockControl(attached)
+        self.faults = Faults(attached)
+        self._server = None
+        self._transport = None
+        return self
+
+    @property
+    def attached(self) -> bool:
+        """Whether this drives a fake in another process."""
+        return self._attached is not None
+
+    def _own(self, what: str) -> Local:
+        if self._local is None:
+            assert self._attached is not None
+            raise RuntimeError(
+                f"fake.{what} is not there: this is attached to {self._attached.root}, whose "
+                "state lives in that process; use clock, faults, journal, reset() and "
+                "add_customer(), which drive it through the control API"
+            )
+        return self._local
+
+    @property
+    def options(self) -> Options:
+        """The settings the fake runs with now (its own fake only)."""
+        return self._own("options").configurator.current
+
+    @property
+    def app(self) -> WebApp:
+        return self._own("app").app
+
     @property
     def host(self) -> str:
+        if self._attached is not None:
+            return self._attached.host
         return self.options.host
 
     # --- life cycle ---------------------------------------------------------------
 
     def start(self) -> FakeVoipbin:
-        """Listen and serve in a background thread (a no-op when already started).
-        A busy port or a bad state file is a ``ServeError`` naming it."""
-        if self._server is not None:
+        """Listen and serve in a background thread (a no-op when already started, or
+        attached). A busy port or a bad state file is a ``ServeError`` naming it."""
+        if self._server is not None or self._attached is not None:
             return self
-        self._server = Server(self.app.asgi, self.state, self.options).open().start()
+        local = self._own("start")
+        self._server = Server(local.app.asgi, local.state, self.options).open().start()
         return self
 
     def stop(self) -> None:
@@ -155,6 +288,8 @@ class FakeVoipbin:
         if self._server is not None:
             self._server.stop()
             self._server = None
+        if self._attached is not None:
+            self._attached.close()
 
     def __enter__(self) -> FakeVoipbin:
         return self.start()
@@ -166,10 +301,12 @@ class FakeVoipbin:
 
     @property
     def state(self) -> State:
-        return self.app.state
+        return self._own("state").state
 
     @property
     def port(self) -> int:
+        if self._attached is not None:
+            return self._attached.port
         if self._server is None:
             raise RuntimeError("the fake is not started")
         return self._server.port
@@ -177,6 +314,8 @@ class FakeVoipbin:
     @property
     def base_url(self) -> str:
         """The server's root (where /auth/login and /_fake/ live)."""
+        if self._attached is not None:
+            return self._attached.root
         if self._server is None:
             raise RuntimeError("the fake is not started")
         return self._server.root
@@ -189,50 +328,44 @@ class FakeVoipbin:
     @property
     def accesskey(self) -> str:
         """The raw token of the default (first) customer's admin key."""
-        key = self.state.loaded.admin_key()
-        if key is None:
-            raise LookupError("the fixtures hold no usable access key")
-        return key.token
+        return self._driver.accesskey
 
     @property
-    def journal(self) -> Journal:
-        return self.state.journal
+    def journal(self) -> JournalQueries:
+        return self._driver.journal
 
     @property
     def profile(self) -> str:
-        return self.state.profile.name
+        return self._driver.profile
 
     # --- what a test does ---------------------------------------------------------
 
-    def reset(self) -> None:
-        """Back to seed and fixtures: state, clock, journal, faults, rate limits."""
-        self.state.reset()
+    def reset(self, **changes: Any) -> None:
+        """Back to seed and fixtures: state, clock, journal, faults, rate limits. The
+        marker's settings (profile, seed, now, fixtures, rate_limit) given here apply
+        to this reset alone. A failure (a missing fixtures file) leaves the fake as it
+        was."""
+        self._driver.reset(changes)
 
     def configure(self, **changes: Any) -> None:
         """Take other state settings (the marker's: profile, seed, now, fixtures,
-        rate_limit) and reset to them; a no-op when nothing changes. The server and its
-        clients stay. A failure (a missing fixtures file) leaves the fake as it was."""
-        allowed = names("marker")
-        unknown = sorted(set(changes) - set(allowed))
-        if unknown:
-            raise TypeError(
-                f"unknown option(s) {', '.join(unknown)}; configure takes {', '.join(allowed)}"
-            )
-        if changes.get("now") is not None:
-            changes["now"] = format_fixed(_to_us(changes["now"]))
-        wanted = self.options.changed(**changes)
-        if wanted != self.options:
-            reconfigure(self.state, wanted)
-            self.options = wanted
+        rate_limit) for this and every later reset, and reset to them. The server and
+        its clients stay. A failure (a missing fixtures file) leaves the fake as it
+        was."""
+        self._driver.configure(changes)
 
     def add_customer(self, name: str = "", frozen: bool = False) -> tuple[str, str]:
         """A new tenant with an admin key: (customer_id, raw token)."""
-        customer, _key, raw = admin.add_customer(self.state, name, frozen)
-        return customer.id, raw
+        return self._driver.add_customer(name, frozen)
 
     def client(self, **kwargs: Any) -> httpx.Client:
-        """An httpx client on ``url`` that reaches the app in-process (no socket)."""
+        """An httpx client on ``url``. It reaches the app in-process (no socket); an
+        attached fake's, over the socket."""
         import httpx
+
+        if self._attached is not None:
+            kwargs.setdefault("base_url", self.url)
+            return httpx.Client(**kwargs)
 
         from .web.transport import InProcessTransport
 
@@ -242,9 +375,13 @@ class FakeVoipbin:
         return httpx.Client(transport=self._transport, **kwargs)
 
     def async_client(self, **kwargs: Any) -> httpx.AsyncClient:
-        """An httpx.AsyncClient on ``url`` that reaches the app in-process."""
+        """An httpx.AsyncClient on ``url`` that reaches the app in-process (an attached
+        fake's, over the socket)."""
         import httpx
 
+        if self._attached is not None:
+            kwargs.setdefault("base_url", self.url)
+            return httpx.AsyncClient(**kwargs)
         kwargs.setdefault("base_url", self.url if self._server else "http://fakevoipbin/v1.0")
         transport = httpx.ASGITransport(app=self.app.asgi, client=("127.0.0.1", 50000))
         return httpx.AsyncClient(transport=transport, **kwargs)

@@ -90,10 +90,63 @@ def server() -> Iterator[Served]:
         stop(s)
 
 
-def test_version_names_the_production_commit() -> None:
+def test_version_names_the_production_commit_in_one_line() -> None:
     out = subprocess.run([*CLI, "--version"], capture_output=True, text=True, check=True).stdout
     assert __version__ in out
-    assert PRODUCTION_COMMIT.split()[0] in out
+    assert PRODUCTION_COMMIT in out
+    assert out.count("\n") == 1 and out.endswith("\n"), repr(out)
+
+
+def test_an_unknown_flag_shows_its_commands_usage() -> None:
+    r = subprocess.run(
+        [*CLI, "serve", "--prot", "9000"], capture_output=True, text=True, timeout=30
+    )
+    assert r.returncode == 2
+    assert r.stderr.startswith("usage: fakevoipbin serve "), r.stderr
+    assert "fakevoipbin serve: error: unrecognized arguments: --prot 9000" in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_now_takes_epoch_seconds_and_its_error_shows_an_example() -> None:
+    served = start("--now", "1796120130")
+    try:
+        assert "frozen at 2026-12-01T10:15:30.000000Z" in "\n".join(served.banner)
+    finally:
+        stop(served)
+    r = subprocess.run(
+        [*CLI, "serve", "--now", "tomorrow"], capture_output=True, text=True, timeout=30
+    )
+    assert r.returncode == 2
+    assert "2026-12-01T10:15:30.123456Z" in r.stderr and "1796120130" in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_a_state_file_in_a_missing_folder_is_one_line_naming_it(tmp_path: Path) -> None:
+    folder = tmp_path / "not" / "there"
+    r = subprocess.run(
+        [*CLI, "serve", "--port", "0", "--state-file", str(folder / "state.json")],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert r.returncode == 1
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and str(folder) in lines[0] and "does not exist" in lines[0], r.stderr
+
+
+def test_a_yaml_syntax_error_is_one_line_with_file_line_and_column(tmp_path: Path) -> None:
+    bad = tmp_path / "broken.yaml"
+    bad.write_text("version: 1\ncustomers:\n  - id: [unclosed\n")
+    r = subprocess.run(
+        [*CLI, "serve", "--port", "0", "--fixtures", str(bad)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert r.returncode == 1
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1, r.stderr
+    assert str(bad) in lines[0] and "line 4, column 1" in lines[0], lines[0]
 
 
 def test_banner_lists_url_profile_seed_and_admin_keys(server: Served) -> None:

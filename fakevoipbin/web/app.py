@@ -31,7 +31,7 @@ from ..core import errors
 from ..core.state import State
 from ..spec import Operation, Spec
 from .bodies import BodyReader
-from .control import control_mount
+from .control import ResetTo, control_mount
 from .encoding import JSON_TYPE, encode_json, envelope
 from .exchange import Exchange, Receive, Scope, Send
 from .pipeline import Pipeline, Stage
@@ -76,9 +76,11 @@ def build_app(
     access_log: bool = False,
     control: bool = True,
     control_token: str | None = None,
+    reset: ResetTo | None = None,
 ) -> WebApp:
     """The application: routes from ``spec``, the control API on ``/_fake`` when
-    ``control`` (behind ``X-Fake-Control-Token`` when ``control_token``)."""
+    ``control`` (behind ``X-Fake-Control-Token`` when ``control_token``), whose
+    ``POST /_fake/reset`` calls ``reset`` with the settings it was given."""
     bodies = BodyReader()
     pipeline = Pipeline(
         state, spec, bodies, response_validation=response_validation, access_log=access_log
@@ -89,7 +91,7 @@ def build_app(
     ]
     routes = [*operations, ExactRoute("/openapi.yaml", SpecFile(pipeline), "GET")]
     if control:
-        routes.append(control_mount(state, spec, bodies, control_token))
+        routes.append(control_mount(state, spec, bodies, control_token, reset))
     asgi = Starlette(routes=routes, exception_handlers={Exception: _internal_error})
     # gin's routing, not Starlette's: no 307 for every method on a trailing slash (the
     # pipeline redirects as production does), and our own 404 for whatever is left.

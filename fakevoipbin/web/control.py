@@ -58,20 +58,25 @@ class ControlError(Exception):
 
 
 Handler = Callable[[Any], Any]
+#: What ``POST /_fake/reset`` calls with its settings (profile, seed, now, fixtures,
+#: rate_limit): it resets, or raises TypeError/ValueError (one line) leaving the state
+#: as it was. ``fakevoipbin.assemble.Configurator.reset`` is the one the faces give.
+ResetTo = Callable[..., Any]
 
 
 class Control:
     """The control calls' handlers, over one state and spec: each takes the JSON body
     (None when the call has none) and answers JSON data or a ``Response``."""
 
-    def __init__(self, state: State, spec: Spec) -> None:
+    def __init__(self, state: State, spec: Spec, reset_to: ResetTo | None = None) -> None:
         self.state = state
         self.spec = spec
+        self.reset_to = reset_to
 
     def routes(self, bodies: BodyReader) -> list[ExactRoute]:
         table: list[tuple[str, str, Handler, bool]] = [
             ("GET", "/health", self.health, False),
-            ("POST", "/reset", self.reset, False),
+            ("POST", "/reset", self.reset, True),
             ("GET", "/clock", self.get_clock, False),
             ("POST", "/clock", self.move_clock, True),
             ("POST", "/customers", self.add_customer, True),
@@ -104,9 +109,23 @@ class Control:
             "rate_limit": st.rate_limit,
         }
 
-    def reset(self, _body: Any) -> dict[str, Any]:
-        self.state.reset()
-        return self.health(None)
+    def reset(self, body: Any) -> dict[str, Any]:
+        """Back to seed and fixtures, with the settings in the body (if any) for this
+        reset alone. The answer is the health, and the raw token of the fixtures'
+        default admin key (public test data, as the start banner shows), so a client
+        attached to this fake knows its key after a reset to other fixtures."""
+        settings = _object(body if body is not None else {}, None)
+        if self.reset_to is None:
+            if settings:
+                raise ControlError("this fake takes no settings on reset")
+            self.state.reset()
+        else:
+            try:
+                self.reset_to(**settings)
+            except (TypeError, ValueError) as exc:
+                raise ControlError(str(exc).splitlines()[0]) from None
+        key = self.state.loaded.admin_key()
+        return {**self.health(None), "accesskey": None if key is None else key.token}
 
     def _clock(self) -> dict[str, Any]:
         clock = self.state.clock
@@ -322,10 +341,18 @@ class ControlGate:
         await self.app(scope, receive, stamped)
 
 
-def control_mount(state: State, spec: Spec, bodies: BodyReader, token: str | None) -> Mount:
+def control_mount(
+    state: State,
+    spec: Spec,
+    bodies: BodyReader,
+    token: str | None,
+    reset_to: ResetTo | None = None,
+) -> Mount:
     """The control API, mounted at ``/_fake``."""
     router = Router(
-        Control(state, spec).routes(bodies), redirect_slashes=False, default=_route_not_found
+        Control(state, spec, reset_to).routes(bodies),
+        redirect_slashes=False,
+        default=_route_not_found,
     )
     return Mount(
         "/_fake", app=router, middleware=[Middleware(ControlGate, state=state, token=token)]

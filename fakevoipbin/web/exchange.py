@@ -53,6 +53,7 @@ class Exchange:
         "params",
         "path",
         "body",
+        "raw_body",
         "violations",
         "request_findings",
         "fault",
@@ -86,6 +87,8 @@ class Exchange:
         self.params: Mapping[str, Any] = _NOTHING
         self.path: Mapping[str, str] = _NOTHING
         self.body: Mapping[str, Any] = _NOTHING
+        #: The request body as read (for the journal, which redacts it when read).
+        self.raw_body = b""
         #: Business-rule findings the operation raises after its permission check.
         self.violations: Sequence[dict[str, Any]] = ()
         #: How the request broke openapi.yaml (for the journal and ``run``'s report).

@@ -33,7 +33,9 @@ from typing import Any
 from ..core import errors, rules
 from ..core.auth import AuthFailure, Credentials, identify, refuse_frozen
 from ..core.faults import FAULT_KINDS, FaultRule
+from ..core.journal import KEPT_HEADERS
 from ..core.ratelimit import Buckets
+from ..core.redact import redact_target
 from ..core.state import State
 from ..spec import Finding, Operation, Spec, findings
 from . import cors
@@ -49,7 +51,6 @@ from .inputs import (
     parse_query,
 )
 from .operations import OPERATIONS
-from .redact import redact_target
 from .render import InvalidResponse, Renderer
 from .request_id import request_id_for
 
@@ -313,6 +314,7 @@ class Pipeline:
             raise _refuse_body(ex, errors.INVALID_JSON_BODY, _GONE) from None
         if raw is None:
             raise _refuse_body(ex, errors.REQUEST_BODY_TOO_LARGE, _TOO_LARGE)
+        ex.raw_body = raw
         try:
             bound = bind_object(parse_json_body(raw), op.body_fields)
         except BodyError as exc:
@@ -380,6 +382,8 @@ class Pipeline:
             client = scope.get("client") or ("-", 0)
             access_log.info('%s:%s "%s %s" %d', client[0], client[1], method, target, reply.status)
         rule = ex.fault
+        headers = ex.headers
+        body = reply.body
         self.state.journal.record(
             time_us=self.state.clock.now_us(),
             method=method,
@@ -402,6 +406,11 @@ class Pipeline:
                 "status": rule.status,
                 "delay_ms": rule.delay_ms,
             },
+            reason=body["error"].get("reason")
+            if reply.status >= 400 and type(body) is dict and type(body.get("error")) is dict
+            else None,
+            body=ex.raw_body,
+            headers=tuple((name, headers[name]) for name in KEPT_HEADERS if name in headers),
         )
 
     # --- helpers ----------------------------------------------------------------------

@@ -1,0 +1,180 @@
+"""Attach mode: drive a fake that runs in another process (``fakevoipbin serve`` or
+``fakevoipbin run``) through its control API, with the Python face's own calls.
+
+``FakeVoipbin.attach(url)`` and the pytest fixture (when ``FAKEVOIPBIN_URL`` names a
+running fake, as ``run`` exports it) use ``Attached``: a reset, the clock, customers,
+faults and the journal are control calls, so the requests a client's tests make reach
+the running fake and ``run``'s report counts them. A proxy of a real API is refused:
+a real API cannot be reset.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from .core.clock import format_fixed, parse_instant
+from .core.faults import FaultRule
+from .core.journal import Entry, JournalQueries
+from .envnames import ACCESSKEY_ENV, CONTROL_TOKEN_ENV
+from .options import parse_instant_text
+
+
+class AttachError(RuntimeError):
+    """The fake cannot be attached to or driven, with the reason in one line."""
+
+
+def root_of(url: str) -> str:
+    """The server's root from its root or its API URL (``…/v1.0``)."""
+    url = url.rstrip("/")
+    return url[: -len("/v1.0")] if url.endswith("/v1.0") else url
+
+
+class RemoteJournal(JournalQueries):
+    """The journal of an attached fake, read with ``GET /_fake/journal``."""
+
+    def __init__(self, attached: Attached) -> None:
+        self._attached = attached
+
+    def entries(self) -> list[Entry]:
+        body = self._attached.call("GET", "/journal")
+        return [Entry.from_dict(e) for e in body["entries"]]
+
+    def clear(self) -> None:
+        self._attached.call("DELETE", "/journal")
+
+    def __len__(self) -> int:
+        return len(self.entries())
+
+
+class Attached:
+    """A fake in another process, driven through its control API (``Driver``)."""
+
+    def __init__(self, url: str, *, control_token: str | None = None, timeout: float = 10.0):
+        self.root = root_of(url)
+        parts = urlsplit(self.root)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise AttachError(f"cannot attach to {url!r}: not an http:// URL")
+        self.host = parts.hostname
+        self.port = parts.port or (443 if parts.scheme == "https" else 80)
+        token = control_token if control_token is not None else os.environ.get(CONTROL_TOKEN_ENV)
+        headers = {"X-Fake-Control-Token": token} if token else {}
+        self._http = httpx.Client(base_url=self.root + "/_fake", headers=headers, timeout=timeout)
+        self.journal = RemoteJournal(self)
+        self._sticky: dict[str, Any] = {}
+        self._accesskey = os.environ.get(ACCESSKEY_ENV)
+        try:
+            health = self.call("GET", "/health")
+        except AttachError:
+            self._http.close()
+            raise
+        if health.get("fake") != "fakevoipbin" or "profile" not in health:
+            self._http.close()
+            raise AttachError(f"cannot attach to {self.root}: it is not a fakevoipbin fake")
+        if health.get("upstream"):
+            self._http.close()
+            raise AttachError(
+                f"cannot attach to {self.root}: it is a fakevoipbin proxy of "
+                f"{health['upstream']}, and a real API cannot be reset; point the tests at "
+                "a fake, or run them through the proxy without the fakevoipbin fixture"
+            )
+        self._profile: str = health["profile"]
+
+    def close(self) -> None:
+        self._http.close()
+
+    def call(self, method: str, path: str, body: Any = None) -> Any:
+        """One control call: its JSON answer, or an ``AttachError`` naming what failed."""
+        try:
+            r = self._http.request(method, path, json=body)
+        except httpx.HTTPError as exc:
+            raise AttachError(
+                f"cannot reach the fake's control API at {self.root}/_fake{path}: {exc}"
+            ) from None
+        try:
+            data = r.json()
+        except ValueError:
+            data = None
+        if r.status_code != 200 or not isinstance(data, dict):
+            message = ""
+            if isinstance(data, dict) and isinstance(data.get("error"), dict):
+                message = str(data["error"].get("message", ""))
+            hint = " (give its control token: FAKEVOIPBIN_CONTROL_TOKEN)" * (r.status_code == 401)
+            raise AttachError(
+                f"{method} {self.root}/_fake{path} answered {r.status_code}"
+                + (f": {message}" if message else "")
+                + hint
+            )
+        return data
+
+    # --- Driver ---------------------------------------------------------------------
+
+    @property
+    def profile(self) -> str:
+        return self._profile
+
+    @property
+    def accesskey(self) -> str:
+        if self._accesskey is None:
+            raise LookupError(
+                f"the access key of the fake at {self.root} is known after a reset(), or "
+                f"from {ACCESSKEY_ENV}"
+            )
+        return self._accesskey
+
+    def now_us(self) -> int:
+        return parse_instant(self.call("GET", "/clock")["now"])
+
+    def set_clock(self, us: int) -> None:
+        self.call("POST", "/clock", {"set": format_fixed(us)})
+
+    def advance_clock(self, seconds: float) -> None:
+        self.call("POST", "/clock", {"advance": seconds})
+
+    def freeze_clock(self, frozen: bool) -> None:
+        self.call("POST", "/clock", {"freeze": frozen})
+
+    def clock_frozen(self) -> bool:
+        return bool(self.call("GET", "/clock")["frozen"])
+
+    def add_fault(self, fields: dict[str, Any]) -> FaultRule:
+        return FaultRule(**self.call("POST", "/faults", fields))
+
+    def fault_rules(self) -> list[FaultRule]:
+        return [FaultRule(**r) for r in self.call("GET", "/faults")["faults"]]
+
+    def clear_faults(self) -> None:
+        self.call("DELETE", "/faults")
+
+    def reset(self, changes: dict[str, Any]) -> None:
+        self._reset({**self._sticky, **_portable(changes)})
+
+    def configure(self, changes: dict[str, Any]) -> None:
+        wanted = {**self._sticky, **_portable(changes)}
+        self._reset(wanted)  # refused: nothing sticks
+        self._sticky = wanted
+
+    def _reset(self, settings: dict[str, Any]) -> None:
+        answer = self.call("POST", "/reset", settings)
+        self._profile = answer["profile"]
+        self._accesskey = answer.get("accesskey")
+
+    def add_customer(self, name: str, frozen: bool) -> tuple[str, str]:
+        made = self.call("POST", "/customers", {"name": name, "frozen": frozen})
+        return made["customer_id"], made["accesskey"]["token"]
+
+
+def _portable(changes: dict[str, Any]) -> dict[str, Any]:
+    """The marker's settings as the control API takes them: ``now`` as RFC 3339 text
+    (from a datetime too), ``fixtures`` as an absolute path, since the fake may not
+    share this process's working folder."""
+    out = dict(changes)
+    if out.get("now") is not None:
+        out["now"] = parse_instant_text(out["now"])
+    if out.get("fixtures") is not None:
+        out["fixtures"] = str(Path(out["fixtures"]).resolve())
+    return out

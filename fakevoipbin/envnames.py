@@ -1,0 +1,13 @@
+"""The environment variables the faces share: ``fakevoipbin run`` exports them to the
+client's command, and the pytest plugin's attach mode reads them."""
+
+#: The fake's API URL (…/v1.0); in a pytest run, it turns attach mode on.
+URL_ENV = "FAKEVOIPBIN_URL"
+#: The same URL, under the name VoIPbin's own clients read.
+API_BASE_URL_ENV = "VOIPBIN_API_BASE_URL"
+#: The raw token of the fixtures' default admin key (public test data).
+ACCESSKEY_ENV = "FAKEVOIPBIN_ACCESSKEY"
+#: The same key, under the name VoIPbin's own clients read.
+API_KEY_ENV = "VOIPBIN_API_KEY"
+#: The fake's control token, when it has one.
+CONTROL_TOKEN_ENV = "FAKEVOIPBIN_CONTROL_TOKEN"

@@ -1,0 +1,235 @@
+"""Attach mode (fakevoipbin/attach.py): ``FakeVoipbin.attach(url)`` drives a fake in
+another process (``fakevoipbin serve``) through its control API, with the Python
+face's own calls; what cannot be attached to says why in one line."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from fakevoipbin.attach import AttachError
+from fakevoipbin.testing import FakeVoipbin
+
+from .conftest import NOW, SECOND_TOKEN, TUTORIAL_KEY_ID, TUTORIAL_TOKEN
+from .test_serve import Served, start, stop
+
+
+@pytest.fixture(scope="module")
+def served() -> Iterator[Served]:
+    s = start("--no-access-log")
+    yield s
+    stop(s)
+
+
+@pytest.fixture
+def fake(served: Served) -> Iterator[FakeVoipbin]:
+    attached = FakeVoipbin.attach(served.url)
+    attached.reset()
+    yield attached
+    attached.reset()
+    attached.stop()
+
+
+def test_it_knows_the_fake_and_its_key_after_a_reset(served: Served, monkeypatch: Any) -> None:
+    monkeypatch.delenv("FAKEVOIPBIN_ACCESSKEY", raising=False)
+    fake = FakeVoipbin.attach(served.url)  # the API URL, ending in /v1.0
+    assert fake.attached and fake.url == served.url
+    assert fake.base_url + "/v1.0" == served.url
+    assert str(fake.port) in served.url
+    with pytest.raises(LookupError, match="after a reset"):
+        _ = fake.accesskey
+    fake.reset()
+    assert fake.accesskey == TUTORIAL_TOKEN
+    assert fake.profile == "docs"
+    again = FakeVoipbin.attach(fake.base_url)  # or its root
+    assert again.url == fake.url
+    fake.stop()
+    again.stop()
+
+
+def test_the_journal_counts_what_clients_sent_to_the_other_process(fake: FakeVoipbin) -> None:
+    with fake.client(params={"accesskey": fake.accesskey}) as c:
+        assert c.post("/accesskeys", json={"name": "ci", "expire": 86400}).status_code == 200
+        assert c.get("/accesskeys").status_code == 200
+    fake.journal.assert_called("PostAccesskeys", times=1, status=200)
+    fake.journal.assert_called("GetAccesskeys", times=1)
+    with pytest.raises(AssertionError, match="DeleteAccesskeysId"):
+        fake.journal.assert_called("DeleteAccesskeysId")
+    entries = fake.journal.entries()
+    assert [e.operation_id for e in entries] == ["PostAccesskeys", "GetAccesskeys"]
+    assert all(TUTORIAL_TOKEN not in json.dumps(e.as_dict()) for e in entries)
+    fake.reset()
+    assert fake.journal.entries() == []
+
+
+def test_clock_faults_and_customers_go_through_the_control_api(fake: FakeVoipbin) -> None:
+    fake.clock.freeze()
+    fake.clock.set(NOW)
+    assert fake.clock.frozen and fake.clock.now_text() == NOW
+    fake.clock.advance(1.5)
+    assert fake.clock.now_text() == "2026-12-01T10:15:31.623456Z"
+    fake.clock.set(1796120130)  # epoch seconds, as the local face takes them
+    assert fake.clock.now_text() == "2026-12-01T10:15:30.000000Z"
+
+    rule = fake.faults.add("GetAccesskeys", status=503, times=1)
+    assert rule.operation == "GetAccesskeys" and rule.id > 0
+    with fake.client(params={"accesskey": fake.accesskey}) as c:
+        assert c.get("/accesskeys").status_code == 503
+        assert c.get("/accesskeys").status_code == 200
+    assert [r.fired for r in fake.faults.rules()] == [1]
+    fake.faults.clear()
+    assert fake.faults.rules() == []
+
+    customer_id, token = fake.add_customer("attached tenant")
+    with fake.client(params={"accesskey": token}) as c:
+        listed = c.get("/accesskeys").json()["result"]
+    assert [k["customer_id"] for k in listed] == [customer_id]
+
+
+def test_a_reset_takes_the_markers_settings_for_that_reset_alone(
+    fake: FakeVoipbin, tmp_path: Path
+) -> None:
+    fake.reset(profile="live", seed=3, now=NOW)
+    assert fake.profile == "live"
+    health = httpx.get(fake.base_url + "/_fake/health").json()
+    assert (health["profile"], health["seed"], health["clock"]) == (
+        "live",
+        3,
+        {"now": NOW, "frozen": True},
+    )
+    fake.reset()
+    health = httpx.get(fake.base_url + "/_fake/health").json()
+    assert (health["profile"], health["seed"], health["clock"]["frozen"]) == ("docs", 0, False)
+
+    own = tmp_path / "own.yaml"
+    own.write_text(
+        "version: 1\ncustomers:\n  - name: Own\n    keys:\n      - name: k\n        expire: 600\n"
+    )
+    fake.reset(fixtures=str(own))
+    assert fake.accesskey not in (TUTORIAL_TOKEN, SECOND_TOKEN)
+    with fake.client(params={"accesskey": fake.accesskey}) as c:
+        assert [k["name"] for k in c.get("/accesskeys").json()["result"]] == ["k"]
+
+
+def test_a_refused_reset_names_the_file_and_leaves_the_fake_as_it_was(
+    fake: FakeVoipbin,
+) -> None:
+    fake.reset(profile="live")
+    with fake.client(params={"accesskey": fake.accesskey}) as c:
+        made = c.post("/accesskeys", json={"name": "kept", "expire": 86400}).json()
+    for _ in range(2):  # the second time too: nothing was half-applied
+        with pytest.raises(AttachError, match="does-not-exist.yaml"):
+            fake.reset(profile="docs", fixtures="does-not-exist.yaml")
+    with pytest.raises(AttachError, match="unknown option"):
+        fake.reset(colour="red")
+    assert fake.profile == "live"
+    with fake.client(params={"accesskey": fake.accesskey}) as c:
+        assert c.get(f"/accesskeys/{made['id']}").json()["name"] == "kept"
+        assert c.get(f"/accesskeys/{TUTORIAL_KEY_ID}").status_code == 200
+
+
+def test_configure_sticks_across_resets(fake: FakeVoipbin) -> None:
+    fake.configure(profile="live")
+    fake.reset()
+    assert fake.profile == "live"
+    fake.reset(seed=2)
+    assert fake.profile == "live"
+    with pytest.raises(AttachError):
+        fake.configure(fixtures="nope.yaml")
+    fake.reset()
+    assert fake.profile == "live"
+    fake.configure(profile="docs")
+    assert fake.profile == "docs"
+
+
+def test_what_lives_in_the_other_process_says_so(fake: FakeVoipbin) -> None:
+    for name in ("state", "app", "options"):
+        with pytest.raises(RuntimeError, match="attached to"):
+            getattr(fake, name)
+
+
+def test_a_control_token_is_needed_and_taken_from_the_environment(monkeypatch: Any) -> None:
+    served = start("--control-token", "s3cret", "--no-access-log")
+    try:
+        monkeypatch.delenv("FAKEVOIPBIN_CONTROL_TOKEN", raising=False)
+        with pytest.raises(AttachError, match="401.*FAKEVOIPBIN_CONTROL_TOKEN") as info:
+            FakeVoipbin.attach(served.url)
+        assert "s3cret" not in str(info.value)
+        FakeVoipbin.attach(served.url, control_token="s3cret").stop()
+        monkeypatch.setenv("FAKEVOIPBIN_CONTROL_TOKEN", "s3cret")
+        fake = FakeVoipbin.attach(served.url)
+        fake.reset()
+        assert fake.accesskey == TUTORIAL_TOKEN
+        fake.stop()
+    finally:
+        stop(served)
+
+
+class _Stub(http.server.BaseHTTPRequestHandler):
+    """Answers every GET with the server's ``answer`` (status, JSON body)."""
+
+    def do_GET(self) -> None:
+        status, body = self.server.answer  # type: ignore[attr-defined]
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def stub() -> Iterator[Any]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Stub)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+
+    def answer(status: int, body: Any) -> str:
+        server.answer = (status, body)  # type: ignore[attr-defined]
+        return f"http://127.0.0.1:{server.server_address[1]}/v1.0"
+
+    yield answer
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_proxy_of_a_real_api_cannot_be_reset(stub: Any) -> None:
+    url = stub(
+        200,
+        {
+            "status": "ok",
+            "fake": "fakevoipbin",
+            "profile": "live",
+            "seed": 0,
+            "upstream": "https://api.voipbin.net/v1.0",
+        },
+    )
+    with pytest.raises(AttachError) as info:
+        FakeVoipbin.attach(url)
+    text = str(info.value)
+    assert "proxy of https://api.voipbin.net/v1.0" in text
+    assert "a real API cannot be reset" in text and "\n" not in text
+
+
+def test_what_is_not_a_fake_or_not_there_is_one_line(stub: Any) -> None:
+    url = stub(404, {"error": {"message": "no such route"}})
+    with pytest.raises(AttachError, match="answered 404"):
+        FakeVoipbin.attach(url)
+    url = stub(200, {"status": "ok"})
+    with pytest.raises(AttachError, match="not a fakevoipbin fake"):
+        FakeVoipbin.attach(url)
+    with pytest.raises(AttachError, match="cannot reach") as info:
+        FakeVoipbin.attach("http://127.0.0.1:9/v1.0", timeout=2)
+    assert "\n" not in str(info.value)
+    with pytest.raises(AttachError, match="not an http"):
+        FakeVoipbin.attach("ftp://example.com/v1.0")
