@@ -10,6 +10,7 @@ import json
 import sys
 import urllib.error
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -615,3 +616,24 @@ def test_journal_and_state_dump_never_hold_a_raw_token() -> None:
             assert token not in state_text, f"{token[:11]}… leaked into the state dump"
         # the prefix alone is fine, and the dump does name the keys by prefix
         assert "vb_a3Bf9xKm" in state_text
+
+
+def test_a_failed_configure_or_reset_leaves_the_fake_as_it_was(tmp_path: Path) -> None:
+    from fakevoipbin.fixtures import FixtureError
+
+    fake = FakeVoipbin()
+    fake.configure(profile="live")
+    _customer, token = fake.add_customer("kept")
+    missing = str(tmp_path / "does-not-exist.yaml")
+    for _ in range(2):  # the second call fails too: nothing was stored half-way
+        with pytest.raises(FixtureError, match="does-not-exist.yaml"):
+            fake.configure(profile="docs", fixtures=missing)
+        with pytest.raises(FixtureError, match="does-not-exist.yaml"):
+            fake.reset(profile="docs", fixtures=missing)
+    assert fake.profile == "live" and fake.options.profile == "live"
+    with fake.client(params={"accesskey": token}) as c:
+        assert c.get("/accesskeys").status_code == 200, "the state was not reset either"
+    fake.reset(seed=4)  # for this reset alone
+    assert (fake.state.seed, fake.profile) == (4, "live")
+    fake.reset()
+    assert (fake.state.seed, fake.profile) == (0, "live")

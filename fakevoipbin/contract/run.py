@@ -52,6 +52,7 @@ def run_client(
     except ServeError as exc:
         sys.stderr.write(f"fakevoipbin: {exc}\n")
         return 1
+    url = fake.url
     try:
         env = {
             **os.environ,
@@ -77,7 +78,7 @@ def run_client(
     print(found.table())
     if not found.requests:
         print(
-            f"fakevoipbin run: the client made no request to the fake at {fake.url}; "
+            f"fakevoipbin run: the client made no request to the fake at {url}; "
             f"did CMD read FAKEVOIPBIN_URL or VOIPBIN_API_BASE_URL?"
         )
     for path, text in ((report, found.to_json(code)), (junit, found.junit())):

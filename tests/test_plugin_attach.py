@@ -1,0 +1,193 @@
+"""The pytest plugin in attach mode, and a marker that cannot be applied: a client's
+pytest suite run by ``fakevoipbin run``, whose fixture drives run's fake (so the
+report counts its requests), and the errors a user gets."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from .test_plugin import (
+    CUSTOM_FIXTURES,
+    MARKER_TESTS,
+    RESET_TESTS,
+    UNRELATED_PLUGINS,
+    inner,
+    run_inner,
+)
+
+pytest_plugins = ["pytester"]
+
+CLI = [sys.executable, "-m", "fakevoipbin"]
+OFF = [arg for name in UNRELATED_PLUGINS for arg in ("-p", f"no:{name}")]
+
+ATTACHED_TESTS = inner(
+    """
+    import os
+
+
+    def test_the_fixture_drives_runs_fake(fakevoipbin):
+        assert fakevoipbin.attached
+        assert fakevoipbin.url == os.environ["FAKEVOIPBIN_URL"]
+        create(fakevoipbin)
+        fakevoipbin.journal.assert_called("PostAccesskeys", times=1, status=200)
+        with pytest.raises(RuntimeError, match="attached to"):
+            fakevoipbin.state
+    """
+)
+
+
+def run_client_suite(
+    path: Path, *pytest_args: str, run_args: tuple[str, ...] = ()
+) -> tuple[subprocess.CompletedProcess[str], dict[str, object] | None]:
+    """``fakevoipbin run ... -- python -m pytest`` in ``path``; the JSON report."""
+    report = path / "out" / "report.json"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("FAKEVOIPBIN_", "PYTEST_"))}
+    proc = subprocess.run(
+        [
+            *CLI,
+            "run",
+            *run_args,
+            "--report",
+            str(report),
+            "--",
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            *OFF,
+            *pytest_args,
+        ],
+        cwd=path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    loaded = json.loads(report.read_text()) if report.exists() else None
+    return proc, loaded
+
+
+def test_run_counts_what_fixture_based_tests_send(pytester: pytest.Pytester) -> None:
+    pytester.makefile(".yaml", custom=CUSTOM_FIXTURES)
+    pytester.makepyfile(
+        test_reset=RESET_TESTS, test_markers=MARKER_TESTS, test_attached=ATTACHED_TESTS
+    )
+    proc, report = run_client_suite(pytester.path, "--strict-markers")
+    out = proc.stdout + proc.stderr
+    # Every test of the plugin's own reset and marker suites passes against run's fake.
+    assert proc.returncode == 0, out
+    assert "17 passed" in proc.stdout, out
+    assert report is not None
+    ops = report["operations"]
+    assert isinstance(ops, dict)
+    assert report["requests"] > 100, "the tests' requests reached run's fake"
+    assert ops["PostAccesskeys"]["statuses"]["200"] >= 8
+    assert ops["GetAccesskeys"]["statuses"]["429"] == 1  # the rate-limit marker's
+    assert "made no request" not in proc.stdout
+
+
+def test_markers_reach_runs_fake_on_top_of_its_options(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_on_top=inner(
+            """
+            def test_runs_profile_is_the_base(fakevoipbin):
+                assert fakevoipbin.profile == "live"
+                status, health = http("GET", f"{fakevoipbin.base_url}/_fake/health")
+                assert health["seed"] == 9
+
+
+            @pytest.mark.fakevoipbin(profile="docs")
+            def test_a_marker_changes_one_setting(fakevoipbin):
+                status, health = http("GET", f"{fakevoipbin.base_url}/_fake/health")
+                assert (health["profile"], health["seed"]) == ("docs", 9)
+
+
+            def test_and_only_for_its_test(fakevoipbin):
+                assert fakevoipbin.profile == "live"
+            """
+        )
+    )
+    proc, _ = run_client_suite(pytester.path, run_args=("--profile", "live", "--seed", "9"))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "3 passed" in proc.stdout
+
+
+BAD_MARKER_TESTS = inner(
+    """
+    @pytest.mark.fakevoipbin(profile="live")
+    def test_a_live(fakevoipbin):
+        create(fakevoipbin)
+        assert fakevoipbin.profile == "live"
+
+
+    @pytest.mark.fakevoipbin(profile="docs", fixtures="does-not-exist.yaml")
+    def test_b_bad(fakevoipbin):
+        pass
+
+
+    @pytest.mark.fakevoipbin(profile="docs", fixtures="does-not-exist.yaml")
+    def test_c_bad_too(fakevoipbin):
+        pass
+
+
+    def test_d_fine_afterwards(fakevoipbin):
+        assert fakevoipbin.profile == "docs"
+        url = f"{fakevoipbin.url}/accesskeys?accesskey={TUTORIAL_TOKEN}"
+        assert [k["id"] for k in http("GET", url)[1]["result"]] == [TUTORIAL_KEY_ID]
+    """
+)
+
+
+def _check_bad_marker_outcome(text: str) -> None:
+    assert "test_b_bad" in text and "test_c_bad_too" in text
+    assert text.count("does-not-exist.yaml") >= 2, text
+
+
+def test_a_marker_that_fails_errors_every_test_that_has_it(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_bad=BAD_MARKER_TESTS)
+    result = run_inner(pytester, "-rE", timeout=120)
+    result.assert_outcomes(passed=2, errors=2)
+    _check_bad_marker_outcome(result.stdout.str())
+
+
+def test_a_marker_that_fails_in_attach_mode_errors_too(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_bad=BAD_MARKER_TESTS)
+    proc, _ = run_client_suite(pytester.path, "-rE")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "2 passed, 2 errors" in proc.stdout, proc.stdout
+    _check_bad_marker_outcome(proc.stdout)
+
+
+def test_attach_mode_refuses_xdist_workers_in_one_line(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_attached=ATTACHED_TESTS)
+    proc, report = run_client_suite(pytester.path, "-n", "2", "-p", "xdist")
+    assert proc.returncode == 4, proc.stdout + proc.stderr  # pytest's usage error
+    said = [line for line in proc.stderr.splitlines() if "pytest-xdist" in line]
+    assert len(said) == 1, proc.stderr
+    assert "run without -n" in said[0] and "FAKEVOIPBIN_URL" in said[0]
+    assert "Traceback" not in proc.stderr
+    assert report is not None and report["requests"] == 0
+
+
+def test_a_url_with_no_fake_behind_it_names_it(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_attached=ATTACHED_TESTS)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("FAKEVOIPBIN_", "PYTEST_"))}
+    env["FAKEVOIPBIN_URL"] = "http://127.0.0.1:9/v1.0"
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *OFF],
+        cwd=pytester.path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 1
+    assert "FAKEVOIPBIN_URL=http://127.0.0.1:9/v1.0: cannot reach" in proc.stdout, proc.stdout

@@ -1,0 +1,112 @@
+"""``fakevoipbin run`` at its edges, as a user meets them: report paths in folders that
+do not exist or cannot be written, serve's own start errors, a client that made no
+request, and the control API's host rule."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+CLI = [sys.executable, "-m", "fakevoipbin"]
+
+#: A client that touches a file (to show whether it ran) and makes one request.
+ONE_REQUEST = """
+import os, pathlib, sys, urllib.request
+pathlib.Path(sys.argv[1]).write_text("ran")
+url = os.environ["FAKEVOIPBIN_URL"] + "/accesskeys?accesskey=" + os.environ["VOIPBIN_API_KEY"]
+urllib.request.urlopen(url, timeout=10).read()
+"""
+
+
+def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*CLI, "run", *args], capture_output=True, text=True, timeout=120, cwd=cwd
+    )
+
+
+def test_report_paths_in_missing_folders_are_made(tmp_path: Path) -> None:
+    ran = tmp_path / "ran"
+    out = tmp_path / "out" / "deeper"
+    proc = run(
+        "--report",
+        str(out / "report.json"),
+        "--junit",
+        str(out / "junit.xml"),
+        "--strict",
+        "--",
+        sys.executable,
+        "-c",
+        ONE_REQUEST,
+        str(ran),
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr
+    report = json.loads((out / "report.json").read_text())
+    assert report["requests"] == 1
+    assert (out / "junit.xml").read_text().startswith("<?xml")
+
+
+def test_a_report_path_that_cannot_be_written_stops_before_the_client_runs(
+    tmp_path: Path,
+) -> None:
+    ran = tmp_path / "ran"
+    a_file = tmp_path / "plain-file"
+    a_file.write_text("not a folder")
+    for flag, path in (
+        ("--report", a_file / "report.json"),  # its "folder" is a file
+        ("--junit", Path("/proc/version/junit.xml")),  # a read-only place
+        ("--report", tmp_path),  # a folder, not a file
+    ):
+        proc = run(flag, str(path), "--", sys.executable, "-c", ONE_REQUEST, str(ran))
+        assert proc.returncode == 2, (flag, path, proc.stderr)
+        lines = proc.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("fakevoipbin run: cannot write"), lines
+        assert str(path) in lines[0]
+        assert not ran.exists(), "the client ran although the report could not be written"
+
+
+def test_a_busy_port_and_a_missing_fixtures_file_answer_as_serve_does(tmp_path: Path) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        port = str(sock.getsockname()[1])
+        ran_cmd = run("--port", port, "--", "true")
+        served = subprocess.run(
+            [*CLI, "serve", "--port", port], capture_output=True, text=True, timeout=30
+        )
+    missing = str(tmp_path / "nope.yaml")
+    ran_fix = run("--fixtures", missing, "--", "true")
+    served_fix = subprocess.run(
+        [*CLI, "serve", "--port", "0", "--fixtures", missing],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    for got, want, named in ((ran_cmd, served, port), (ran_fix, served_fix, missing)):
+        assert got.returncode == want.returncode == 1
+        assert got.stderr.strip() == want.stderr.strip(), (got.stderr, want.stderr)
+        lines = got.stderr.strip().splitlines()
+        assert len(lines) == 1 and named in lines[0] and "Traceback" not in got.stderr
+    assert "cannot listen on 127.0.0.1:" + port in ran_cmd.stderr
+
+
+def test_a_client_that_made_no_request_is_said_plainly_and_fails_strict() -> None:
+    proc = run("--", "true")
+    assert proc.returncode == 0
+    assert "the client made no request to the fake" in proc.stdout
+    strict = run("--strict", "--", "true")
+    assert strict.returncode == 1
+    assert "no request reached the fake" in strict.stdout
+    assert "Traceback" not in strict.stderr
+
+
+def test_run_refuses_an_open_control_api_on_a_public_host() -> None:
+    proc = run("--host", "0.0.0.0", "--", "true")
+    assert proc.returncode == 2
+    assert "refusing to serve the control API on 0.0.0.0" in proc.stderr
+    ok = run("--host", "0.0.0.0", "--control-token", "t0ken", "--strict", "--", "true")
+    assert ok.returncode == 1 and "no request reached the fake" in ok.stdout
+    assert "t0ken" not in ok.stdout + ok.stderr
