@@ -30,23 +30,35 @@ KEPT_HEADERS = ("content-type", "user-agent", "x-request-id")
 
 
 class _Any:
-    """The matchers' "don't care" (``reason=None`` means "no error reason")."""
+    """The matchers' "don't care": the default of ``json``, ``query`` and ``reason``,
+    so that ``reason=None`` can mean "no error reason"."""
 
     def __repr__(self) -> str:
         return "ANY"
 
 
+#: Matches anything (the matchers' default).
 ANY: Any = _Any()
+
+#: The fields ``Entry.from_dict`` cannot do without.
+_REQUIRED = ("seq", "time", "method", "target", "operation_id", "status")
 
 
 @dataclass(slots=True)
 class Entry:
-    """One exchange. ``target`` is the path and query with every credential redacted;
-    ``auth`` is the authenticating key's prefix (or agent), or why auth failed;
-    ``reason`` the error reason answered (None for a success). ``json`` is the request
-    body parsed, with secret fields ``[REDACTED]`` (None when there was none or it was
-    not JSON); ``body`` is a body that was not JSON (or was cut), as redacted text;
-    ``headers`` the Content-Type, User-Agent and X-Request-Id sent."""
+    """One exchange, as the journal shows it.
+
+    ``target`` is the path and query with every credential redacted (``query`` parses
+    it); ``auth`` the authenticating key's prefix (or agent), or why auth failed;
+    ``reason`` the error envelope's reason (None for a success, and for an answer with
+    no envelope: a redirect, a refused login's bare 400). ``json`` is the request body
+    parsed, each ``token``, ``accesskey``, ``password`` and ``webhook_secret`` field
+    (at any depth, in any case) ``"[REDACTED]"`` and tokens in other strings shrunk to
+    their prefix; it is None when no body was read, or it was not JSON, or it was cut.
+    ``body`` is then the body as text, redacted best effort (None when there was none
+    or it was JSON). ``body_truncated``: the body was over ``MAX_BODY`` bytes and only
+    its start is kept. ``headers`` holds the Content-Type, User-Agent and X-Request-Id
+    the client sent, by lower-case name (never Authorization or Cookie)."""
 
     seq: int
     time_us: int
@@ -72,11 +84,14 @@ class Entry:
 
     @property
     def query(self) -> dict[str, list[str]]:
-        """The query parameters as sent (credentials' values redacted)."""
+        """The query parameters as sent, each name's values in order (a credential's
+        value is ``[REDACTED]``)."""
         return parse_qs(urlsplit(self.target).query, keep_blank_values=True)
 
     def as_dict(self) -> dict[str, Any]:
-        """The entry as ``GET /_fake/journal`` shows it (``Entry.from_dict`` undoes it)."""
+        """The entry as ``GET /_fake/journal`` shows it: ``seq``, ``time`` (RFC 3339,
+        six fraction digits) and every other field by its name (``Entry.from_dict``
+        undoes it)."""
         out: dict[str, Any] = {"seq": self.seq, "time": self.time}
         for f in fields(self):
             if f.name not in ("seq", "time_us"):
@@ -85,12 +100,19 @@ class Entry:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Entry:
-        """The entry ``as_dict`` gave (a journal read over the control API)."""
+        """The entry ``as_dict`` gave, also after a trip through JSON (a journal read
+        over the control API): ``Entry.from_dict(e.as_dict()) == e``. Keys it does not
+        know are ignored and optional fields it lacks take their defaults, so a fake of
+        another version can be read; without a required one it raises ``ValueError``."""
+        missing = [name for name in _REQUIRED if name not in data]
+        if missing:
+            raise ValueError(f"not a journal entry: no {', '.join(missing)}")
         values = {f.name: data[f.name] for f in fields(cls) if f.name in data}
         values["time_us"] = parse_instant(data["time"])
         return cls(**values)
 
     def line(self) -> str:
+        """One line: seq, method, target, operation, status and reason, auth, fault."""
         op = self.operation_id or "-"
         outcome = f"{self.status} {self.reason}" if self.reason else str(self.status)
         extra = f" fault={self.fault}" if self.fault else ""
@@ -98,14 +120,17 @@ class Entry:
         return f"#{self.seq} {self.method} {self.target} [{op}] -> {outcome}{auth}{extra}"
 
 
+# A stored exchange: seq, time_us, method, target, operation_id, status, request_id,
+# auth, request and response violations (tuples of their items), fault (its items,
+# or None), reason, the body bytes, whether they were cut, and the kept headers.
 _Row = tuple[Any, ...]
 
 
 def _entry(row: _Row) -> Entry:
-    """The Entry a stored row stands for: violations become fresh lists, the body is
-    parsed and redacted."""
+    """The Entry a stored row stands for: violations and the fault become fresh dicts,
+    the body is parsed and redacted, the headers redacted."""
     (seq, time_us, method, target, operation_id, status, request_id, auth) = row[:8]
-    raw, truncated, headers = row[12], row[13], row[14]
+    fault, reason, raw, truncated, headers = row[10:15]
     parsed, text = _read_body(raw, truncated)
     return Entry(
         seq,
@@ -116,10 +141,10 @@ def _entry(row: _Row) -> Entry:
         status,
         request_id,
         auth,
-        list(row[8]),
-        list(row[9]),
-        row[10],
-        row[11],
+        [dict(v) for v in row[8]],
+        [dict(v) for v in row[9]],
+        None if fault is None else dict(fault),
+        reason,
         {k: redact_text(v) for k, v in headers},
         parsed,
         text,
@@ -128,18 +153,28 @@ def _entry(row: _Row) -> Entry:
 
 
 def _read_body(raw: bytes, truncated: bool) -> tuple[Any, str | None]:
+    """``(json, body)``: a whole JSON body parsed and redacted; anything else (not
+    JSON, cut, nested past ``MAX_DEPTH``) as redacted text."""
     if not raw:
         return None, None
     if not truncated:
         try:
             return redact_json(jsonlib.loads(raw)), None
-        except (ValueError, RecursionError):
+        except (ValueError, RecursionError):  # not JSON (TooDeep is a ValueError too)
             pass
     return None, redact_body_text(raw.decode("utf-8", "replace"))
 
 
 class JournalQueries:
-    """The matchers, over whatever ``entries()`` gives (oldest first)."""
+    """The matchers, over whatever ``entries()`` gives (oldest first): a subclass need
+    only define ``entries()``. Each matcher reads ``entries()`` once.
+
+    Every matcher takes the same criteria; each left out matches anything:
+    ``status``; ``json``, a subset of the body (an object matches by the keys it names,
+    recursively; anything else, lists included, must be equal, ``True`` is not ``1``);
+    ``query``, parameters by name (a value is compared as a string, ``True`` as
+    ``"true"``; a list is every value in order; None means "not sent"); ``reason``, the
+    error reason, where None means "no error reason" (a success)."""
 
     def entries(self) -> list[Entry]:
         raise NotImplementedError
@@ -153,11 +188,10 @@ class JournalQueries:
         query: Mapping[str, Any] | Any = ANY,
         reason: str | None | Any = ANY,
     ) -> list[Entry]:
-        """The entries for one operation (every one when None) that match: ``status``,
-        ``json`` (a subset of the body: nested objects by their keys, everything else
-        equal), ``query`` (parameters by name, values as strings) and ``reason`` (None:
-        no error reason). Each left out matches anything."""
-        return [e for e in self.entries() if _matches(e, operation_id, status, json, query, reason)]
+        """The entries of ``operation_id`` (of every operation when None) that match,
+        oldest first."""
+        _check_operation(operation_id)
+        return _matching(self.entries(), operation_id, status, json, query, reason)
 
     def assert_called(
         self,
@@ -169,15 +203,18 @@ class JournalQueries:
         query: Mapping[str, Any] | Any = ANY,
         reason: str | None | Any = ANY,
     ) -> list[Entry]:
-        """Assert ``operation_id`` was called (exactly ``times`` times) in a way that
-        matches, as ``calls`` matches. On failure the message lists the calls that came
-        closest, with their auth outcome, error reason and a diff of the body."""
-        found = self.calls(operation_id, status, json=json, query=query, reason=reason)
+        """Assert ``operation_id`` was called in a way that matches: at least once, or
+        exactly ``times`` times. Returns the matching entries. On failure the message
+        lists the calls that came closest, with their status, error reason, auth
+        outcome and body, and a diff of the closest one's body against ``json``."""
+        _check_operation(operation_id)
+        entries = self.entries()
+        found = _matching(entries, operation_id, status, json, query, reason)
         if (times is None and found) or (times is not None and len(found) == times):
             return found
         wanted = [operation_id]
         if status is not None:
-            wanted.append(f"status {status}")
+            wanted.append(f"status={status}")
         for name, value in (("json", json), ("query", query), ("reason", reason)):
             if value is not ANY:
                 wanted.append(f"{name}={value!r}")
@@ -186,52 +223,196 @@ class JournalQueries:
             f"expected {', '.join(wanted)} to be called {count}; "
             f"it was called {len(found)} time(s)."
         ]
-        near = self._closest(operation_id, status, json, reason)
+        near = _closest(entries, operation_id, status, json, query, reason)
         if near:
-            lines.append("closest calls:")
-            lines += [f"  {e.line()}" for e in near]
+            lines.append("closest calls (most like the wanted one first):")
+            for e in near:
+                lines.append(f"  {e.line()}")
+                sent = _shown_body(e)
+                if sent is not None:
+                    lines.append(f"      body: {sent}")
             if json is not ANY:
                 lines += _body_diff(json, near[0])
         else:
             lines.append("the journal is empty.")
         raise AssertionError("\n".join(lines))
 
-    def assert_not_called(self, operation_id: str) -> None:
-        self.assert_called(operation_id, times=0)
+    def assert_not_called(
+        self,
+        operation_id: str,
+        status: int | None = None,
+        *,
+        json: Any = ANY,
+        query: Mapping[str, Any] | Any = ANY,
+        reason: str | None | Any = ANY,
+    ) -> None:
+        """Assert no call of ``operation_id`` matches (the matching ones are listed)."""
+        self.assert_called(
+            operation_id, times=0, status=status, json=json, query=query, reason=reason
+        )
 
-    def _closest(
-        self, operation_id: str, status: int | None, json: Any, reason: Any, limit: int = 5
-    ) -> list[Entry]:
-        method = _METHOD_OF.get(operation_id, "")
 
-        def score(e: Entry) -> tuple[int, int]:
-            s = 0
-            if e.operation_id == operation_id:
-                s += 8
-            if e.method == method:
-                s += 4
-            if json is not ANY and _subset(json, e.json):
-                s += 2
-            if (status is not None and e.status == status) or (
-                reason is not ANY and e.reason == reason
-            ):
-                s += 1
-            return (s, e.seq)
+def _check_operation(operation_id: str | None) -> None:
+    """A mistyped operationId would match nothing and pass ``assert_not_called``."""
+    if operation_id is not None and operation_id not in _METHOD_OF:
+        raise ValueError(
+            f"{operation_id!r} is not an operationId of openapi.yaml ({', '.join(_METHOD_OF)})"
+        )
 
-        return sorted(self.entries(), key=score, reverse=True)[:limit]
+
+def _matching(
+    entries: list[Entry],
+    operation_id: str | None,
+    status: int | None,
+    json: Any,
+    query: Any,
+    reason: Any,
+) -> list[Entry]:
+    return [
+        e
+        for e in entries
+        if (operation_id is None or e.operation_id == operation_id)
+        and (status is None or e.status == status)
+        and (reason is ANY or e.reason == reason)
+        and (json is ANY or _subset(json, e.json))
+        and (query is ANY or _query_matches(query, e.query))
+    ]
+
+
+def _closest(
+    entries: list[Entry],
+    operation_id: str,
+    status: int | None,
+    json: Any,
+    query: Any,
+    reason: Any,
+    limit: int = 5,
+) -> list[Entry]:
+    """The entries most like the wanted call: its operation counts most, then its
+    method, the body, the query, the status and the reason; newest first on a tie."""
+    method = _METHOD_OF.get(operation_id, "")
+
+    def score(e: Entry) -> tuple[int, int]:
+        s = 32 if e.operation_id == operation_id else 0
+        s += 16 if e.method == method else 0
+        s += 8 if json is not ANY and _subset(json, e.json) else 0
+        s += 4 if query is not ANY and _query_matches(query, e.query) else 0
+        s += 2 if status is not None and e.status == status else 0
+        s += 1 if reason is not ANY and e.reason == reason else 0
+        return (s, e.seq)
+
+    return sorted(entries, key=score, reverse=True)[:limit]
+
+
+def _query_matches(wanted: Mapping[str, Any], sent: dict[str, list[str]]) -> bool:
+    for name, value in wanted.items():
+        if value is None:
+            if name in sent:
+                return False
+            continue
+        values = value if isinstance(value, (list, tuple)) else [value]
+        if sent.get(name) != [_as_query_value(v) for v in values]:
+            return False
+    return True
+
+
+def _as_query_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _subset(wanted: Any, got: Any) -> bool:
+    """``wanted`` is in ``got``: an object's keys each match, anything else is equal
+    (and a bool is never a number)."""
+    if isinstance(wanted, dict):
+        return isinstance(got, dict) and all(
+            k in got and _subset(v, got[k]) for k, v in wanted.items()
+        )
+    if isinstance(wanted, list):
+        return (
+            isinstance(got, list)
+            and len(wanted) == len(got)
+            and all(_equal(w, g) for w, g in zip(wanted, got, strict=True))
+        )
+    return _equal(wanted, got)
+
+
+def _equal(wanted: Any, got: Any) -> bool:
+    if isinstance(wanted, bool) or isinstance(got, bool):
+        return type(wanted) is type(got) and wanted == got
+    if isinstance(wanted, dict):
+        return (
+            isinstance(got, dict)
+            and wanted.keys() == got.keys()
+            and all(_equal(v, got[k]) for k, v in wanted.items())
+        )
+    if isinstance(wanted, list):
+        return (
+            isinstance(got, list)
+            and len(wanted) == len(got)
+            and all(_equal(w, g) for w, g in zip(wanted, got, strict=True))
+        )
+    return bool(wanted == got)
+
+
+def _shown_body(e: Entry, limit: int = 200) -> str | None:
+    if e.json is not None:
+        text = jsonlib.dumps(e.json, ensure_ascii=False)
+    elif e.body is not None:
+        text = repr(e.body)
+    else:
+        return None
+    cut = " (cut at 4 KiB)" if e.body_truncated else ""
+    return (text if len(text) <= limit else text[:limit] + "…") + cut
+
+
+def _project(wanted: Any, got: Any) -> Any:
+    """``got`` with only the object keys ``wanted`` names, so the diff shows only what
+    differs (a key the body lacks shows as removed)."""
+    if isinstance(wanted, dict) and isinstance(got, dict):
+        return {k: _project(v, got[k]) for k, v in wanted.items() if k in got}
+    return got
+
+
+def _body_diff(wanted: Any, entry: Entry) -> list[str]:
+    """The closest call's body against the wanted one, as a unified diff over pretty
+    JSON (the body cut to the keys the wanted one names)."""
+    if entry.json is None and entry.body is not None:
+        got_lines = entry.body.splitlines()
+        label = f"#{entry.seq}'s body (not JSON{', cut' if entry.body_truncated else ''})"
+    else:
+        got_lines = _pretty(_project(wanted, entry.json)).splitlines()
+        label = f"#{entry.seq}'s body" if entry.json is not None else f"#{entry.seq}: no body"
+    diff = list(
+        difflib.unified_diff(
+            _pretty(wanted).splitlines(), got_lines, "wanted json", label, lineterm=""
+        )
+    )
+    return ["body diff:", *(f"  {line}" for line in diff)]
+
+
+def _pretty(value: Any) -> str:
+    return jsonlib.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)
 
 
 class Journal(JournalQueries):
+    """The fake's own journal: the last ``size`` exchanges, oldest first."""
+
     def __init__(self, size: int = DEFAULT_SIZE) -> None:
         if size < 1:
             raise ValueError("a journal holds at least one entry")
         self._lock = threading.Lock()
-        # Rows are plain tuples of strings, bytes and numbers, which the garbage
-        # collector stops tracking: ten thousand kept exchanges cost no collection time.
+        # Rows are plain tuples of strings, bytes, numbers and None (violations and a
+        # fault as tuples of their items), which the garbage collector stops tracking:
+        # ten thousand kept exchanges cost no collection time. Nothing on the way in
+        # parses the body; reading the journal does.
         self._entries: deque[_Row] = deque(maxlen=size)
         self._seq = 0
         self.size = size
-        #: Called with every new entry; they survive clear() and reset (``run``'s report).
+        #: Called with every new entry, as ``entries()`` would give it (so with its body
+        #: parsed: an observer costs a parse per request); they survive clear() and
+        #: reset (``run``'s report is one).
         self.observers: list[Callable[[Entry], None]] = []
 
     def record(
@@ -255,8 +436,9 @@ class Journal(JournalQueries):
         (``method``, ``target`` with credentials redacted, the ``operation_id``, the
         request ``body`` as sent and the kept ``headers``), what was answered
         (``status``, ``reason``, ``request_id``), who asked (``auth``), how either broke
-        the spec, and the fault that answered, if one did. The body is kept as bytes
-        (cut at ``MAX_BODY``) and redacted when read."""
+        the spec, and the fault that answered, if one did. ``headers`` are (lower-case
+        name, value) pairs, as sent. The body is kept as bytes (cut at ``MAX_BODY``)
+        and parsed and redacted only when read."""
         truncated = len(body) > MAX_BODY
         if truncated:
             body = body[:MAX_BODY]
@@ -271,9 +453,9 @@ class Journal(JournalQueries):
                 status,
                 request_id,
                 auth,
-                tuple(request_violations) if request_violations else (),
-                tuple(response_violations) if response_violations else (),
-                fault,
+                _items(request_violations) if request_violations else (),
+                _items(response_violations) if response_violations else (),
+                None if fault is None else tuple(fault.items()),
                 reason,
                 body,
                 truncated,
@@ -292,6 +474,7 @@ class Journal(JournalQueries):
         return [_entry(row) for row in rows]
 
     def clear(self) -> None:
+        """Drop every entry; numbering starts again at 1."""
         with self._lock:
             self._entries.clear()
             self._seq = 0
@@ -300,55 +483,11 @@ class Journal(JournalQueries):
         return len(self._entries)
 
 
-def _matches(
-    e: Entry,
-    operation_id: str | None,
-    status: int | None,
-    json: Any,
-    query: Any,
-    reason: Any,
-) -> bool:
-    if operation_id is not None and e.operation_id != operation_id:
-        return False
-    if status is not None and e.status != status:
-        return False
-    if reason is not ANY and e.reason != reason:
-        return False
-    if json is not ANY and not _subset(json, e.json):
-        return False
-    if query is not ANY:
-        sent = e.query
-        for name, value in query.items():
-            values = value if isinstance(value, list) else [value]
-            if sent.get(name) != [str(v) for v in values]:
-                return False
-    return True
+def _items(details: list[dict[str, Any]]) -> tuple[tuple[tuple[str, Any], ...], ...]:
+    return tuple(tuple(d.items()) for d in details)
 
 
-def _subset(wanted: Any, got: Any) -> bool:
-    """``wanted`` is in ``got``: an object's keys each match, anything else is equal."""
-    if isinstance(wanted, dict):
-        return isinstance(got, dict) and all(
-            k in got and _subset(v, got[k]) for k, v in wanted.items()
-        )
-    return bool(wanted == got) and isinstance(wanted, bool) == isinstance(got, bool)
-
-
-def _body_diff(wanted: Any, entry: Entry) -> list[str]:
-    """The closest call's body against the wanted one, as a diff."""
-    got = entry.json if entry.json is not None else entry.body
-    want_text = jsonlib.dumps(wanted, indent=2, sort_keys=True).splitlines()
-    got_text = (
-        jsonlib.dumps(got, indent=2, sort_keys=True).splitlines()
-        if not isinstance(got, str)
-        else got.splitlines()
-    )
-    diff = difflib.unified_diff(
-        want_text, got_text, "wanted json (a subset)", f"#{entry.seq}'s body", lineterm=""
-    )
-    return ["body diff:", *(f"  {line}" for line in diff)]
-
-
+#: Each operationId of openapi.yaml and its method (tests/test_journal.py checks it).
 _METHOD_OF = {
     "GetAccesskeys": "GET",
     "PostAccesskeys": "POST",

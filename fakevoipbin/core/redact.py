@@ -45,27 +45,56 @@ def redact_target(path: str, raw_query: bytes) -> str:
     return redact_text(path) + (f"?{query}" if query else "")
 
 
-#: Body fields whose values are never written down (at any depth).
+#: Body fields whose values are never written down (at any depth, in any case: Go's
+#: JSON decoding matches a field's name whatever its case).
 SECRET_FIELDS = frozenset({"token", "accesskey", "password", "webhook_secret"})
-_SECRET_PAIR = re.compile(
-    r"""("?(?:token|accesskey|password|webhook_secret)"?\s*[:=]\s*"?)([^"&,\s}]*)""",
-    re.IGNORECASE,
+#: How deep a body's objects and arrays may nest before it is shown as text.
+MAX_DEPTH = 64
+_NAMES = "(?:token|accesskey|password|webhook_secret)"
+# ``name": value`` (JSON, or text like YAML): a quoted value to its closing quote,
+# escapes included (or to the end of a cut body); an unquoted one to the line's end,
+# a comma or a closing bracket.
+_COLON_PAIR = re.compile(
+    _NAMES + r"""("?\s*:\s*)("(?:[^"\\]|\\.)*(?:"|\\?\Z)|[^,}\]\r\n]*)""",
+    re.IGNORECASE | re.DOTALL,
 )
+# ``name=value`` (a form, a query): the value to the next ``&`` or the line's end.
+_EQUALS_PAIR = re.compile(_NAMES + r"(\s*=\s*)([^&\r\n]*)", re.IGNORECASE)
 
 
-def redact_json(value: Any) -> Any:
+class TooDeep(ValueError):
+    """A body nested deeper than ``MAX_DEPTH``."""
+
+
+def redact_json(value: Any, depth: int = 0) -> Any:
     """A parsed JSON body with every secret field's value ``[REDACTED]`` and any token
-    left in another string shrunk to its prefix."""
+    left in another string shrunk to its prefix. Raises ``TooDeep`` past ``MAX_DEPTH``."""
     if isinstance(value, dict):
-        return {k: (REDACTED if k in SECRET_FIELDS else redact_json(v)) for k, v in value.items()}
+        if depth >= MAX_DEPTH:
+            raise TooDeep("the body nests too deep")
+        return {
+            k: (REDACTED if k.lower() in SECRET_FIELDS else redact_json(v, depth + 1))
+            for k, v in value.items()
+        }
     if isinstance(value, list):
-        return [redact_json(v) for v in value]
+        if depth >= MAX_DEPTH:
+            raise TooDeep("the body nests too deep")
+        return [redact_json(v, depth + 1) for v in value]
     if isinstance(value, str):
         return redact_text(value)
     return value
 
 
 def redact_body_text(text: str) -> str:
-    """A body that is not JSON (or was cut): ``name=value`` and ``"name": "value"``
-    pairs of the secret fields lose their value, and tokens shrink to a prefix."""
-    return redact_text(_SECRET_PAIR.sub(lambda m: m.group(1) + REDACTED, text))
+    """A body that is not JSON (or was cut), best effort: the value of each secret
+    field written ``"name": "value"`` (JSON; a quoted value whole, escapes and spaces
+    included) or ``name=value`` (a form) becomes ``[REDACTED]``, whatever the name's
+    case; then tokens shrink to a prefix and JWTs go."""
+    text = _COLON_PAIR.sub(_redact_colon, text)
+    text = _EQUALS_PAIR.sub(lambda m: m.group(0)[: m.start(2) - m.start(0)] + REDACTED, text)
+    return redact_text(text)
+
+
+def _redact_colon(m: re.Match[str]) -> str:
+    head = m.group(0)[: m.start(2) - m.start(0)]
+    return head + (f'"{REDACTED}"' if m.group(2).startswith('"') else REDACTED)

@@ -371,8 +371,13 @@ class Pipeline:
             ex.reply.body["error"]["request_id"] = ex.request_id
 
     def journal(self, ex: Exchange) -> None:
-        """Write the exchange down (and to the access log), credentials redacted.
-        First, so a client that has its answer finds the exchange written down."""
+        """Write the exchange down (and to the access log), credentials redacted:
+        what was asked (the body as read, unparsed; Content-Type, User-Agent and
+        X-Request-Id, never Authorization or Cookie), what was answered (the status and
+        the error envelope's reason) and by whom. Before the answer is sent, so a client
+        that has its answer finds the exchange written down. A request stopped before
+        the body stage (a fault; refused credentials, rate limit or frozen account; a
+        bad query or id) has no body in the journal: it was never read."""
         scope = ex.scope
         reply = ex.reply
         assert reply is not None
@@ -410,7 +415,7 @@ class Pipeline:
             if reply.status >= 400 and type(body) is dict and type(body.get("error")) is dict
             else None,
             body=ex.raw_body,
-            headers=tuple((name, headers[name]) for name in KEPT_HEADERS if name in headers),
+            headers=tuple([(name, headers[name]) for name in KEPT_HEADERS if name in headers]),
         )
 
     # --- helpers ----------------------------------------------------------------------
