@@ -16,7 +16,10 @@ from typing import Any
 
 import pytest
 
+from fakevoipbin.contract.report import MAX_VIOLATIONS, ClientReport
 from fakevoipbin.core.clock import format_fixed, parse_instant
+from fakevoipbin.core.journal import Entry
+from fakevoipbin.spec import Spec
 
 from . import spec_check
 from .conftest import NOW, TUTORIAL_TOKEN
@@ -121,6 +124,18 @@ def table_row(stdout: str, op_id: str) -> str:
     return rows[0]
 
 
+def columns(stdout: str, op_id: str) -> list[str]:
+    """A table row's columns: operation, calls, statuses met, error statuses never met,
+    error reasons met (columns are two spaces or more apart)."""
+    cols = re.split(r"\s{2,}", table_row(stdout, op_id).strip())
+    assert len(cols) == 5, cols
+    return cols
+
+
+def properties(case: ET.Element) -> dict[str, str]:
+    return {p.get("name", ""): p.get("value", "") for p in case.iter("property")}
+
+
 def cases(suite: ET.Element) -> dict[str, ET.Element]:
     found: dict[str, ET.Element] = {}
     for case in suite.iter("testcase"):
@@ -162,28 +177,54 @@ def test_run_exports_the_fake_and_reports_what_the_client_met(
     assert ops["GetAccesskeys"]["error_statuses_never_met"] == [
         s for s in _errors("GetAccesskeys") if s != 401
     ]
+    assert ops["GetAccesskeys"]["reasons"] == {"INVALID_CREDENTIALS": 1}
     for op_id in set(DOCUMENTED) - {"GetAccesskeys"}:
         assert ops[op_id]["statuses"] == {}, op_id
         assert ops[op_id]["error_statuses_never_met"] == _errors(op_id), op_id
+        assert ops[op_id]["reasons"] == {}, op_id
     assert report["violations"] == []
     assert report["violation_count"] == 0
 
-    # The printed table.
-    row = table_row(proc.stdout, "GetAccesskeys")
-    assert "200×1" in row and "401×1" in row
-    assert row.rstrip().endswith(", ".join(str(s) for s in _errors("GetAccesskeys") if s != 401))
-    row = table_row(proc.stdout, "DeleteAccesskeysId")
-    assert row.rstrip().endswith(", ".join(str(s) for s in _errors("DeleteAccesskeysId")))
+    # The printed table: statuses met, error statuses never met, error reasons met.
+    never = ", ".join(str(s) for s in _errors("GetAccesskeys") if s != 401)
+    assert columns(proc.stdout, "GetAccesskeys") == [
+        "GetAccesskeys",
+        "2",
+        "200×1, 401×1",
+        never,
+        "INVALID_CREDENTIALS×1",
+    ]
+    never = ", ".join(str(s) for s in _errors("DeleteAccesskeysId"))
+    assert columns(proc.stdout, "DeleteAccesskeysId") == [
+        "DeleteAccesskeysId",
+        "0",
+        "-",
+        never,
+        "-",
+    ]
     assert "no client request broke openapi.yaml" in proc.stdout
 
-    # JUnit: one test case per operation and documented status; met ones pass.
+    # JUnit: one test case per operation, what it met in its properties; the ones never
+    # called are skipped, and nothing failed.
     found = cases(suite)
-    expected = {f"{op} answers {s}" for op, statuses in DOCUMENTED.items() for s in statuses}
-    assert set(found) == expected
+    assert set(found) == set(DOCUMENTED)
+    assert suite.get("tests") == str(len(DOCUMENTED))
     assert suite.findall(".//failure") == []
+    assert suite.get("failures") == "0"
+    assert suite.get("skipped") == str(len(DOCUMENTED) - 1)
     for name, case in found.items():
-        met = name in ("GetAccesskeys answers 200", "GetAccesskeys answers 401")
-        assert (case.find("skipped") is None) == met, name
+        assert (case.find("skipped") is None) == (name == "GetAccesskeys"), name
+    got = properties(found["GetAccesskeys"])
+    assert got["calls"] == "2"
+    assert got["statuses_met"] == "200×1, 401×1"
+    assert got["error_statuses_never_met"] == ", ".join(
+        str(s) for s in _errors("GetAccesskeys") if s != 401
+    )
+    assert got["reasons_met"] == "INVALID_CREDENTIALS×1"
+    assert got["violations"] == "0"
+    got = properties(found["DeleteAccesskeysId"])
+    assert got["error_statuses_never_met"] == ", ".join(map(str, _errors("DeleteAccesskeysId")))
+    assert (got["calls"], got["statuses_met"], got["reasons_met"]) == ("0", "", "")
 
 
 @pytest.mark.parametrize("strict", [False, True])
@@ -211,18 +252,29 @@ def test_run_reports_requests_that_break_the_spec(tmp_path: Path, strict: bool) 
     assert 400 not in post["error_statuses_never_met"]
     assert 401 in post["error_statuses_never_met"]
 
+    # A wrong type is the body's shape; a missing expire is a business rule.
+    assert post["reasons"] == {"INVALID_ARGUMENT": 1, "INVALID_JSON_BODY": 1}
+
     assert "2 client request(s) broke openapi.yaml" in proc.stdout
     assert "expire broke 'type'" in proc.stdout
     assert "expire broke 'required'" in proc.stdout
-    assert "200×1, 400×2" in table_row(proc.stdout, "PostAccesskeys")
+    cols = columns(proc.stdout, "PostAccesskeys")
+    assert (cols[2], cols[4]) == ("200×1, 400×2", "INVALID_ARGUMENT×1, INVALID_JSON_BODY×1")
 
+    # JUnit: the operation's one case fails, with one failure per violation.
+    found = cases(suite)
+    assert set(found) == set(DOCUMENTED)
     failures = suite.findall(".//failure")
-    assert len(failures) == 2
+    assert failures == found["PostAccesskeys"].findall("failure")
     messages = sorted(f.get("message", "") for f in failures)
     assert messages == ["expire broke 'required'", "expire broke 'type'"]
-    assert suite.get("failures") == "2"
-    per_status = {f"{op} answers {s}" for op, statuses in DOCUMENTED.items() for s in statuses}
-    assert len(suite.findall("testcase")) == len(per_status) + 2
+    assert all("#" in (f.text or "") and "[REDACTED]" in (f.text or "") for f in failures)
+    assert suite.get("failures") == "1"
+    assert properties(found["PostAccesskeys"])["violations"] == "2"
+    assert properties(found["PostAccesskeys"])["reasons_met"] == (
+        "INVALID_ARGUMENT×1, INVALID_JSON_BODY×1"
+    )
+    assert TUTORIAL_TOKEN not in proc.stdout + json.dumps(report) + ET.tostring(suite).decode()
 
 
 @pytest.mark.parametrize("profile", ["docs", "live"])
@@ -251,3 +303,36 @@ def test_run_takes_serve_options(tmp_path: Path, profile: str) -> None:
         assert (status, body["error"]["reason"]) == (404, "ACCESSKEY_NOT_FOUND")
         assert got["token"] is None
         assert report["operations"]["GetAccesskeysId"]["statuses"] == {"404": 1}
+
+
+def test_junit_counts_violations_past_the_ones_it_lists() -> None:
+    """The report keeps the first MAX_VIOLATIONS; the JUnit case says how many more,
+    and a description never shows a token."""
+    found = ClientReport(Spec())
+    broke = {"field": "name", "rule": "enum", "description": f"name: '{TUTORIAL_TOKEN}' is bad"}
+    for seq in range(1, MAX_VIOLATIONS + 4):
+        found.observe(
+            Entry(
+                seq,
+                0,
+                "POST",
+                "/v1.0/accesskeys",
+                "PostAccesskeys",
+                400,
+                request_violations=[broke],
+                reason="INVALID_ARGUMENT",
+            )  # fmt: skip
+        )
+    suite = ET.fromstring(found.junit())
+    case = cases(suite)["PostAccesskeys"]
+    failures = case.findall("failure")
+    assert len(failures) == MAX_VIOLATIONS + 1
+    assert failures[-1].get("message") == "3 more request(s) broke openapi.yaml"
+    assert properties(case)["violations"] == str(MAX_VIOLATIONS + 3)
+    assert properties(case)["reasons_met"] == f"INVALID_ARGUMENT×{MAX_VIOLATIONS + 3}"
+    assert found.as_dict()["operations"]["PostAccesskeys"]["reasons"] == {
+        "INVALID_ARGUMENT": MAX_VIOLATIONS + 3
+    }
+    assert suite.get("failures") == "1"
+    for text in (found.junit(), found.to_json(), found.table()):
+        assert TUTORIAL_TOKEN not in text

@@ -1,5 +1,7 @@
-"""``fakevoipbin run``'s report: what a client's tests exercised and where they broke
-the spec, gathered from the fake's journal as the client runs."""
+"""``fakevoipbin run``'s report: what a client's tests exercised (the statuses and
+error reasons each operation answered) and where they broke the spec, gathered from
+the fake's journal as the client runs. Like the journal, it holds no credential: a
+target's credentials are redacted, and bodies are not in it."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
 from ..core.journal import Entry
+from ..core.redact import redact_text
 from ..spec import Spec
 
 MAX_VIOLATIONS = 1000
@@ -20,6 +23,10 @@ MAX_VIOLATIONS = 1000
 class ClientReport:
     spec: Spec
     statuses: dict[str, Counter[int]] = field(default_factory=dict)
+    #: The error reasons each operation answered (a success has none).
+    reasons: dict[str, Counter[str]] = field(default_factory=dict)
+    #: How many of each operation's requests broke openapi.yaml (kept or not).
+    violations_by_op: Counter[str] = field(default_factory=Counter)
     violations: list[dict[str, Any]] = field(default_factory=list)
     violation_count: int = 0
     unrouted: Counter[str] = field(default_factory=Counter)
@@ -29,9 +36,11 @@ class ClientReport:
     def __post_init__(self) -> None:
         for op_id in self.spec.operations:
             self.statuses.setdefault(op_id, Counter())
+            self.reasons.setdefault(op_id, Counter())
 
     def observe(self, entry: Entry) -> None:
-        """A journal observer: count the exchange, keep its spec violations."""
+        """A journal observer: count the exchange and its error reason, keep its spec
+        violations."""
         with self._lock:
             self.requests += 1
             if entry.operation_id is None:
@@ -39,8 +48,11 @@ class ClientReport:
                     self.unrouted[f"{entry.method} {entry.target.split('?')[0]}"] += 1
                 return
             self.statuses[entry.operation_id][entry.status] += 1
+            if entry.reason is not None:
+                self.reasons[entry.operation_id][entry.reason] += 1
             for v in entry.request_violations:
                 self.violation_count += 1
+                self.violations_by_op[entry.operation_id] += 1
                 if len(self.violations) < MAX_VIOLATIONS:
                     self.violations.append(
                         {
@@ -51,11 +63,12 @@ class ClientReport:
                             "status": entry.status,
                             "field": v.get("field"),
                             "rule": v.get("rule"),
-                            "description": v.get("description"),
+                            "description": redact_text(str(v.get("description"))),
                         }
                     )
 
     def never_met(self, op_id: str) -> list[int]:
+        """The documented error statuses ``op_id`` never answered."""
         documented = self.spec.operations[op_id].documented_statuses
         return [s for s in documented if s >= 400 and s not in self.statuses[op_id]]
 
@@ -66,6 +79,7 @@ class ClientReport:
                 "statuses": {str(s): n for s, n in sorted(c.items())},
                 "documented": list(self.spec.operations[op_id].documented_statuses),
                 "error_statuses_never_met": self.never_met(op_id),
+                "reasons": dict(sorted(self.reasons[op_id].items())),
             }
             for op_id, c in self.statuses.items()
         }
@@ -82,14 +96,27 @@ class ClientReport:
         return json.dumps(self.as_dict(exit_code), indent=2, ensure_ascii=False)
 
     def table(self) -> str:
+        """The report as text: a row per operation (calls, statuses met, documented
+        error statuses never met, error reasons met), then the requests to no route and
+        the requests that broke openapi.yaml."""
+        header = ("operation", "calls", "statuses met", "error statuses never met")
+        rows = [
+            (
+                op_id,
+                str(sum(c.values())),
+                _counted(c) or "-",
+                ", ".join(str(s) for s in self.never_met(op_id)) or "-",
+                _counted(self.reasons[op_id]) or "-",
+            )
+            for op_id, c in self.statuses.items()
+        ]
+        widths = [max(len(r[i]) for r in [header, *rows]) for i in range(4)]
         lines = ["fakevoipbin contract report", ""]
-        lines.append(
-            f"{'operation':<20} {'calls':>6}  {'statuses met':<24} error statuses never met"
-        )
-        for op_id, c in self.statuses.items():
-            met = ", ".join(f"{s}×{n}" for s, n in sorted(c.items())) or "-"
-            never = ", ".join(str(s) for s in self.never_met(op_id)) or "-"
-            lines.append(f"{op_id:<20} {sum(c.values()):>6}  {met:<24} {never}")
+        for r in [(*header, "error reasons met"), *rows]:
+            lines.append(
+                f"{r[0]:<{widths[0]}}  {r[1]:>{widths[1]}}  {r[2]:<{widths[2]}}  "
+                f"{r[3]:<{widths[3]}}  {r[4]}".rstrip()
+            )
         if self.unrouted:
             lines.append("")
             lines.append("requests to no route (404 ROUTE_NOT_FOUND):")
@@ -110,34 +137,75 @@ class ClientReport:
         return "\n".join(lines)
 
     def junit(self) -> str:
-        """One test case per operation and documented status (skipped when never met),
-        and one failing case per spec violation."""
-        cases: list[str] = []
-        failures = skipped = 0
-        for op_id, c in self.statuses.items():
-            for status in self.spec.operations[op_id].documented_statuses:
-                name = quoteattr(f"{op_id} answers {status}")
-                if status in c:
-                    cases.append(f'<testcase classname="fakevoipbin.{op_id}" name={name}/>')
-                else:
-                    skipped += 1
-                    cases.append(
-                        f'<testcase classname="fakevoipbin.{op_id}" name={name}>'
-                        f'<skipped message="the client\'s tests never met this status"/>'
-                        "</testcase>"
-                    )
+        """JUnit XML: one test case per operation, its statuses met, error statuses
+        never met and error reasons met in the case's properties, and one ``failure``
+        per request that broke openapi.yaml (the suite's ``failures`` counts the
+        failing cases). An operation the client never called is skipped."""
+        by_op: dict[str, list[dict[str, Any]]] = {op_id: [] for op_id in self.statuses}
         for v in self.violations:
-            failures += 1
-            name = quoteattr(f"request #{v['seq']} {v['method']} {v['target']}")
-            message = quoteattr(f"{v['field']} broke '{v['rule']}'")
-            cases.append(
-                f'<testcase classname="fakevoipbin.spec.{v["operation_id"]}" name={name}>'
-                f"<failure message={message}>{escape(str(v['description']))}</failure>"
-                "</testcase>"
+            by_op.setdefault(v["operation_id"], []).append(v)
+        cases: list[str] = []
+        failing = skipped = 0
+        for op_id, c in self.statuses.items():
+            calls = sum(c.values())
+            properties = (
+                ("calls", str(calls)),
+                ("statuses_met", _counted(c)),
+                (
+                    "documented",
+                    ", ".join(map(str, self.spec.operations[op_id].documented_statuses)),
+                ),
+                ("error_statuses_never_met", ", ".join(map(str, self.never_met(op_id)))),
+                ("reasons_met", _counted(self.reasons[op_id])),
+                ("violations", str(self.violations_by_op[op_id])),
             )
+            body = ["<properties>"]
+            body += [f"<property name={quoteattr(k)} value={quoteattr(v)}/>" for k, v in properties]
+            body.append("</properties>")
+            listed = by_op.get(op_id, [])
+            for v in listed:
+                message = quoteattr(f"{v['field']} broke '{v['rule']}'")
+                text = (
+                    f"request #{v['seq']} {v['method']} {v['target']} -> {v['status']}: "
+                    f"{v['description']}"
+                )
+                body.append(
+                    f'<failure message={message} type="spec violation">{escape(text)}</failure>'
+                )
+            unlisted = self.violations_by_op[op_id] - len(listed)
+            if unlisted > 0:
+                body.append(
+                    f'<failure message="{unlisted} more request(s) broke openapi.yaml" '
+                    'type="spec violation">only the first violations are listed; '
+                    "see the JSON report's violation_count</failure>"
+                )
+            if self.violations_by_op[op_id]:
+                failing += 1
+            elif calls == 0:
+                skipped += 1
+                body.append('<skipped message="the client\'s tests never called it"/>')
+            cases.append(
+                f'<testcase classname="fakevoipbin.contract" name={quoteattr(op_id)}>'
+                + "".join(body)
+                + "</testcase>"
+            )
+        suite_properties = (
+            ("requests", str(self.requests)),
+            ("violation_count", str(self.violation_count)),
+            ("unrouted_requests", str(sum(self.unrouted.values()))),
+        )
         head = (
             '<?xml version="1.0" encoding="utf-8"?>\n'
             f'<testsuite name="fakevoipbin contract" tests="{len(cases)}" '
-            f'failures="{failures}" skipped="{skipped}" errors="0">'
+            f'failures="{failing}" skipped="{skipped}" errors="0">\n  <properties>'
+            + "".join(
+                f"<property name={quoteattr(k)} value={quoteattr(v)}/>" for k, v in suite_properties
+            )
+            + "</properties>"
         )
         return head + "\n  " + "\n  ".join(cases) + "\n</testsuite>\n"
+
+
+def _counted(counts: Counter[Any]) -> str:
+    """``200×1, 400×2``: each value and how often, in order."""
+    return ", ".join(f"{k}×{n}" for k, n in sorted(counts.items()))
