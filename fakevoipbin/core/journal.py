@@ -1,8 +1,9 @@
 """The request journal: a bounded ring buffer of what clients sent and what the fake
 answered, credentials and secrets redacted, with matchers for asserting on it.
 
-On the hot path an exchange is one tuple of strings, bytes and numbers (the request
-body as it came, cut at 4 KiB), which the garbage collector stops tracking. The body
+On the hot path an exchange is one tuple of strings, bytes, numbers and tuples of them
+(the request body as it came, cut at 4 KiB), which the garbage collector stops
+tracking. The body
 is parsed and redacted only when the journal is read. ``JournalQueries`` holds the
 matchers over ``entries()``, so a journal read from another process (attach mode's
 ``RemoteJournal``, from ``GET /_fake/journal``) has the same ones.
