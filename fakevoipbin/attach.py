@@ -47,9 +47,6 @@ class RemoteJournal(JournalQueries):
     def clear(self) -> None:
         self._attached.call("DELETE", "/journal")
 
-    def __len__(self) -> int:
-        return len(self.entries())
-
 
 class Attached:
     """A fake in another process, driven through its control API (``Driver``)."""

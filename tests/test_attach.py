@@ -233,3 +233,13 @@ def test_what_is_not_a_fake_or_not_there_is_one_line(stub: Any) -> None:
     assert "\n" not in str(info.value)
     with pytest.raises(AttachError, match="not an http"):
         FakeVoipbin.attach("ftp://example.com/v1.0")
+
+
+def test_the_journal_clears_and_counts_alike_attached_or_not(fake: FakeVoipbin) -> None:
+    own = FakeVoipbin()
+    for f in (fake, own):
+        with f.client(params={"accesskey": f.accesskey}) as c:
+            c.get("/accesskeys")
+        assert len(f.journal) == 1
+        f.journal.clear()
+        assert len(f.journal) == 0

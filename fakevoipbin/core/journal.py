@@ -180,6 +180,13 @@ class JournalQueries:
     def entries(self) -> list[Entry]:
         raise NotImplementedError
 
+    def clear(self) -> None:
+        """Drop every entry (a subclass that can, does)."""
+        raise NotImplementedError
+
+    def __len__(self) -> int:
+        return len(self.entries())
+
     def calls(
         self,
         operation_id: str | None = None,
