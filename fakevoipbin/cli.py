@@ -44,14 +44,37 @@ def parser() -> argparse.ArgumentParser:
 
 
 def _add_verify(sub: Any) -> None:
+    def at_least_one(text: str) -> int:
+        try:
+            n = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if n < 1:
+            raise argparse.ArgumentTypeError(f"must be at least 1, not {n}")
+        return n
+
+    def seconds(text: str) -> float:
+        try:
+            s = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+        if not (s > 0 and s != float("inf")):
+            raise argparse.ArgumentTypeError(f"must be a positive number of seconds, not {text}")
+        return s
+
     v = sub.add_parser(
         "verify",
         help="check the access-key contract against any server",
         description="Run the access-key contract (a Hypothesis state machine) against a "
         "server: a fakevoipbin fake, the real API, or another fake. Each rule is printed "
-        "as held or broken, with the shortest request sequence that breaks it. Keys it "
-        "creates are named fakevoipbin-verify-… and deleted. Exit 0 only when every rule "
-        "holds (1: a rule broke; 2: the server or key cannot be used).",
+        "as held, broken or unproven; each broken one with the shortest HTTP sequence "
+        "found that breaks it (method, path, body and status of each request, the part of "
+        "the answer that broke the rule) and a curl line that repeats its last request. "
+        "On a fake, a 429 moves the fake's clock on by Retry-After; elsewhere verify "
+        "sleeps for it. Keys it creates are named fakevoipbin-verify-… and deleted. Exit "
+        "codes: 0 every rule held; 1 a rule broke (even when a bound stopped the run); "
+        "2 the server or key cannot be used; 3 a bound (--max-requests, --timeout) "
+        "stopped the run before anything broke, so the rules it names are unproven.",
     )
     v.add_argument("--base-url", required=True, help="the API's base URL, including /v1.0")
     v.add_argument("--accesskey", required=True, help="an access key of the server's")
@@ -59,12 +82,29 @@ def _add_verify(sub: Any) -> None:
     v.add_argument(
         "--profile",
         choices=profile.choices,
-        help="the behaviour to expect (default: what a fake says it runs, else live)",
+        help="the behaviour to expect (default: what a fake says it runs, else live; "
+        "a warning when it differs from a fake's own)",
     )
     v.add_argument(
-        "--examples", type=int, default=50, help="request sequences to try (default %(default)s)"
+        "--examples",
+        type=at_least_one,
+        default=50,
+        help="request sequences to try, at least 1 (default %(default)s)",
     )
     v.add_argument("--seed", type=int, default=0, help="Hypothesis seed (default %(default)s)")
+    v.add_argument(
+        "--max-requests",
+        type=at_least_one,
+        metavar="N",
+        help="stop after N API requests, shrinking included (default: no bound); the keys "
+        "made are still deleted after it",
+    )
+    v.add_argument(
+        "--timeout",
+        type=seconds,
+        metavar="S",
+        help="stop making requests after S seconds, shrinking included (default: no bound)",
+    )
 
 
 def _add_run(sub: Any) -> None:
@@ -127,13 +167,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "verify":
         from .contract.verify import verify
 
-        return verify(
-            args.base_url,
-            args.accesskey,
-            profile=args.profile,
-            examples=args.examples,
-            seed=args.seed,
-        )
+        try:
+            return verify(
+                args.base_url,
+                args.accesskey,
+                profile=args.profile,
+                examples=args.examples,
+                seed=args.seed,
+                max_requests=args.max_requests,
+                timeout=args.timeout,
+            )
+        except KeyboardInterrupt:
+            print("fakevoipbin verify: interrupted", file=sys.stderr)
+            return 130
     if args.command not in ("serve", "run"):
         p.print_help()
         return 2

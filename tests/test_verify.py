@@ -72,29 +72,48 @@ def verdicts(text: str) -> dict[str, str]:
     }
 
 
-def failing_sequence(text: str, rule_name: str) -> list[str]:
+#: One request of a printed sequence: number, method and target (body), status.
+STEP = re.compile(r"^\s*(\d+)  (GET|POST|PUT|DELETE) (\S+)( \{.*\})?(  \(with .+\))? -> (\d{3})$")
+
+
+def broken_section(text: str, rule_name: str) -> tuple[str, list[str], str]:
+    """A BROKEN rule's header (after the rule name), its sequence's request lines and
+    its curl line."""
     m = re.search(
-        rf"^BROKEN {re.escape(rule_name)}: .+\nshortest failing sequence:\n((?:    .*\n)+)",
+        rf"^BROKEN {re.escape(rule_name)}: (.+)\nshortest failing sequence found "
+        rf"\(\d+ requests?\):\n((?:    .*\n)+)",
         text,
         re.MULTILINE,
     )
     assert m, f"no shortest failing sequence printed for {rule_name}:\n{text}"
-    return [line.strip() for line in m[1].splitlines()]
+    lines = m[2].splitlines()
+    steps = [ln.strip() for ln in lines if STEP.match(ln)]
+    curls = [ln.strip() for ln in lines if ln.strip().startswith("curl ")]
+    assert len(curls) == 1, lines
+    return m[1], steps, curls[0]
 
 
 def assert_broken(code: int, text: str, rule_names: tuple[str, ...], step: str) -> None:
-    """Exit 1; one of ``rule_names`` BROKEN with a shrunk sequence of state. steps."""
+    """Exit 1; one of ``rule_names`` BROKEN with its sequence as HTTP requests, one of
+    them starting ``step`` (e.g. ``GET /v1.0/accesskeys/``), and the header naming
+    the sequence's last request."""
     assert code == 1, text
     table = verdicts(text)
     assert set(table) == set(RULES), text
     broken = [name for name in rule_names if table[name] == "BROKEN"]
     assert broken, f"none of {rule_names} is BROKEN:\n{text}"
+    assert "state." not in text, text  # HTTP, not Hypothesis's Python
     for name in broken:
-        steps = failing_sequence(text, name)
-        calls = [s for s in steps if s.startswith("state.")]
-        assert calls, steps
-        assert any(s.startswith(step) for s in calls), steps
-        assert steps[-1].startswith(f"-> [{name}]"), steps
+        head, steps, curl = broken_section(text, name)
+        assert steps, text
+        requests = [STEP.match(s) for s in steps]
+        assert any(f"{r[2]} {r[3]}".startswith(step) for r in requests if r), steps
+        last = requests[-1]
+        assert last
+        # The header names the same request as the sequence's last line.
+        assert head.startswith(f"{last[2]} {last[3]} -> {last[6]}: "), (head, steps[-1])
+        assert curl.startswith(f"curl -s -X {last[2]} ")
+        assert "accesskey=$VOIPBIN_API_KEY" in curl
     assert re.search(r"^\d+ rules held, [1-9]\d* broken$", text, re.MULTILINE), text
 
 
@@ -221,7 +240,7 @@ def test_verify_names_a_token_returned_on_get(monkeypatch: pytest.MonkeyPatch) -
     _wrap(monkeypatch, "GetAccesskeysId", lambda body: body.update(token="vb_" + "A" * 32))
     fake = FakeVoipbin(profile="docs", now=NOW, response_validation="off")
     code, out, _err = run_verify(fake)
-    assert_broken(code, out, ("token-only-on-create",), "state.get(")
+    assert_broken(code, out, ("token-only-on-create",), "GET /v1.0/accesskeys/")
     assert verdicts(out)["token-only-on-create"] == "BROKEN"
 
 
@@ -232,7 +251,7 @@ def test_verify_names_wrong_expire_arithmetic(monkeypatch: pytest.MonkeyPatch) -
     _wrap(monkeypatch, "PostAccesskeys", shift)
     fake = FakeVoipbin(profile="docs", now=NOW, response_validation="off")
     code, out, _err = run_verify(fake)
-    assert_broken(code, out, ("expire-arithmetic",), "state.create(")
+    assert_broken(code, out, ("expire-arithmetic",), "POST /v1.0/accesskeys")
     m = re.search(r"expire (\d+): tm_expire - tm_create = ([\d.]+) s", out)
     assert m, out
     assert float(m[2]) == int(m[1]) + 1
@@ -258,7 +277,7 @@ def test_verify_names_deleted_keys_left_in_the_list(monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(Store, "soft_delete", soft_delete_but_keep_listing)
     fake = FakeVoipbin(profile="docs", now=NOW, response_validation="off")
     code, out, _err = run_verify(fake)
-    assert_broken(code, out, ("list-exactly-once", "delete-semantics"), "state.delete(")
+    assert_broken(code, out, ("list-exactly-once", "delete-semantics"), "DELETE /v1.0/accesskeys/")
 
 
 # --- a server that is not a fake ----------------------------------------------------

@@ -1,9 +1,23 @@
-"""The server a contract run talks to: the fake (which it can steer) or any other."""
+"""The server a contract run talks to: the fake (which it can steer) or any other.
+
+A ``Target`` keeps what a run needs to explain itself and to stop:
+
+- ``log``: the HTTP exchanges of the current example (credentials left out, tokens
+  redacted), so a breach is shown as the requests that led to it; and per key the run
+  made, the exchanges that made and deleted it (``story``, ``before``);
+- a ledger of the keys the run made (``created``) and deleted (``deleted``), and the
+  keys listed before it (``baseline``), which bound how many keys a list can hold;
+- a bound (``bound``, ``limited``): past it, ``call`` raises ``BoundReached``.
+"""
 
 from __future__ import annotations
 
+import json as jsonlib
+import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -13,16 +27,97 @@ from ..core.clock import format_fixed, parse_instant
 #: Production allows a customer 16.7 requests/s; a real server is paced under that.
 REAL_SERVER_PACE_S = 1 / 15
 MAX_RETRIES = 6
+#: How much of an answer an exchange keeps (enough to quote the part that broke a rule).
+ANSWER_CHARS = 4000
+#: How many exchanges of one example the log keeps (the latest ones).
+LOG_LIMIT = 2000
+#: Where ``call`` leaves the exchange's number on the httpx.Response it returns.
+SEQ = "fakevoipbin.verify.seq"
+
+_TOKENISH = re.compile(r"(?<![A-Za-z0-9_-])vb_[A-Za-z0-9_-]{9,}")
 
 
 class TargetError(RuntimeError):
     """The target cannot be used (unreachable, or the credential does not work)."""
 
 
+class BoundReached(BaseException):  # noqa: N818 (a signal, like KeyboardInterrupt)
+    """``call`` was asked for a request past the run's bound. A BaseException, as
+    KeyboardInterrupt is, so Hypothesis neither shrinks nor replays it: it stops the
+    run at once. ``what`` names the bound (``--max-requests 300``, ``--timeout 60``);
+    ``run_wide`` is False for a bound on one phase only (``Target.limited``).
+
+    Hypothesis may let another exception out instead (a FlakyStrategyDefinition, as
+    the example stopped drawing early), so the Target also keeps it, as ``reached``."""
+
+    def __init__(self, what: str, run_wide: bool, requests: int) -> None:
+        super().__init__(what)
+        self.what = what
+        self.run_wide = run_wide
+        self.requests = requests  # the API requests made when it was reached
+
+
+def clip(text: str, limit: int = 200) -> str:
+    """``text`` on one line, at most ``limit`` characters, cut at a word boundary
+    (never mid-word) with ``…`` where it was cut."""
+    flat = " ".join(text.split())
+    if len(flat) <= limit:
+        return flat
+    head = flat[: limit + 1]
+    cut = head.rfind(" ")
+    if cut <= 0:  # one long word: cut after its last punctuation, or drop it
+        marks = [m.end() for m in re.finditer(r"[^\w]+", head[:limit])]
+        cut = marks[-1] if marks else 0
+    return flat[:cut].rstrip() + "…"
+
+
+def mask(secret: str) -> str:
+    """A token as its public prefix (``vb_`` and 8 more, as ``token_prefix``); any
+    other secret as ``[REDACTED]``."""
+    if secret.startswith("vb_") and len(secret) > 11:
+        return secret[:11] + "…"
+    return "[REDACTED]"
+
+
+def redact(text: str, secrets: Iterable[str] = ()) -> str:
+    """``text`` with every secret and every ``vb_…`` token in it masked."""
+    for secret in sorted({s for s in secrets if len(s) >= 4}, key=len, reverse=True):
+        text = text.replace(secret, mask(secret))
+    return _TOKENISH.sub(lambda m: mask(m[0]), text)
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One request the run made and its answer. ``url`` has no credential; ``key``
+    says whose credential it carried: ``""`` for a control call, ``"admin"`` for the
+    run's own admin key, ``"accesskey"`` for the one it was given (when the run has
+    another admin key), else the id of the key (made by the run) whose token it was.
+    ``answer`` is the body's text with tokens masked, cut at ``ANSWER_CHARS``."""
+
+    seq: int
+    method: str
+    url: str
+    body: Any
+    status: int
+    answer: str
+    key: str
+
+    @property
+    def target(self) -> str:
+        """The path and query, as an HTTP request line has them."""
+        return httpx.URL(self.url).raw_path.decode("ascii")
+
+    @property
+    def control(self) -> bool:
+        return self.key == ""
+
+
 class Target:
     """``base_url`` includes ``/v1.0``. On a fake (found by ``/_fake/health``) the run
-    works in a customer of its own and may move the clock; elsewhere it paces itself
-    under production's rate limits and honours ``Retry-After``."""
+    works in a customer of its own and may move the clock; it answers a 429 by moving
+    the fake's clock on by ``Retry-After`` (``POST /_fake/clock {"advance": s}``).
+    Elsewhere it paces itself under production's rate limits and sleeps for
+    ``Retry-After``."""
 
     def __init__(
         self,
@@ -35,8 +130,9 @@ class Target:
         sleep: Callable[[float], None] = time.sleep,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
-        """``sleep`` and ``monotonic`` are how it waits and tells time (a test may give
-        its own, to count the waits instead of timing them)."""
+        """``sleep`` and ``monotonic`` are how it waits and tells time for pacing,
+        ``Retry-After`` and the ``timeout`` bound (a test may give its own, to count
+        the waits instead of timing them)."""
         self._sleep = sleep
         self._monotonic = monotonic
         self.base_url = base_url.rstrip("/")
@@ -45,7 +141,33 @@ class Target:
         )
         self.client = client or httpx.Client(timeout=30.0)
         self.accesskey = accesskey
+        #: API requests made (control calls not counted), retries included.
         self.requests = 0
+        #: Times a 429 moved a fake's clock on (``clock_moved`` seconds in all), and
+        #: the seconds slept for pace and ``Retry-After`` elsewhere.
+        self.clock_moves = 0
+        self.clock_moved = 0.0
+        self.slept = 0.0
+        self.log: list[Exchange] = []
+        self.created: dict[str, str] = {}  # key id -> token prefix
+        self.deleted: set[str] = set()
+        #: Per key the run made: the exchanges that made and deleted it (any example).
+        self.story: dict[str, list[Exchange]] = {}
+        self.baseline: set[str] | None = None
+        self.on_request: Callable[[], None] | None = None
+        #: The bound ``call`` last stopped at (None: none yet, or reset by the caller),
+        #: and why the server was lost mid-run ("" while it answers).
+        self.reached: BoundReached | None = None
+        self.lost = ""
+        self._token_keys: dict[str, str] = {}  # raw token -> key id (never printed)
+        self._seq = 0
+        self._max_requests: int | None = None
+        self._deadline: float | None = None
+        self._bound_names: tuple[str, str] = ("", "")
+        self._limits: tuple[int | None, float | None] = (None, None)
+        self._phase_limit: int | None = None
+        self._phase_name = ""
+        self._free = 0
         self.health = self._health()
         self.is_fake = self.health is not None
         if profile is None:
@@ -71,6 +193,57 @@ class Target:
             return None
         return body if isinstance(body, dict) and body.get("fake") == "fakevoipbin" else None
 
+    # --- bounds -------------------------------------------------------------------
+
+    def bound(
+        self,
+        max_requests: int | None = None,
+        timeout: float | None = None,
+        names: tuple[str, str] = ("--max-requests", "--timeout"),
+    ) -> None:
+        """From now on, at most ``max_requests`` more API requests, and none once
+        ``timeout`` seconds have passed; ``names`` name the two in ``BoundReached``."""
+        self._max_requests = None if max_requests is None else self.requests + max_requests
+        self._deadline = None if timeout is None else self._monotonic() + timeout
+        self._bound_names = names
+        self._limits = (max_requests, timeout)
+
+    @contextmanager
+    def limited(self, requests: int, name: str) -> Iterator[None]:
+        """At most ``requests`` more API requests inside the block (on top of the
+        run's bound); past them ``BoundReached(name, run_wide=False)``."""
+        before = self._phase_limit, self._phase_name
+        self._phase_limit, self._phase_name = self.requests + requests, name
+        try:
+            yield
+        finally:
+            self._phase_limit, self._phase_name = before
+
+    @contextmanager
+    def unbounded(self) -> Iterator[None]:
+        """No bound inside the block: for cleanup (deleting the keys the run made)."""
+        self._free += 1
+        try:
+            yield
+        finally:
+            self._free -= 1
+
+    def _check_bound(self) -> None:
+        if self._free:
+            return
+        max_requests, timeout = self._limits
+        if self._max_requests is not None and self.requests >= self._max_requests:
+            self.reached = BoundReached(
+                f"{self._bound_names[0]} {max_requests}", True, self.requests
+            )
+        elif self._deadline is not None and self._monotonic() >= self._deadline:
+            self.reached = BoundReached(f"{self._bound_names[1]} {timeout:g}", True, self.requests)
+        elif self._phase_limit is not None and self.requests >= self._phase_limit:
+            self.reached = BoundReached(self._phase_name, False, self.requests)
+        else:
+            return
+        raise self.reached
+
     # --- the API ------------------------------------------------------------------
 
     def call(
@@ -82,20 +255,106 @@ class Target:
         params: dict[str, Any] | None = None,
         json: Any = None,
     ) -> httpx.Response:
+        """One API request (``path`` under ``base_url``), retried after a 429; each
+        attempt is logged. The returned response carries its exchange's number in
+        ``extensions[SEQ]``."""
         query = {**(params or {}), "accesskey": token}
         for _attempt in range(MAX_RETRIES):
+            self._check_bound()
             self._wait_turn()
             self.requests += 1
             r = self.client.request(method, self.base_url + path, params=query, json=json)
-            if r.status_code != 429 or self.is_fake:
+            self._note(method, path, params, json, token, r)
+            if self.on_request is not None:
+                self.on_request()
+            if r.status_code != 429:
                 return r
-            self._sleep(_retry_after(r))
+            wait = _retry_after(r)
+            if self.is_fake:
+                self.advance_clock(wait)
+            else:
+                self.slept += wait
+                self._sleep(wait)
         return r
+
+    def _note(
+        self,
+        method: str,
+        path: str,
+        params: dict[str, Any] | None,
+        body: Any,
+        token: str,
+        r: httpx.Response,
+    ) -> None:
+        made: dict[str, Any] = {}
+        if r.status_code == 200 and method == "POST" and path == "/accesskeys":
+            made = _object(r)
+            key_id, raw = made.get("id"), made.get("token")
+            if isinstance(key_id, str) and isinstance(raw, str):
+                self.created[key_id] = raw[:11]
+                self._token_keys[raw] = key_id
+        if token == self.admin_token:
+            who = "admin"
+        elif token == self.accesskey:
+            who = "accesskey"
+        else:
+            who = self._token_keys.get(token, "other")
+        url = str(httpx.URL(self.base_url + path, params=params or {}))
+        ex = self._log(method, url, body, r, who)
+        if isinstance(made.get("id"), str) and made["id"] in self.created:
+            self.story[made["id"]] = [ex]
+        elif r.status_code == 200 and method == "DELETE" and path.startswith("/accesskeys/"):
+            key_id = path.removeprefix("/accesskeys/")
+            self.deleted.add(key_id)
+            self.story.setdefault(key_id, []).append(ex)
+
+    def _log(self, method: str, url: str, body: Any, r: httpx.Response, who: str) -> Exchange:
+        self._seq += 1
+        r.extensions[SEQ] = self._seq
+        answer = redact(r.text[:ANSWER_CHARS], self.secrets())
+        ex = Exchange(self._seq, method, url, body, r.status_code, answer, who)
+        self.log.append(ex)
+        if len(self.log) > LOG_LIMIT:
+            del self.log[: LOG_LIMIT // 2]
+        return ex
+
+    def start_example(self) -> None:
+        """A new example: its log starts empty."""
+        self.log = []
+
+    def until(self, r: httpx.Response | None) -> tuple[Exchange, ...]:
+        """The current example's exchanges up to and including ``r``'s (all of them
+        when ``r`` is None or not in the log)."""
+        seq = None if r is None else r.extensions.get(SEQ)
+        for i, ex in enumerate(self.log):
+            if ex.seq == seq:
+                return tuple(self.log[: i + 1])
+        return tuple(self.log)
+
+    def before(self, key_id: str) -> tuple[Exchange, ...]:
+        """The exchanges that made and deleted ``key_id`` in an earlier example (none
+        when they are in this example's log): what a breach that rests on that key
+        needs before its own exchanges."""
+        mine = {ex.seq for ex in self.log}
+        return tuple(ex for ex in self.story.get(key_id, []) if ex.seq not in mine)
+
+    def secrets(self) -> set[str]:
+        """Every credential the run knows: never to be printed."""
+        return {self.accesskey, self.admin_token, *self._token_keys}
+
+    def list_cap(self) -> tuple[int, int] | None:
+        """How many keys a full list may hold at most, as (listed before the run,
+        made by it and not deleted); None until the baseline is known."""
+        if self.baseline is None:
+            return None
+        alive = set(self.created) - self.deleted
+        return len(self.baseline - alive - self.deleted), len(alive)
 
     def _wait_turn(self) -> None:
         if self.pace_s:
             gap = self._last + self.pace_s - self._monotonic()
             if gap > 0:
+                self.slept += gap
                 self._sleep(gap)
             self._last = self._monotonic()
 
@@ -107,30 +366,37 @@ class Target:
         if r.status_code != 200:
             raise TargetError(
                 f"GET {self.base_url}/accesskeys with the given access key answered "
-                f"{r.status_code}: {r.text[:200]}"
+                f"{r.status_code}: {clip(redact(r.text, self.secrets()))}"
             )
 
     # --- the fake's controls ------------------------------------------------------
 
     def _control(self, method: str, path: str, json: Any = None) -> dict[str, Any]:
         r = self.client.request(method, self.root + path, json=json)
+        if method != "GET":
+            self._log(method, self.root + path, json, r, "")
         if r.status_code != 200:
-            raise TargetError(f"{method} {path} answered {r.status_code}: {r.text[:200]}")
+            raise TargetError(
+                f"{method} {path} answered {r.status_code}: {clip(redact(r.text, self.secrets()))}"
+            )
         body: dict[str, Any] = r.json()
         return body
 
     def begin(self) -> None:
         """On a fake: a customer of our own (so moving the clock never costs the caller
-        their key) and a frozen clock; remembered so ``end`` can put it back."""
+        their key, and its list starts with its admin key alone) and a frozen clock;
+        remembered so ``end`` can put it back."""
         if not self.is_fake:
             return
         self._clock_before = self._control("GET", "/_fake/clock")
-        self._started = time.monotonic()
+        self._started = time.monotonic()  # real time: how far a running clock moved
         made = self._control(
             "POST", "/_fake/customers", {"name": "fakevoipbin-verify", "expire": 2**31 - 1}
         )
         self.admin_token = made["accesskey"]["token"]
+        self.baseline = {made["accesskey"]["id"]}  # a new customer holds its admin key
         self._control("POST", "/_fake/clock", {"freeze": True})
+        self.log = []
 
     def end(self) -> None:
         if not self.is_fake or self._clock_before is None:
@@ -151,6 +417,20 @@ class Target:
 
     def set_clock(self, us: int) -> None:
         self._control("POST", "/_fake/clock", {"set": format_fixed(us), "freeze": True})
+
+    def advance_clock(self, seconds: float) -> None:
+        """Move a fake's clock on, as the time a 429 asks to wait."""
+        self.clock_moves += 1
+        self.clock_moved += seconds
+        self._control("POST", "/_fake/clock", {"advance": seconds})
+
+
+def _object(r: httpx.Response) -> dict[str, Any]:
+    try:
+        body = jsonlib.loads(r.content)
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
 
 
 def _retry_after(r: httpx.Response) -> float:
