@@ -492,6 +492,7 @@ def test_from_dict_undoes_as_dict() -> None:
     )
     record(j, body=b"x" * (MAX_BODY + 1), method="PUT", operation_id=None, status=404)
     record(j, method="GET", target="/v1.0/accesskeys", operation_id="GetAccesskeys")
+    record(j, method="GET", target="/v1.0/calls", operation_id="GetCalls", modelled=False)
     for entry in j.entries():
         assert Entry.from_dict(entry.as_dict()) == entry
         assert Entry.from_dict(json.loads(json.dumps(entry.as_dict()))) == entry
@@ -513,10 +514,15 @@ def test_from_dict_undoes_as_dict() -> None:
         "json",
         "body",
         "body_truncated",
+        "modelled",
     ]
+    assert [e.modelled for e in j.entries()] == [True, True, True, False]
     # Another version's entry: unknown keys are ignored, missing optional ones default.
     old = {k: first[k] for k in ("seq", "time", "method", "target", "operation_id", "status")}
     assert Entry.from_dict({**old, "new_field": 1}).reason is None
+    # From before the route table: an entry with an operation was a modelled one.
+    assert Entry.from_dict(old).modelled is True
+    assert Entry.from_dict({**old, "operation_id": None}).modelled is False
     with pytest.raises(ValueError, match="no status"):
         Entry.from_dict({k: v for k, v in old.items() if k != "status"})
 

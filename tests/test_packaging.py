@@ -40,6 +40,7 @@ def test_wheel_ships_spec_and_fixtures_and_works_installed(tmp_path: Path) -> No
     names = set(zipfile.ZipFile(wheel).namelist())
     assert "fakevoipbin/_data/openapi.yaml" in names
     assert "fakevoipbin/_data/fixtures/default.yaml" in names
+    assert "fakevoipbin/data/routes.tsv" in names
     target = tmp_path / "site"
     subprocess.run(
         [
@@ -72,6 +73,20 @@ def test_wheel_ships_spec_and_fixtures_and_works_installed(tmp_path: Path) -> No
     ).stdout.split("\n")
     assert all(line.startswith(str(target)) for line in out[:3]), out
     assert out[3] == "6 3"
+    # The route table reads from the installed package too.
+    table = (
+        "import fakevoipbin.core.routetable as t;print(t.__file__); print(len(t.default_table()))"
+    )
+    lines = subprocess.run(
+        [sys.executable, "-c", table],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": str(target)},
+    ).stdout.split("\n")
+    assert lines[0].startswith(str(target)), lines
+    assert int(lines[1]) > 400
 
 
 def test_nothing_reads_the_shared_folder() -> None:

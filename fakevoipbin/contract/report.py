@@ -1,6 +1,7 @@
 """``fakevoipbin run``'s report: what a client's tests exercised (the statuses and
-error reasons each operation answered) and where they broke the spec, gathered from
-the fake's journal as the client runs. Like the journal, it holds no credential: a
+error reasons each operation answered), the routes production serves that the fake
+does not model and that the client called, and where they broke the spec, gathered
+from the fake's journal as the client runs. Like the journal, it holds no credential: a
 target's credentials are redacted, and bodies are not in it."""
 
 from __future__ import annotations
@@ -14,9 +15,12 @@ from xml.sax.saxutils import escape, quoteattr
 
 from ..core.journal import Entry
 from ..core.redact import redact_text
+from ..core.routetable import default_table
 from ..spec import Spec
 
 MAX_VIOLATIONS = 1000
+#: How many unmodelled routes the table output lists (the JSON report has every one).
+MAX_LISTED = 20
 
 
 @dataclass
@@ -30,6 +34,9 @@ class ClientReport:
     violations: list[dict[str, Any]] = field(default_factory=list)
     violation_count: int = 0
     unrouted: Counter[str] = field(default_factory=Counter)
+    #: The statuses each route the fake does not model answered, by (method, the route
+    #: table's operation name).
+    unmodelled: dict[tuple[str, str], Counter[int]] = field(default_factory=dict)
     requests: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -43,6 +50,10 @@ class ClientReport:
         violations."""
         with self._lock:
             self.requests += 1
+            if entry.operation_id is not None and not entry.modelled:
+                key = (entry.method, entry.operation_id)
+                self.unmodelled.setdefault(key, Counter())[entry.status] += 1
+                return
             if entry.operation_id is None:
                 if entry.status == 404:
                     self.unrouted[f"{entry.method} {entry.target.split('?')[0]}"] += 1
@@ -72,6 +83,26 @@ class ClientReport:
         documented = self.spec.operations[op_id].documented_statuses
         return [s for s in documented if s >= 400 and s not in self.statuses[op_id]]
 
+    def unmodelled_routes(self) -> list[dict[str, Any]]:
+        """The routes the fake does not model that the client called, most called
+        first: ``method``, ``path`` (as the route table writes it), ``operation``,
+        ``count`` and the ``statuses`` they answered."""
+        table = default_table()
+        found: list[tuple[int, str, str, dict[str, Any]]] = []
+        for (method, operation), statuses in self.unmodelled.items():
+            route = table.operation(method, operation)
+            path = route.path if route is not None else "?"
+            count = sum(statuses.values())
+            listed = {
+                "method": method,
+                "path": path,
+                "operation": operation,
+                "count": count,
+                "statuses": {str(s): n for s, n in sorted(statuses.items())},
+            }
+            found.append((-count, path, method, listed))
+        return [listed for *_key, listed in sorted(found, key=lambda f: f[:3])]
+
     def as_dict(self, exit_code: int | None = None) -> dict[str, Any]:
         ops = {
             op_id: {
@@ -89,6 +120,7 @@ class ClientReport:
             "violations": self.violations,
             "violation_count": self.violation_count,
             "unrouted": dict(self.unrouted),
+            "unmodelled": self.unmodelled_routes(),
             "client_exit_code": exit_code,
         }
 
@@ -97,8 +129,8 @@ class ClientReport:
 
     def table(self) -> str:
         """The report as text: a row per operation (calls, statuses met, documented
-        error statuses never met, error reasons met), then the requests to no route and
-        the requests that broke openapi.yaml."""
+        error statuses never met, error reasons met), then the requests to no route, to
+        routes the fake does not model, and the requests that broke openapi.yaml."""
         header = ("operation", "calls", "statuses met", "error statuses never met")
         rows = [
             (
@@ -122,6 +154,22 @@ class ClientReport:
             lines.append("requests to no route (404 ROUTE_NOT_FOUND):")
             for what, n in self.unrouted.most_common(10):
                 lines.append(f"  {n:>5} × {what}")
+        unmodelled = self.unmodelled_routes()
+        if unmodelled:
+            lines.append("")
+            lines.append(
+                "requests to routes production serves and fakevoipbin does not model "
+                "(501 NOT_MODELLED once through their middleware):"
+            )
+            for u in unmodelled[:MAX_LISTED]:
+                statuses = ", ".join(f"{s}×{n}" for s, n in u["statuses"].items())
+                lines.append(
+                    f"  {u['count']:>5} × {u['method']} {u['path']} ({u['operation']}): {statuses}"
+                )
+            if len(unmodelled) > MAX_LISTED:
+                lines.append(
+                    f"  … and {len(unmodelled) - MAX_LISTED} more route(s) (see the JSON report)"
+                )
         lines.append("")
         if self.violation_count:
             lines.append(f"{self.violation_count} client request(s) broke openapi.yaml:")
@@ -140,7 +188,10 @@ class ClientReport:
         """JUnit XML: one test case per operation, its statuses met, error statuses
         never met and error reasons met in the case's properties, and one ``failure``
         per request that broke openapi.yaml (the suite's ``failures`` counts the
-        failing cases). An operation the client never called is skipped."""
+        failing cases). An operation the client never called is skipped. Each route
+        the fake does not model that the client called is a skipped case of its own
+        (class ``fakevoipbin.unmodelled``, named by method and path), with its calls and
+        statuses met."""
         by_op: dict[str, list[dict[str, Any]]] = {op_id: [] for op_id in self.statuses}
         for v in self.violations:
             by_op.setdefault(v["operation_id"], []).append(v)
@@ -189,10 +240,29 @@ class ClientReport:
                 + "".join(body)
                 + "</testcase>"
             )
+        unmodelled = self.unmodelled_routes()
+        for r in unmodelled:
+            listed_properties = (
+                ("operation", r["operation"]),
+                ("calls", str(r["count"])),
+                ("statuses_met", ", ".join(f"{s}×{n}" for s, n in r["statuses"].items())),
+            )
+            skipped += 1
+            cases.append(
+                '<testcase classname="fakevoipbin.unmodelled" '
+                f"name={quoteattr(r['method'] + ' ' + r['path'])}><properties>"
+                + "".join(
+                    f"<property name={quoteattr(k)} value={quoteattr(v)}/>"
+                    for k, v in listed_properties
+                )
+                + '</properties><skipped message="fakevoipbin does not model this route; '
+                'production serves it"/></testcase>'
+            )
         suite_properties = (
             ("requests", str(self.requests)),
             ("violation_count", str(self.violation_count)),
             ("unrouted_requests", str(sum(self.unrouted.values()))),
+            ("unmodelled_requests", str(sum(r["count"] for r in unmodelled))),
         )
         head = (
             '<?xml version="1.0" encoding="utf-8"?>\n'

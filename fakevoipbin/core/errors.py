@@ -6,7 +6,7 @@ web layer renders them in the API's envelope.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 
@@ -78,6 +78,14 @@ RATE_LIMIT_EXCEEDED = ErrorKind(
 )
 INTERNAL = ErrorKind(500, "INTERNAL", "INTERNAL", "An internal error occurred.")
 UNAVAILABLE = ErrorKind(503, "UNAVAILABLE", "UNAVAILABLE", "The service is unavailable.")
+#: The fake's own answer (not production's) for a route production serves and the fake
+#: does not model; ``not_modelled`` names the route in the message.
+NOT_MODELLED = ErrorKind(
+    501,
+    "UNIMPLEMENTED",
+    "NOT_MODELLED",
+    "fakevoipbin does not model this route; production serves it.",
+)
 
 
 def invalid_request_parameter(name: str) -> ErrorKind:
@@ -88,6 +96,18 @@ def invalid_request_parameter(name: str) -> ErrorKind:
         "INVALID_REQUEST_PARAMETER",
         f'The parameter "{name}" has an invalid format.',
     )
+
+
+def not_modelled(method: str, path: str) -> ErrorKind:
+    """501 NOT_MODELLED naming the route as the route table writes it."""
+    return replace(
+        NOT_MODELLED, message=f"fakevoipbin does not model {method} {path}; production serves it."
+    )
+
+
+def route_not_found(message: str) -> ErrorKind:
+    """ROUTE_NOT_FOUND with a message of its own (the ``/v1.0/auth/*`` stubs')."""
+    return replace(ROUTE_NOT_FOUND, message=message)
 
 
 #: Every kind above, for the spec's reason enum and for tests.
@@ -110,6 +130,7 @@ CATALOGUE: tuple[ErrorKind, ...] = (
     RATE_LIMIT_EXCEEDED,
     INTERNAL,
     UNAVAILABLE,
+    NOT_MODELLED,
 )
 
 

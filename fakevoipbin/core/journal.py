@@ -22,6 +22,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from .clock import format_fixed, parse_instant
 from .redact import redact_body_text, redact_json, redact_text
+from .routetable import default_table
 
 DEFAULT_SIZE = 10_000
 #: The most of a request body an entry keeps.
@@ -59,7 +60,12 @@ class Entry:
     ``body`` is then the body as text, redacted best effort (None when there was none
     or it was JSON). ``body_truncated``: the body was over ``MAX_BODY`` bytes and only
     its start is kept. ``headers`` holds the Content-Type, User-Agent and X-Request-Id
-    the client sent, by lower-case name (never Authorization or Cookie)."""
+    the client sent, by lower-case name (never Authorization or Cookie).
+    ``modelled`` is True when an operation of openapi.yaml answered; False for a route
+    production serves that the fake does not model (``operation_id`` is then the route
+    table's operation name, e.g. ``GetCalls``, and a request let through its middleware
+    is answered 501 ``NOT_MODELLED``), and for a request to no route at all
+    (``operation_id`` None: a 404 or a trailing-slash redirect)."""
 
     seq: int
     time_us: int
@@ -77,6 +83,7 @@ class Entry:
     json: Any = None
     body: str | None = None
     body_truncated: bool = False
+    modelled: bool = True
 
     @property
     def time(self) -> str:
@@ -110,11 +117,16 @@ class Entry:
             raise ValueError(f"not a journal entry: no {', '.join(missing)}")
         values = {f.name: data[f.name] for f in fields(cls) if f.name in data}
         values["time_us"] = parse_instant(data["time"])
+        if "modelled" not in data:  # a fake from before the route table
+            values["modelled"] = data["operation_id"] is not None
         return cls(**values)
 
     def line(self) -> str:
-        """One line: seq, method, target, operation, status and reason, auth, fault."""
+        """One line: seq, method, target, operation (marked when the fake does not
+        model it), status and reason, auth, fault."""
         op = self.operation_id or "-"
+        if self.operation_id and not self.modelled:
+            op += ", not modelled"
         outcome = f"{self.status} {self.reason}" if self.reason else str(self.status)
         extra = f" fault={self.fault}" if self.fault else ""
         auth = f" auth={self.auth}" if self.auth else ""
@@ -123,7 +135,8 @@ class Entry:
 
 # A stored exchange: seq, time_us, method, target, operation_id, status, request_id,
 # auth, request and response violations (tuples of their items), fault (its items,
-# or None), reason, the body bytes, whether they were cut, and the kept headers.
+# or None), reason, the body bytes, whether they were cut, the kept headers, and
+# whether an operation of openapi.yaml answered.
 _Row = tuple[Any, ...]
 
 
@@ -131,7 +144,7 @@ def _entry(row: _Row) -> Entry:
     """The Entry a stored row stands for: violations and the fault become fresh dicts,
     the body is parsed and redacted, the headers redacted."""
     (seq, time_us, method, target, operation_id, status, request_id, auth) = row[:8]
-    fault, reason, raw, truncated, headers = row[10:15]
+    fault, reason, raw, truncated, headers, modelled = row[10:16]
     parsed, text = _read_body(raw, truncated)
     return Entry(
         seq,
@@ -150,6 +163,7 @@ def _entry(row: _Row) -> Entry:
         parsed,
         text,
         truncated,
+        modelled,
     )
 
 
@@ -261,10 +275,16 @@ class JournalQueries:
 
 
 def _check_operation(operation_id: str | None) -> None:
-    """A mistyped operationId would match nothing and pass ``assert_not_called``."""
-    if operation_id is not None and operation_id not in _METHOD_OF:
+    """A mistyped operationId would match nothing and pass ``assert_not_called``. The
+    route table's operation names (``GetCalls``) are taken too."""
+    if (
+        operation_id is not None
+        and operation_id not in _METHOD_OF
+        and operation_id not in default_table().operations()
+    ):
         raise ValueError(
-            f"{operation_id!r} is not an operationId of openapi.yaml ({', '.join(_METHOD_OF)})"
+            f"{operation_id!r} is not an operationId of openapi.yaml ({', '.join(_METHOD_OF)}) "
+            "nor an operation of production's route table"
         )
 
 
@@ -439,13 +459,15 @@ class Journal(JournalQueries):
         reason: str | None = None,
         body: bytes = b"",
         headers: tuple[tuple[str, str], ...] = (),
+        modelled: bool = True,
     ) -> None:
         """Add an entry, made at ``time_us`` on the fake's clock: what was asked
         (``method``, ``target`` with credentials redacted, the ``operation_id``, the
         request ``body`` as sent and the kept ``headers``), what was answered
         (``status``, ``reason``, ``request_id``), who asked (``auth``), how either broke
-        the spec, and the fault that answered, if one did. ``headers`` are (lower-case
-        name, value) pairs, as sent. The body is kept as bytes (cut at ``MAX_BODY``)
+        the spec, and the fault that answered, if one did; ``modelled``: whether an
+        operation of openapi.yaml answered. ``headers`` are (lower-case name, value)
+        pairs, as sent. The body is kept as bytes (cut at ``MAX_BODY``)
         and parsed and redacted only when read."""
         truncated = len(body) > MAX_BODY
         if truncated:
@@ -468,6 +490,7 @@ class Journal(JournalQueries):
                 body,
                 truncated,
                 headers,
+                modelled,
             )
             self._entries.append(row)
         if self.observers:

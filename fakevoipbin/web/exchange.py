@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ..core.auth import Identity
     from ..core.faults import FaultRule
+    from ..core.routetable import Route
     from ..spec import Finding, Operation
 
 Scope = MutableMapping[str, Any]
@@ -43,6 +44,7 @@ class Exchange:
         "receive",
         "send",
         "op",
+        "route",
         "headers",
         "request_id",
         "extra",
@@ -67,6 +69,9 @@ class Exchange:
         self.send = send
         #: The operation the router matched (None: no route).
         self.op = op
+        #: With no operation: the production route the route table matched, if any
+        #: (``Pipeline.unrouted`` sets it).
+        self.route: Route | None = None
         #: Request headers by lower-case name (latin-1 text).
         self.headers: dict[str, str] = {
             k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]

@@ -4,8 +4,10 @@ A request meets these stages in this order; each is a small method below, reads 
 writes only the request's ``Exchange``, and stops the request by raising (an
 ``ApiError`` becomes the answer):
 
-    trailing-slash redirect   before anything, when no route matches (``unrouted``)
-    route                     Starlette's router: one route per operation in openapi.yaml
+    route                     Starlette's router: one route per operation in openapi.yaml;
+                              the rest goes to ``unrouted``, which looks in production's
+                              route table (core/routetable.py)
+    trailing-slash redirect   when neither an operation nor the table has the path
     request_id                X-Request-Id, the client's or one from the seed
     cors                      CORS headers; a preflight is answered here
     fault                     an injected fault, when a rule fires
@@ -19,8 +21,11 @@ writes only the request's ``Exchange``, and stops the request by raising (an
     journal                   what was asked and answered, credentials redacted
 
 Each operation gets the stages that apply to it (``stages_for``): login has no
-credentials, a list has no body. Business rules stay in ``fakevoipbin.core``; this
-module only orders the checks and carries what they learn.
+credentials, a list has no body. A route of the table that the fake does not model
+gets request_id, cors and its group's middleware (``Route.stages``: some of
+per_ip_limit, credentials, customer_limit and frozen), then ``Route.answer``: 501
+NOT_MODELLED, or production's own answer where it needs no model. Business rules stay
+in ``fakevoipbin.core``; this module only orders the checks and carries what they learn.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ from ..core.faults import FAULT_KINDS, FaultRule
 from ..core.journal import KEPT_HEADERS
 from ..core.ratelimit import Buckets
 from ..core.redact import redact_target
+from ..core.routetable import RouteTable, default_table
 from ..core.state import State
 from ..spec import Finding, Operation, Spec, findings
 from . import cors
@@ -99,6 +105,7 @@ class Pipeline:
         response_validation: str = "strict",
         access_log: bool = False,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        routes: RouteTable | None = None,
     ) -> None:
         if response_validation not in ("strict", "log", "off"):
             raise ValueError("response_validation is strict, log or off")
@@ -111,10 +118,20 @@ class Pipeline:
         self.sleep = sleep
         self.renderer = Renderer(spec, self._on_invalid_rendering)
         self.error_check = spec.schema_validator("Error")
+        self._routes = routes
         #: Whether a method and path name an operation's route (the app sets it from
         #: its router; the trailing-slash redirect asks it).
         self.routes_match: Callable[[str, str], bool] = lambda _method, _path: False
         self._targets: dict[tuple[str, bytes], tuple[dict[str, list[str]], str]] = {}
+
+    @property
+    def routes(self) -> RouteTable:
+        """Every route production serves (only ``unrouted`` looks in it; the packaged
+        table is read on the first request that needs it, not at start)."""
+        routes = self._routes
+        if routes is None:
+            routes = self._routes = default_table()
+        return routes
 
     def stages_for(self, op: Operation, rate_limit: bool = True) -> tuple[Stage, ...]:
         """The stages that apply to ``op``, in CHECK_ORDER (without the rate limits,
@@ -158,11 +175,16 @@ class Pipeline:
         await ex.send(body)
 
     async def unrouted(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """What the router does with a request no route takes: production's trailing-
-        slash redirect, else the request id, CORS (a preflight is answered), and 404
-        ROUTE_NOT_FOUND in the envelope."""
+        """What the router does with a request no operation's route takes, as gin
+        does. A route of production's table: the request id, CORS, its group's stages
+        (``Route.stages``: rate limits, credentials, frozen), then ``Route.answer``
+        (501 NOT_MODELLED; a ``/v1.0/auth/*`` stub's 404; 403 on ``/v1.0/customers``
+        for all but a super admin). Else production's trailing-slash redirect; else the
+        request id, CORS (a preflight is answered) and 404 ROUTE_NOT_FOUND, before any
+        credential is looked at."""
         ex = Exchange(scope, receive, send, None)
-        if self._trailing_slash(ex):
+        route = self.routes.lookup(scope["method"], scope["path"])
+        if route is None and self._trailing_slash(ex):
             self.journal(ex)
             start, body = answer(ex)
             await send(start)
@@ -171,11 +193,21 @@ class Pipeline:
         try:
             self.request_id(ex)
             self.cors(ex)
-            raise errors.ApiError(errors.ROUTE_NOT_FOUND)
+            if route is None:
+                raise errors.ApiError(errors.ROUTE_NOT_FOUND)
+            ex.route = route
+            for name in route.stages:
+                getattr(self, name)(ex)
+            identity = ex.identity
+            raise route.answer(identity is not None and identity.is_super_admin)
         except Answered:
             pass
         except errors.ApiError as exc:
             ex.reply = error_reply(exc)
+        except Exception:  # a bug in the fake: answer in the envelope, log the traceback
+            where = redact_target(scope["path"], b"")
+            log.exception("fakevoipbin failed on %s %s", scope["method"], where)
+            ex.reply = error_reply(errors.ApiError(errors.INTERNAL))
         self.check_response(ex)
         self.journal(ex)
         start, body = answer(ex)
@@ -184,13 +216,22 @@ class Pipeline:
 
     def _trailing_slash(self, ex: Exchange) -> bool:
         """gin's RedirectTrailingSlash: 301 for GET, 307 otherwise, when the path less
-        its slash names a route for the method; no request id, no CORS."""
+        its slash names a route for the method (an operation's, or one of production's
+        table), or the path with a slash added names one of the table's (``/docs`` for
+        ``/docs/{filepath}``); no request id, no CORS."""
         scope = ex.scope
         method, path = scope["method"], scope["path"]
-        if len(path) < 2 or not path.endswith("/") or not self.routes_match(method, path[:-1]):
-            return False
         raw_path: bytes = scope.get("raw_path") or path.encode("utf-8")
-        location = raw_path[:-1] if raw_path.endswith(b"/") else path[:-1].encode("utf-8")
+        if path.endswith("/"):
+            if len(path) < 2 or not (
+                self.routes_match(method, path[:-1]) or self.routes.lookup(method, path[:-1])
+            ):
+                return False
+            location = raw_path[:-1] if raw_path.endswith(b"/") else path[:-1].encode("utf-8")
+        elif self.routes.lookup(method, path + "/"):
+            location = raw_path + b"/"
+        else:
+            return False
         if scope.get("query_string"):
             location += b"?" + scope["query_string"]
         ex.reply = Reply(301 if method == "GET" else 307, None, [(b"location", location)])
@@ -235,13 +276,19 @@ class Pipeline:
         raise Answered()
 
     def per_ip_limit(self, ex: Exchange) -> None:
+        """Production's per-IP limit: the v1 group's, or the auth group's (login's)."""
         state = self.state
         if not state.rate_limit:
             return
-        assert ex.op is not None
+        op = ex.op
+        if op is not None:
+            v1 = op.secured
+        else:  # a route of the table the fake does not model
+            assert ex.route is not None
+            v1 = not ex.route.login_limited
         limiter = state.limiter
         client_ip = str((ex.scope.get("client") or ("-", 0))[0])
-        _take(limiter.per_ip if ex.op.secured else limiter.login_per_ip, client_ip, state, "ip")
+        _take(limiter.per_ip if v1 else limiter.login_per_ip, client_ip, state, "ip")
 
     def credentials(self, ex: Exchange) -> None:
         try:
@@ -389,11 +436,15 @@ class Pipeline:
         rule = ex.fault
         headers = ex.headers
         body = reply.body
+        op = ex.op
         self.state.journal.record(
             time_us=self.state.clock.now_us(),
             method=method,
             target=target,
-            operation_id=ex.op.operation_id if ex.op is not None else None,
+            operation_id=op.operation_id
+            if op is not None
+            else (ex.route.operation if ex.route is not None else None),
+            modelled=op is not None,
             status=reply.status,
             request_id=ex.request_id or None,
             auth=ex.auth,
