@@ -5,11 +5,12 @@
   (``web/pipeline.py``, production's check order).
 - ``GET /openapi.yaml``: the spec the fake runs on.
 - The control API, mounted at ``/_fake`` (``web/control.py``), unless it is off.
-- Whatever no route takes goes to the router's default, ``Pipeline.unrouted``:
-  production's trailing-slash redirect, CORS preflights, 404 ROUTE_NOT_FOUND. Only
-  requests that every modelled route has refused get there, so a lookup in the table
-  of the production routes the fake does not model belongs there, at no cost to the
-  modelled ones.
+- Whatever no route takes goes to the router's default, ``Pipeline.unrouted``: a
+  route production serves and the fake does not model (``core/routetable.py``) runs
+  its group's middleware and gets 501 NOT_MODELLED (or production's own answer where
+  it needs no model); else production's trailing-slash redirect, CORS preflights, 404
+  ROUTE_NOT_FOUND. Only requests that every modelled route has refused get there, so
+  the modelled ones never pay for the table's lookup.
 - A last resort for a bug in the fake: Starlette's ServerErrorMiddleware, with a
   handler that answers 500 INTERNAL in the API's envelope (never a traceback).
 
