@@ -405,7 +405,8 @@ def _report(
     took: float,
 ) -> int:
     unfinished = stopped is not None or bool(lost)
-    out.write(f"\n{'rule':<24} {'result':<8} {'checks':>7}  what it says\n")
+    width = max(map(len, RULES))
+    out.write(f"\n{'rule':<{width}} {'result':<8} {'checks':>7}  what it says\n")
     unproven: list[str] = []
     for name, text in RULES.items():
         r = recorder.results[name]
@@ -416,7 +417,7 @@ def _report(
             unproven.append(name)
         else:
             verdict = "held" if r.checks else "unused"
-        out.write(f"{name:<24} {verdict:<8} {r.checks:>7}  {text}\n")
+        out.write(f"{name:<{width}} {verdict:<8} {r.checks:>7}  {text}\n")
     broken = recorder.broken
     for name in broken:
         breach = best.get(name)
