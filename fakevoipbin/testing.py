@@ -359,7 +359,8 @@ class FakeVoipbin:
         ``active`` (``frozen``: ``frozen``); ``fields`` sets customer fields as
         ``GET /v1.0/customer`` shows them: ``detail``, ``email``, ``phone_number``,
         ``address``, ``webhook_method``, ``webhook_uri`` (strings) and ``email_verified``
-        (a bool). A field of another name or type is a ValueError."""
+        (a bool). A field of another name or type is refused: a ValueError (an attached
+        fake's control API answers 400: an AttachError)."""
         return self._driver.add_customer(name, frozen, fields)
 
     def client(self, **kwargs: Any) -> httpx.Client:

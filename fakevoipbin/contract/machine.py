@@ -1,4 +1,5 @@
-"""The access-key contract as a Hypothesis state machine, runnable against any server.
+"""The access-key contract as a Hypothesis state machine, runnable against any server,
+with the customer's two rules where the server answers ``GET /customer`` (asked once).
 
 Every check names the rule it checks (``RULES``) and the response it judged. A
 ``Recorder`` counts checks and keeps, for each rule, the breach with the shortest HTTP
@@ -204,8 +205,9 @@ def repeated_ids(seen: set[str], page: list[dict[str, Any]]) -> list[str]:
 
 
 class AccessKeyContract(RuleBasedStateMachine):
-    """Create, get, list, update, delete and authenticate, with the clock moved on a fake.
-    Use ``make_machine(target, recorder)`` to get a runnable subclass."""
+    """Create, get, list, update, delete and authenticate, with the clock moved on a fake;
+    read and PUT the customer (putting it back) where the server serves /customer. Use
+    ``make_machine(target, recorder)`` to get a runnable subclass."""
 
     target: Target
     recorder: Recorder
