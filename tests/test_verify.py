@@ -306,6 +306,8 @@ def test_verify_names_a_webhook_secret_outside_get(monkeypatch: pytest.MonkeyPat
     code, out, _err = run_verify(fake)
     assert_broken(code, out, ("webhook-secret-only-on-get",), "PUT /v1.0/customer")
     assert secret not in out  # the evidence names the field, never the secret
+    sent = [e for e in fake.journal.entries() if e.operation_id == "PutCustomer"]
+    assert sent and all(secret not in json.dumps(e.as_dict()) for e in sent)
 
 
 def test_verify_leaves_the_customer_as_it_found_it() -> None:
