@@ -160,8 +160,8 @@ class Attached:
         self._profile = answer["profile"]
         self._accesskey = answer.get("accesskey")
 
-    def add_customer(self, name: str, frozen: bool) -> tuple[str, str]:
-        made = self.call("POST", "/customers", {"name": name, "frozen": frozen})
+    def add_customer(self, name: str, frozen: bool, fields: dict[str, Any]) -> tuple[str, str]:
+        made = self.call("POST", "/customers", {**fields, "name": name, "frozen": frozen})
         return made["customer_id"], made["accesskey"]["token"]
 
 

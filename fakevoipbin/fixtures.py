@@ -8,6 +8,7 @@ from typing import Any
 import yaml
 from jsonschema import Draft202012Validator
 
+from .core.customers import IDENTITY_VERIFICATION_STATUSES, STATUSES
 from .core.fixtureset import (
     PERMISSIONS,
     FixtureCustomer,
@@ -15,6 +16,7 @@ from .core.fixtureset import (
     FixtureSet,
     FixtureUser,
 )
+from .core.store import CUSTOMER_TEXT_FIELDS, NIL_UUID
 from .resources import default_fixtures_path
 
 #: libyaml's safe loader when PyYAML has it (several times faster), else PyYAML's own.
@@ -33,6 +35,17 @@ _SCHEMA: dict[str, Any] = {
                     "id": {"type": "string", "pattern": _UUID},
                     "name": {"type": "string"},
                     "frozen": {"type": "boolean"},
+                    **{f: {"type": "string"} for f in CUSTOMER_TEXT_FIELDS if f != "name"},
+                    "billing_account_id": {"type": "string", "pattern": _UUID},
+                    "metadata": {
+                        "type": "object",
+                        "properties": {"rtp_debug": {"type": "boolean"}},
+                        "additionalProperties": False,
+                    },
+                    "email_verified": {"type": "boolean"},
+                    "status": {"enum": list(STATUSES)},
+                    "identity_verification_status": {"enum": list(IDENTITY_VERIFICATION_STATUSES)},
+                    "created_ago": {"type": "integer", "minimum": 0},
                     "keys": {
                         "type": "array",
                         "items": {
@@ -104,13 +117,27 @@ def parse_fixtures(doc: Any, source: str = "<data>") -> FixtureSet:
             )
             for u in c.get("users", [])
         )
+        status = c.get("status")
+        frozen = bool(c.get("frozen", status == "frozen"))
+        if status is not None and frozen != (status == "frozen"):
+            where = c.get("id") or c.get("name") or "a customer"
+            raise FixtureError(
+                f"{source}: {where}: frozen: {str(frozen).lower()} contradicts status {status}"
+            )
         customers.append(
             FixtureCustomer(
                 id=c.get("id"),
                 name=c.get("name", ""),
-                frozen=bool(c.get("frozen", False)),
+                frozen=frozen,
                 keys=keys,
                 users=users,
+                **{f: c.get(f, "") for f in CUSTOMER_TEXT_FIELDS if f != "name"},
+                billing_account_id=c.get("billing_account_id", NIL_UUID),
+                rtp_debug=bool(c.get("metadata", {}).get("rtp_debug", False)),
+                email_verified=bool(c.get("email_verified", False)),
+                status=status,
+                identity_verification_status=c.get("identity_verification_status", "none"),
+                created_ago=c.get("created_ago"),
             )
         )
     _check_unique(customers, source)

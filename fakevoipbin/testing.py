@@ -64,7 +64,7 @@ class Driver(Protocol):
     def clear_faults(self) -> None: ...
     def reset(self, changes: dict[str, Any]) -> None: ...
     def configure(self, changes: dict[str, Any]) -> None: ...
-    def add_customer(self, name: str, frozen: bool) -> tuple[str, str]: ...
+    def add_customer(self, name: str, frozen: bool, fields: dict[str, Any]) -> tuple[str, str]: ...
 
 
 class Local:
@@ -121,8 +121,8 @@ class Local:
     def configure(self, changes: dict[str, Any]) -> None:
         self.configurator.configure(**changes)
 
-    def add_customer(self, name: str, frozen: bool) -> tuple[str, str]:
-        customer, _key, raw = admin.add_customer(self.state, name, frozen)
+    def add_customer(self, name: str, frozen: bool, fields: dict[str, Any]) -> tuple[str, str]:
+        customer, _key, raw = admin.add_customer(self.state, name, frozen, fields=fields)
         return customer.id, raw
 
 
@@ -354,9 +354,14 @@ class FakeVoipbin:
         was."""
         self._driver.configure(changes)
 
-    def add_customer(self, name: str = "", frozen: bool = False) -> tuple[str, str]:
-        """A new tenant with an admin key: (customer_id, raw token)."""
-        return self._driver.add_customer(name, frozen)
+    def add_customer(self, name: str = "", frozen: bool = False, **fields: Any) -> tuple[str, str]:
+        """A new tenant with an admin key: (customer_id, raw token). Its status is
+        ``active`` (``frozen``: ``frozen``); ``fields`` sets customer fields as
+        ``GET /v1.0/customer`` shows them: ``detail``, ``email``, ``phone_number``,
+        ``address``, ``webhook_method``, ``webhook_uri`` (strings) and ``email_verified``
+        (a bool). A field of another name or type is refused: a ValueError (an attached
+        fake's control API answers 400: an AttachError)."""
+        return self._driver.add_customer(name, frozen, fields)
 
     def client(self, **kwargs: Any) -> httpx.Client:
         """An httpx client on ``url``. It reaches the app in-process (no socket); an

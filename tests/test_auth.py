@@ -769,6 +769,10 @@ def test_openapi_yaml_is_served(fake):
         "PutAccesskeysId",
         "DeleteAccesskeysId",
         "PostAuthLogin",
+        "GetCustomer",
+        "PutCustomer",
+        "PutCustomerMetadata",
+        "PutCustomerBillingAccountId",
     }
 
 

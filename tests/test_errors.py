@@ -1,7 +1,8 @@
 """Every error triple of facts §3 these endpoints and POST /auth/login can produce,
 each provoked for real and checked exactly: HTTP code, status, reason, message, the
 envelope's key order in the raw text, request_id == X-Request-Id, Content-Type and
-``details`` naming the failing field."""
+``details`` naming the failing field: in the body in ``docs``, and in ``live``, whose
+400s carry no ``details`` (as production's), in the journal's request_violations."""
 
 from __future__ import annotations
 
@@ -100,10 +101,22 @@ def page_param_error(name: str) -> tuple[int, str, str, str]:
     )
 
 
-def check_error(r, expected, fields=None) -> dict:
+def violations(fake, r, error) -> list:
+    """What a 400 names as wrong: its ``details`` (docs), or, in ``live``, which sends
+    none on a 400 (as production), the journal's request_violations for it."""
+    if fake.state.profile.name == "live" and r.status_code == 400:
+        assert "details" not in error, r.text
+        entry = fake.state.journal.entries()[-1]
+        assert entry.request_id == error["request_id"]
+        return list(entry.request_violations)
+    return list(error["details"])
+
+
+def check_error(r, expected, fields=None, fake=None) -> dict:
     """Assert one error response exactly; return its inner ``error`` object.
 
-    ``fields``: the names the details must carry (None: no check; ``()``: no details).
+    ``fields``: the names the details must carry (None: no check; ``()``: no details);
+    with ``fake``, a live 400's details are looked for in the journal (``violations``).
     """
     http, status, reason, message = expected
     assert r.status_code == http, r.text
@@ -126,7 +139,8 @@ def check_error(r, expected, fields=None) -> dict:
     if "details" in error:
         assert isinstance(error["details"], list) and error["details"]
     if fields is not None:
-        named = [d.get("field") for d in error.get("details", [])]
+        found = violations(fake, r, error) if fake is not None and fields else error.get("details")
+        named = [d.get("field") for d in found or []]
         for name in fields:
             assert name in named, (name, error)
         if not fields:
@@ -180,14 +194,58 @@ def test_envelope_raw_text_without_details(fake):
     )
 
 
-def test_envelope_raw_text_with_details(fake):
-    r = fake.client().get("/accesskeys/junk")
+def test_envelope_raw_text_with_details(docs):
+    r = docs.client().get("/accesskeys/junk")
     error = check_error(r, INVALID_ID, ["id"])
     text = r.text
     positions = [text.index(f'"{k}":') for k in ("details", "message", "reason", "request_id")]
     positions.append(text.rindex('"status":'))
     assert positions == sorted(positions)
     assert all(set(d) >= {"field"} for d in error["details"])
+
+
+def _bad_requests(c):
+    return (
+        lambda: c.get("/accesskeys/junk"),
+        lambda: c.get(f"/accesskeys/{NIL_UUID}"),
+        lambda: c.post("/accesskeys", content=b"not json"),
+        lambda: c.post("/accesskeys", json={"expire": 5}),
+        lambda: c.get("/accesskeys", params={"page_size": "x"}),
+        lambda: c.get("/accesskeys", params={"page_token": "2026-13-45T00:00:00Z"}),
+        lambda: c.put("/customer", content=b"[1]"),
+        lambda: c.put("/customer/billing_account_id", json={"billing_account_id": "junk"}),
+    )
+
+
+def test_docs_400s_name_the_field_in_details(docs):
+    for send in _bad_requests(docs.client()):
+        r = send()
+        assert r.status_code == 400
+        error = r.json()["error"]
+        assert list(error) == ["details", "message", "reason", "request_id", "status"], r.text
+        assert all("field" in d for d in error["details"])
+
+
+def test_live_400s_have_no_details_and_the_journal_keeps_them(live):
+    """Production's 400s carry the envelope's four fields alone (facts §14)."""
+    c = live.client()
+    for send in (
+        lambda: c.get("/accesskeys/junk"),
+        lambda: c.get(f"/accesskeys/{NIL_UUID}"),
+        lambda: c.post("/accesskeys", content=b"not json"),
+        lambda: c.post("/accesskeys", json={"expire": 5}),
+        lambda: c.post("/accesskeys", json={"expire": 2**32 + 5}),  # wraps to 5
+        lambda: c.get("/accesskeys", params={"page_size": "x"}),
+        lambda: c.get("/accesskeys", params={"page_token": "2026-13-45T00:00:00Z"}),
+        lambda: c.put("/customer", content=b"[1]"),
+        lambda: c.put("/customer/billing_account_id", json={"billing_account_id": "junk"}),
+    ):
+        r = send()
+        assert r.status_code == 400
+        assert list(r.json()["error"]) == ["message", "reason", "request_id", "status"], r.text
+        entry = live.state.journal.entries()[-1]
+        assert entry.request_id == r.headers["x-request-id"]
+        assert entry.request_violations, entry
 
 
 @pytest.mark.parametrize("supplied", ["client-id_42", "a", "x" * 64])
@@ -233,7 +291,7 @@ def test_request_ids_differ_between_requests(fake):
 def test_invalid_id(fake, method, bad_id):
     kw = {"json": {"name": "x"}} if method == "PUT" else {}
     r = call(fake.client(), method, f"/accesskeys/{bad_id}", **kw)
-    check_error(r, INVALID_ID, ["id"])
+    check_error(r, INVALID_ID, ["id"], fake)
 
 
 @pytest.mark.parametrize(
@@ -253,7 +311,7 @@ def test_other_uuid_spellings_are_not_invalid_id(fake, spelling):
 
 def test_invalid_id_before_body(fake):
     r = fake.client().put("/accesskeys/junk", content=b"not json")
-    check_error(r, INVALID_ID, ["id"])
+    check_error(r, INVALID_ID, ["id"], fake)
 
 
 # --- 400 INVALID_JSON_BODY --------------------------------------------------------
@@ -281,9 +339,10 @@ BAD_CREATE_BODIES = [
 def test_invalid_json_body_on_create(fake, body, field):
     r = fake.client().post("/accesskeys", content=body)
     error = check_error(r, INVALID_JSON_BODY)
-    assert all("field" in d for d in error["details"])
+    found = violations(fake, r, error)
+    assert found and all("field" in d for d in found)
     if field is not None:
-        assert field in [d["field"] for d in error["details"]]
+        assert field in [d["field"] for d in found]
     tutorial_key_unchanged(fake)
 
 
@@ -300,9 +359,10 @@ def test_invalid_json_body_on_create(fake, body, field):
 def test_invalid_json_body_on_update(fake, body, field):
     r = fake.client().put(f"/accesskeys/{TUTORIAL_KEY_ID}", content=body)
     error = check_error(r, INVALID_JSON_BODY)
-    assert all("field" in d for d in error["details"])
+    found = violations(fake, r, error)
+    assert found and all("field" in d for d in found)
     if field is not None:
-        assert field in [d["field"] for d in error["details"]]
+        assert field in [d["field"] for d in found]
     tutorial_key_unchanged(fake)
 
 
@@ -336,14 +396,15 @@ def test_tolerated_bodies(fake):
 @pytest.mark.parametrize("expire", [86_399, 0, -86_400, None])
 def test_expire_below_minimum(fake, expire):
     body = {"name": "n"} if expire is None else {"expire": expire}
-    error = check_error(fake.client().post("/accesskeys", json=body), INVALID_REQUEST, ["expire"])
-    assert [d["field"] for d in error["details"]] == ["expire"]
+    r = fake.client().post("/accesskeys", json=body)
+    error = check_error(r, INVALID_REQUEST, ["expire"], fake)
+    assert [d["field"] for d in violations(fake, r, error)] == ["expire"]
 
 
 def test_name_too_long_on_create(fake):
     c = fake.client()
     r = c.post("/accesskeys", json={"name": "n" * 256, "expire": 86_400})
-    check_error(r, INVALID_REQUEST, ["name"])
+    check_error(r, INVALID_REQUEST, ["name"], fake)
     ok = c.post("/accesskeys", json={"name": "n" * 255, "expire": 86_400})
     assert ok.status_code == 200
     assert ok.json()["name"] == "n" * 255
@@ -352,7 +413,7 @@ def test_name_too_long_on_create(fake):
 def test_name_too_long_on_update(fake):
     c = fake.client()
     url = f"/accesskeys/{TUTORIAL_KEY_ID}"
-    check_error(c.put(url, json={"name": "é" * 256}), INVALID_REQUEST, ["name"])
+    check_error(c.put(url, json={"name": "é" * 256}), INVALID_REQUEST, ["name"], fake)
     assert c.get(url).json()["name"] == "My New Accesskey"
     ok = c.put(url, json={"name": "é" * 255})
     assert ok.status_code == 200
@@ -390,7 +451,7 @@ def test_unknown_key_id_docs(docs):
 def test_invalid_page_size(fake, query):
     r = call(fake.client(), "GET", f"/accesskeys?{query}")
     assert r.request.url.query.decode().endswith(query)
-    check_error(r, page_param_error("page_size"), ["page_size"])
+    check_error(r, page_param_error("page_size"), ["page_size"], fake)
 
 
 @pytest.mark.parametrize(
@@ -399,7 +460,7 @@ def test_invalid_page_size(fake, query):
 )
 def test_invalid_page_token(fake, token):
     r = fake.client().get("/accesskeys", params={"page_token": token})
-    check_error(r, page_param_error("page_token"), ["page_token"])
+    check_error(r, page_param_error("page_token"), ["page_token"], fake)
 
 
 def test_empty_page_token_means_now(fake):
@@ -604,7 +665,7 @@ def test_direct_access_order(fake):
     c = fake.client(None)
     params = {"token": mint_direct_token(fake.state, TUTORIAL_CUSTOMER)}
     # INVALID_ID and body parsing come first ...
-    check_error(c.get("/accesskeys/junk", params=params), INVALID_ID, ["id"])
+    check_error(c.get("/accesskeys/junk", params=params), INVALID_ID, ["id"], fake)
     check_error(c.post("/accesskeys", params=params, content=b"["), INVALID_JSON_BODY)
     # ... then the direct check, before the fetch, the permission and business rules.
     check_error(c.get(f"/accesskeys/{UNKNOWN_ID}", params=params), DIRECT_ACCESS, ())

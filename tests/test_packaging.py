@@ -72,7 +72,7 @@ def test_wheel_ships_spec_and_fixtures_and_works_installed(tmp_path: Path) -> No
         env={**os.environ, "PYTHONPATH": str(target)},
     ).stdout.split("\n")
     assert all(line.startswith(str(target)) for line in out[:3]), out
-    assert out[3] == "6 3"
+    assert out[3] == "10 3"
     # The route table reads from the installed package too.
     table = (
         "import fakevoipbin.core.routetable as t;print(t.__file__); print(len(t.default_table()))"

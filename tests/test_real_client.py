@@ -3,12 +3,14 @@
 The client builds its own ``httpx.AsyncClient`` from the environment, so the fake runs
 on a real socket (``FakeVoipbin``) and the client is configured the way a user would
 configure it: ``VOIPBIN_API_KEY``, ``VOIPBIN_API_BASE_URL`` and
-``VOIPBIN_AUTH_TRANSPORT``. Every test runs in both transports and both profiles.
+``VOIPBIN_AUTH_TRANSPORT``. Every test runs in both transports and both profiles; the
+last one calls voipbin-mcp's own ``get_customer`` tool.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import urllib.parse
 from collections.abc import Awaitable, Callable, Iterator
@@ -21,7 +23,7 @@ from voipbin_mcp.client import VoIPbinAPIError, VoIPbinClient
 from fakevoipbin import FakeVoipbin
 from fakevoipbin.core.journal import Entry
 
-from .conftest import NOW, TUTORIAL_KEY_ID, TUTORIAL_TOKEN
+from .conftest import NOW, TUTORIAL_CUSTOMER, TUTORIAL_KEY_ID, TUTORIAL_TOKEN
 
 FIXTURE_PREFIX = "vb_a3Bf9xKm"
 REQUEST_ID = re.compile(r"^req_[A-Z2-7]{26}$")
@@ -286,3 +288,39 @@ def test_wrong_key_is_401_invalid_credentials(
     assert_target_transport(entry, transport)
     # nothing was created or changed by the refused call
     fake.journal.assert_not_called("PostAccesskeys")
+
+
+# --- voipbin-mcp's own tool -------------------------------------------------------------
+
+
+def test_the_get_customer_tool_returns_the_fixture_customer(
+    fake: FakeVoipbin, transport: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """voipbin-mcp's real ``get_customer`` tool (``GET /customer`` through the server's
+    own lazily made client), called directly, as an MCP host would call it."""
+    import voipbin_mcp.server as mcp_server
+    from voipbin_mcp.tools.customer import get_customer
+
+    monkeypatch.setattr(mcp_server, "_client", None)  # made from the environment above
+
+    async def call() -> str:
+        try:
+            return await get_customer()
+        finally:
+            if mcp_server._client is not None:
+                await mcp_server._client.close()
+
+    text = asyncio.run(call())
+    customer = json.loads(text)
+    assert customer["id"] == TUTORIAL_CUSTOMER
+    assert customer["name"] == "Tutorial customer"
+    assert customer["email"] == "admin@example.com"
+    assert customer["status"] == "active"
+    assert customer["billing_account_id"] == "00000000-0000-0000-0000-000000000000"
+    assert customer["metadata"] == {"rtp_debug": False}
+    assert re.fullmatch(r"[A-Za-z0-9_-]{32}", customer["webhook_secret"])
+    instant(customer["tm_create"])
+    entry = last(fake, "GetCustomer")
+    assert entry.status == 200
+    assert FIXTURE_PREFIX in entry.auth
+    assert_transport(fake, transport)

@@ -1,4 +1,4 @@
-"""Schemathesis against the fake, in-process, in both profiles: all six operations of
+"""Schemathesis against the fake, in-process, in both profiles: all ten operations of
 openapi.yaml with positive and negative generated cases (plus the spec's examples and
 Schemathesis's coverage cases), then a stateful run that follows the spec's links.
 Every request carries the fixture admin key as ``?accesskey=``; every response must be
@@ -91,5 +91,5 @@ def test_stateful(profile: str) -> None:
 def test_the_control_api_is_not_in_openapi_yaml() -> None:
     for target in TARGETS.values():
         operations = target.operations()
-        assert len(operations) == 6
+        assert len(operations) == 10
         assert not [op.path for op in operations if op.full_path.startswith("/_fake")]

@@ -19,6 +19,10 @@ EXPECTED = {
     ("PUT", "/v1.0/accesskeys/{id}"): "PutAccesskeysId",
     ("DELETE", "/v1.0/accesskeys/{id}"): "DeleteAccesskeysId",
     ("POST", "/auth/login"): "PostAuthLogin",
+    ("GET", "/v1.0/customer"): "GetCustomer",
+    ("PUT", "/v1.0/customer"): "PutCustomer",
+    ("PUT", "/v1.0/customer/metadata"): "PutCustomerMetadata",
+    ("PUT", "/v1.0/customer/billing_account_id"): "PutCustomerBillingAccountId",
 }
 
 

@@ -22,6 +22,10 @@ OPERATIONS = {
     "PutAccesskeysId": ("PUT", "/v1.0/accesskeys/{id}"),
     "DeleteAccesskeysId": ("DELETE", "/v1.0/accesskeys/{id}"),
     "PostAuthLogin": ("POST", "/auth/login"),
+    "GetCustomer": ("GET", "/v1.0/customer"),
+    "PutCustomer": ("PUT", "/v1.0/customer"),
+    "PutCustomerMetadata": ("PUT", "/v1.0/customer/metadata"),
+    "PutCustomerBillingAccountId": ("PUT", "/v1.0/customer/billing_account_id"),
 }
 
 #: A key as the docs profile answers it (openapi.yaml's GetAccesskeysId example).
@@ -78,8 +82,9 @@ def test_spec_loads_the_packaged_openapi_yaml(spec: Spec) -> None:
     assert spec.doc["openapi"].startswith("3.1")
 
 
-def test_exactly_the_six_operations_with_method_and_full_path(spec: Spec) -> None:
-    """The /v1.0 server prefix applies to /accesskeys paths; /auth/login sits at the root."""
+def test_exactly_the_operations_with_method_and_full_path(spec: Spec) -> None:
+    """The /v1.0 server prefix applies to /accesskeys and /customer paths; /auth/login
+    sits at the root."""
     found = {oid: (op.method, op.path) for oid, op in spec.operations.items()}
     assert found == OPERATIONS
     for oid, op in spec.operations.items():

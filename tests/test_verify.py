@@ -21,10 +21,12 @@ from hypothesis import given
 from fakevoipbin.contract import RULES, Target, verify
 from fakevoipbin.contract import strategies as cst
 from fakevoipbin.contract.target import REAL_SERVER_PACE_S
+from fakevoipbin.core import customers
 from fakevoipbin.core.clock import format_fixed, parse_instant
 from fakevoipbin.core.store import Store, next_version
 from fakevoipbin.testing import FakeVoipbin
 from fakevoipbin.web import operations
+from fakevoipbin.web.transport import InProcessTransport
 
 from .conftest import (
     EXPIRING_TOKEN,
@@ -114,7 +116,7 @@ def assert_broken(code: int, text: str, rule_names: tuple[str, ...], step: str) 
         assert head.startswith(f"{last[2]} {last[3]} -> {last[6]}: "), (head, steps[-1])
         assert curl.startswith(f"curl -s -X {last[2]} ")
         assert "accesskey=$VOIPBIN_API_KEY" in curl
-    assert re.search(r"^\d+ rules held, [1-9]\d* broken$", text, re.MULTILINE), text
+    assert re.search(r"^\d+ rules held, [1-9]\d* broken(, \d+ unused .*)?$", text, re.M), text
 
 
 def _list_status(fake: FakeVoipbin, token: str) -> int:
@@ -278,6 +280,83 @@ def test_verify_names_deleted_keys_left_in_the_list(monkeypatch: pytest.MonkeyPa
     fake = FakeVoipbin(profile="docs", now=NOW, response_validation="off")
     code, out, _err = run_verify(fake)
     assert_broken(code, out, ("list-exactly-once", "delete-semantics"), "DELETE /v1.0/accesskeys/")
+
+
+def test_verify_names_a_customer_put_that_keeps_omitted_fields(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def update_only_what_was_sent(state: Any, identity: Any, body: Any) -> Any:
+        customer = state.store.customers[identity.customer_id]
+        for name, value in body.items():
+            setattr(customer, name, value)
+        return customer
+
+    monkeypatch.setattr(customers, "update_customer", update_only_what_was_sent)
+    fake = FakeVoipbin(profile="live", now=NOW)
+    code, out, _err = run_verify(fake)
+    assert_broken(code, out, ("customer-put-overwrites",), "PUT /v1.0/customer")
+    head, _steps, _curl = broken_section(out, "customer-put-overwrites")
+    assert 'an omitted field must become ""' in head
+
+
+def test_verify_names_a_webhook_secret_outside_get(monkeypatch: pytest.MonkeyPatch) -> None:
+    secret = "S" * 32
+    _wrap(monkeypatch, "PutCustomer", lambda body: body.update(webhook_secret=secret))
+    fake = FakeVoipbin(profile="docs", now=NOW, response_validation="off")
+    code, out, _err = run_verify(fake)
+    assert_broken(code, out, ("webhook-secret-only-on-get",), "PUT /v1.0/customer")
+    assert secret not in out  # the evidence names the field, never the secret
+    sent = [e for e in fake.journal.entries() if e.operation_id == "PutCustomer"]
+    assert sent and all(secret not in json.dumps(e.as_dict()) for e in sent)
+
+
+def test_verify_leaves_the_customer_as_it_found_it() -> None:
+    fake = FakeVoipbin(profile="docs", now=NOW)
+    code, out, _err = run_verify(fake)
+    assert code == 0, out
+    mine = [c for c in fake.state.store.customers.values() if c.name == "fakevoipbin-verify"]
+    assert len(mine) == 1
+    texts = [getattr(mine[0], f) for f in ("detail", "email", "address", "webhook_uri")]
+    assert texts == ["", "", "", ""]
+    assert mine[0].tm_update is not None  # it was PUT (and put back)
+    fake.journal.assert_called("PutCustomer", status=200)
+
+
+def test_verify_skips_the_customer_rules_where_customer_is_not_served() -> None:
+    """A server without /customer (an older fake, another API): the rules print as
+    unused, and every other rule still holds."""
+    fake = FakeVoipbin(profile="live", now=NOW)
+    inner = InProcessTransport(fake.app.asgi)
+    asked: list[str] = []
+
+    def no_customer(request: httpx.Request) -> httpx.Response:
+        if request.url.path.startswith("/v1.0/customer"):
+            asked.append(f"{request.method} {request.url.path}")
+            envelope = {
+                "message": "The requested endpoint does not exist.",
+                "reason": "ROUTE_NOT_FOUND",
+                "request_id": "req_x",
+                "status": "NOT_FOUND",
+            }
+            return httpx.Response(404, json={"error": envelope})
+        r = inner.handle_request(request)
+        r.read()
+        return r
+
+    client = httpx.Client(transport=httpx.MockTransport(no_customer))
+    code, out, _err = run_verify(fake, client=client)
+    assert code == 0, out
+    table = verdicts(out)
+    assert table["customer-put-overwrites"] == "unused"
+    assert table["webhook-secret-only-on-get"] == "unused"
+    assert {v for k, v in table.items() if not k.startswith(("customer-", "webhook-"))} == {"held"}
+    assert asked == ["GET /v1.0/customer"]  # probed once
+    assert re.search(
+        rf"^{len(RULES) - 2} rules held, 0 broken, 2 unused "
+        r"\(customer-put-overwrites, webhook-secret-only-on-get\)$",
+        out,
+        re.M,
+    ), out
 
 
 # --- a server that is not a fake ----------------------------------------------------

@@ -1,8 +1,9 @@
 """Contract checks for VoIPbin clients and servers.
 
 - ``AccessKeyContract`` (``make_machine``): a Hypothesis state machine that checks the
-  access-key API's rules against any server (``Target``): the fake, the real API, or
-  someone else's fake. ``fakevoipbin verify`` runs it.
+  access-key API's rules (and ``/customer``'s, where it is served) against any server
+  (``Target``): the fake, the real API, or someone else's fake. ``fakevoipbin verify``
+  runs it.
 - ``ClientReport``: what a client's tests exercised against the fake and where they
   broke the spec. ``fakevoipbin run`` prints it.
 """

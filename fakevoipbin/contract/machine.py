@@ -1,4 +1,5 @@
-"""The access-key contract as a Hypothesis state machine, runnable against any server.
+"""The access-key contract as a Hypothesis state machine, runnable against any server,
+with the customer's two rules where the server answers ``GET /customer`` (asked once).
 
 Every check names the rule it checks (``RULES``) and the response it judged. A
 ``Recorder`` counts checks and keeps, for each rule, the breach with the shortest HTTP
@@ -30,6 +31,7 @@ from hypothesis.stateful import (
 
 from ..core.clock import US, format_fixed, parse_instant
 from ..core.profiles import get_profile
+from ..core.store import CUSTOMER_TEXT_FIELDS as CUSTOMER_FIELDS
 from ..spec import Spec, default_spec
 from . import strategies as cst
 from .target import Exchange, Target, clip, redact
@@ -50,6 +52,10 @@ RULES: dict[str, str] = {
     "the list, its token fails, and its id answers the profile's error",
     "responses-conform": "every response validates against openapi.yaml; errors have the "
     "envelope's shape",
+    "customer-put-overwrites": 'PUT /customer overwrites every field it omits with "", which '
+    "the answer then leaves out (the original is put back); checked when GET /customer answers",
+    "webhook-secret-only-on-get": "webhook_secret appears in GET /customer only: never in a "
+    "PUT's answer or any other response",
 }
 
 _TOKEN = re.compile(r"^vb_[A-Za-z0-9_-]{32}$")
@@ -199,8 +205,9 @@ def repeated_ids(seen: set[str], page: list[dict[str, Any]]) -> list[str]:
 
 
 class AccessKeyContract(RuleBasedStateMachine):
-    """Create, get, list, update, delete and authenticate, with the clock moved on a fake.
-    Use ``make_machine(target, recorder)`` to get a runnable subclass."""
+    """Create, get, list, update, delete and authenticate, with the clock moved on a fake;
+    read and PUT the customer (putting it back) where the server serves /customer. Use
+    ``make_machine(target, recorder)`` to get a runnable subclass."""
 
     target: Target
     recorder: Recorder
@@ -213,6 +220,10 @@ class AccessKeyContract(RuleBasedStateMachine):
         self.profile = get_profile(t.profile)
         self.model: dict[str, KeyModel] = {}
         t.start_example()
+        #: Whether the customer rules run (the server answers GET /customer), and
+        #: whether a PUT left the customer other than it was.
+        self.serves_customer = t.serves_customer()
+        self.customer_changed = False
         self.start_us = t.now_us() if t.is_fake else None
         listed, _r, _complete = self._page_all(100, check=False)
         if t.baseline is None:  # what was there before the run (as far as it could page)
@@ -253,7 +264,21 @@ class AccessKeyContract(RuleBasedStateMachine):
             self.target.lost = f"{method} {path}: {type(exc).__name__}: {exc}"
             raise TargetLost(self.target.lost) from None
         self._conform(method, path, r)
+        if self.serves_customer and not (method == "GET" and path == "/customer"):
+            self._no_webhook_secret(f"{method} {path}", r)
         return r
+
+    def _no_webhook_secret(self, where: str, r: httpx.Response) -> None:
+        text = r.text
+        shown = any(secret in text for secret in self.target.webhook_secrets)
+        keyed = _has_key(_json_or_none(r), "webhook_secret")
+        self.check(
+            "webhook-secret-only-on-get",
+            not shown and not keyed,
+            f"{where} answered {'a webhook_secret field' if keyed else 'the webhook secret'}",
+            r,
+            "webhook_secret: [REDACTED]",
+        )
 
     def _conform(self, method: str, path: str, r: httpx.Response) -> None:
         op_id = _operation_for(method, path)
@@ -680,9 +705,89 @@ class AccessKeyContract(RuleBasedStateMachine):
     def advance_clock(self, seconds: int) -> None:
         self.target.set_clock(self._now() + seconds * US)
 
+    # --- the customer ---------------------------------------------------------------
+
+    def _customer_fields(
+        self, where: str, r: httpx.Response, want: dict[str, str], rule_name: str
+    ) -> None:
+        """The seven text fields of ``r``'s customer are ``want``'s: an empty one left
+        out of the answer."""
+        obj = _object(r)
+        wrong = [f for f in CUSTOMER_FIELDS if (obj.get(f) != want[f] if want[f] else f in obj)]
+        self.check(
+            rule_name,
+            not wrong,
+            f"{where} shows {', '.join(wrong)} other than the PUT wrote "
+            '(an omitted field must become "" and be left out)',
+            r,
+            ", ".join(f"{f!r}: {json.dumps(obj.get(f))}" for f in wrong[:3]),
+        )
+
+    @precondition(lambda self: self.serves_customer)
+    @rule(body=cst.customer_updates)
+    def customer_put(self, body: dict[str, str]) -> None:
+        """PUT some of the seven fields; the answer and the next GET show the rest as
+        ""; then the original is put back, whole."""
+        want = {f: body.get(f, "") for f in CUSTOMER_FIELDS}
+        r = self.call("PUT", "/customer", json=body)
+        self.customer_changed = True
+        if not self.check(
+            "valid-requests-succeed",
+            r.status_code == 200,
+            f"a valid PUT /customer answered {r.status_code}",
+            r,
+        ):
+            return
+        self._customer_fields("PUT /customer", r, want, "customer-put-overwrites")
+        got = self.call("GET", "/customer")
+        if self.check(
+            "valid-requests-succeed",
+            got.status_code == 200,
+            f"GET /customer answered {got.status_code}",
+            got,
+        ):
+            self._customer_fields("GET /customer after a PUT", got, want, "customer-put-overwrites")
+        self._restore_customer()
+
+    @precondition(lambda self: self.serves_customer)
+    @rule()
+    def customer_get(self) -> None:
+        r = self.call("GET", "/customer")
+        if not self.check(
+            "valid-requests-succeed",
+            r.status_code == 200,
+            f"GET /customer answered {r.status_code}",
+            r,
+        ):
+            return
+        secret = _object(r).get("webhook_secret")
+        self.check(
+            "webhook-secret-only-on-get",
+            secret is None or isinstance(secret, str),
+            "GET /customer answered a webhook_secret that is not a string",
+            r,
+            f"webhook_secret of type {type(secret).__name__}",
+        )
+
+    def _restore_customer(self) -> None:
+        original = self.target.customer_original
+        r = self.call("PUT", "/customer", json=original)
+        if r.status_code == 200:
+            self.customer_changed = False
+            self._customer_fields(
+                "PUT /customer putting the original back", r, original, "customer-put-overwrites"
+            )
+
     def teardown(self) -> None:
         # Unbounded: the keys an example made are deleted even past the run's bound.
         with self.target.unbounded():
+            if self.customer_changed:
+                self.target.call(
+                    "PUT",
+                    "/customer",
+                    token=self.target.admin_token,
+                    json=self.target.customer_original,
+                )
             for key, m in self.model.items():
                 if not m.deleted:
                     self.target.call("DELETE", f"/accesskeys/{key}", token=self.target.admin_token)
@@ -691,7 +796,35 @@ class AccessKeyContract(RuleBasedStateMachine):
         self.recorder.examples += 1
 
 
+def _json_or_none(r: httpx.Response) -> Any:
+    try:
+        return r.json()
+    except ValueError:
+        return None
+
+
+def _has_key(value: Any, name: str, depth: int = 0) -> bool:
+    """Whether an object in ``value`` (at any depth, up to 32) has the key ``name``."""
+    if depth > 32:
+        return False
+    if isinstance(value, dict):
+        return name in value or any(_has_key(v, name, depth + 1) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_key(v, name, depth + 1) for v in value)
+    return False
+
+
+_CUSTOMER_OPERATIONS = {
+    ("GET", "/customer"): "GetCustomer",
+    ("PUT", "/customer"): "PutCustomer",
+    ("PUT", "/customer/metadata"): "PutCustomerMetadata",
+    ("PUT", "/customer/billing_account_id"): "PutCustomerBillingAccountId",
+}
+
+
 def _operation_for(method: str, path: str) -> str:
+    if (method, path) in _CUSTOMER_OPERATIONS:
+        return _CUSTOMER_OPERATIONS[(method, path)]
     if path == "/accesskeys":
         return "GetAccesskeys" if method == "GET" else "PostAccesskeys"
     return {"GET": "GetAccesskeysId", "PUT": "PutAccesskeysId", "DELETE": "DeleteAccesskeysId"}[

@@ -1,9 +1,11 @@
-"""Hypothesis strategies for access-key requests, for the contract machine and for
-client authors' own tests."""
+"""Hypothesis strategies for access-key and customer requests, for the contract machine
+and for client authors' own tests."""
 
 from __future__ import annotations
 
 from hypothesis import strategies as st
+
+from ..core.store import CUSTOMER_TEXT_FIELDS
 
 #: Every key the contract creates is named with this prefix, so a run's leftovers are
 #: recognisable (and deleted).
@@ -17,3 +19,8 @@ expires = st.one_of(st.just(86_400), st.integers(min_value=86_400, max_value=10 
 #: Anything an int64 can hold; most are refused.
 any_expire = st.integers(min_value=-(2**63), max_value=2**63 - 1)
 page_sizes = st.integers(min_value=-2, max_value=120)
+#: A PUT /v1.0/customer body: some of its seven text fields (each one left out becomes
+#: ""), each prefixed like a key's name, or "".
+customer_updates = st.dictionaries(
+    st.sampled_from(CUSTOMER_TEXT_FIELDS), st.just("") | names, max_size=len(CUSTOMER_TEXT_FIELDS)
+)

@@ -23,6 +23,7 @@ from typing import Any
 import httpx
 
 from ..core.clock import format_fixed, parse_instant
+from ..core.store import CUSTOMER_TEXT_FIELDS
 
 #: Production allows a customer 16.7 requests/s; a real server is paced under that.
 REAL_SERVER_PACE_S = 1 / 15
@@ -160,6 +161,12 @@ class Target:
         self.reached: BoundReached | None = None
         self.lost = ""
         self._token_keys: dict[str, str] = {}  # raw token -> key id (never printed)
+        #: Every webhook_secret an answer showed (never printed).
+        self._webhook_secrets: set[str] = set()
+        #: Whether the server serves GET /customer (None until ``serves_customer``
+        #: asks), and the seven text fields it showed then (to put back after a PUT).
+        self._serves_customer: bool | None = None
+        self.customer_original: dict[str, str] = {}
         self._seq = 0
         self._max_requests: int | None = None
         self._deadline: float | None = None
@@ -287,6 +294,10 @@ class Target:
         r: httpx.Response,
     ) -> None:
         made: dict[str, Any] = {}
+        if b'"webhook_secret"' in r.content:  # GET /customer's, or one that leaked
+            secret = _object(r).get("webhook_secret")
+            if isinstance(secret, str) and secret:
+                self._webhook_secrets.add(secret)
         if r.status_code == 200 and method == "POST" and path == "/accesskeys":
             made = _object(r)
             key_id, raw = made.get("id"), made.get("token")
@@ -339,8 +350,26 @@ class Target:
         return tuple(ex for ex in self.story.get(key_id, []) if ex.seq not in mine)
 
     def secrets(self) -> set[str]:
-        """Every credential the run knows: never to be printed."""
-        return {self.accesskey, self.admin_token, *self._token_keys}
+        """Every credential and webhook secret the run knows: never to be printed."""
+        return {self.accesskey, self.admin_token, *self._token_keys, *self._webhook_secrets}
+
+    @property
+    def webhook_secrets(self) -> frozenset[str]:
+        return frozenset(self._webhook_secrets)
+
+    def serves_customer(self) -> bool:
+        """Whether ``GET /customer`` answers 200 with an object (asked once, with the
+        run's admin key); its text fields are kept as ``customer_original``."""
+        if self._serves_customer is None:
+            r = self.call("GET", "/customer", token=self.admin_token)
+            body = _object(r)
+            self._serves_customer = r.status_code == 200 and bool(body)
+            if self._serves_customer:
+                self.customer_original = {
+                    f: v if isinstance(v := body.get(f, ""), str) else ""
+                    for f in CUSTOMER_TEXT_FIELDS
+                }
+        return self._serves_customer
 
     def list_cap(self) -> tuple[int, int] | None:
         """How many keys a full list may hold at most, as (listed before the run,

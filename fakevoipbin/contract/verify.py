@@ -405,8 +405,10 @@ def _report(
     took: float,
 ) -> int:
     unfinished = stopped is not None or bool(lost)
-    out.write(f"\n{'rule':<24} {'result':<8} {'checks':>7}  what it says\n")
+    width = max(map(len, RULES))
+    out.write(f"\n{'rule':<{width}} {'result':<8} {'checks':>7}  what it says\n")
     unproven: list[str] = []
+    unused: list[str] = []
     for name, text in RULES.items():
         r = recorder.results[name]
         if r.breaches:
@@ -416,7 +418,9 @@ def _report(
             unproven.append(name)
         else:
             verdict = "held" if r.checks else "unused"
-        out.write(f"{name:<24} {verdict:<8} {r.checks:>7}  {text}\n")
+            if not r.checks:
+                unused.append(name)
+        out.write(f"{name:<{width}} {verdict:<8} {r.checks:>7}  {text}\n")
     broken = recorder.broken
     for name in broken:
         breach = best.get(name)
@@ -443,8 +447,10 @@ def _report(
     if lost:
         err.write(f"fakevoipbin verify: {lost}\n")
         out.write(f"the run did not finish; unproven: {', '.join(unproven) or 'none'}\n")
-    held = len(RULES) - len(broken) - len(unproven)
+    held = len(RULES) - len(broken) - len(unproven) - len(unused)
     tail = f", {len(unproven)} unproven" if unproven else ""
+    if unused:  # e.g. the customer rules, on a server that does not serve /customer
+        tail += f", {len(unused)} unused ({', '.join(unused)})"
     out.write(f"{held} rules held, {len(broken)} broken{tail}\n")
     if broken:
         return EXIT_BROKEN

@@ -3,14 +3,16 @@ and dump or load the whole state. Dumps never carry a raw token."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from jsonschema import Draft202012Validator
 
 from .clock import ClockError, check_range, format_fixed, parse_instant
+from .customers import IDENTITY_VERIFICATION_STATUSES, STATUSES, check_fields
 from .rules import insert_new_key
 from .state import State
-from .store import AccessKey, Customer, Store, User
+from .store import CUSTOMER_TEXT_FIELDS, NIL_UUID, AccessKey, Customer, Store, User
 
 DUMP_FORMAT = "fakevoipbin-state"
 DUMP_VERSION = 1
@@ -22,9 +24,16 @@ class StateError(ValueError):
 
 
 def add_customer(
-    state: State, name: str = "", frozen: bool = False, expire: int = DEFAULT_ADMIN_EXPIRE
+    state: State,
+    name: str = "",
+    frozen: bool = False,
+    expire: int = DEFAULT_ADMIN_EXPIRE,
+    fields: Mapping[str, Any] | None = None,
 ) -> tuple[Customer, AccessKey, str]:
-    """A new customer (id from the seed) with one admin key; the raw token is returned."""
+    """A new customer (id from the seed) with one admin key; the raw token is returned.
+    ``fields``: customer fields (``customers.ADDABLE_FIELDS``: detail, email, …); a bad
+    one is a ValueError. Its status is ``active``, or ``frozen``."""
+    extra = check_fields(fields or {})
     with state.lock:
         cid = state.seeds.uuid4("customers")
         while cid in state.store.customers:
@@ -32,7 +41,13 @@ def add_customer(
         now = state.clock.now_us()
         customer = state.store.add_customer(
             Customer(
-                id=cid, name=name, frozen=frozen, tm_deletion_scheduled=now if frozen else None
+                id=cid,
+                name=name,
+                frozen=frozen,
+                tm_deletion_scheduled=now if frozen else None,
+                status="frozen" if frozen else "active",
+                tm_create=now,
+                **extra,
             )
         )
         key, raw = insert_new_key(state, customer, "admin", "", expire)
@@ -54,15 +69,7 @@ def dump(state: State) -> dict[str, Any]:
             "profile": state.profile.name,
             "seed": state.seed,
             "clock": {"now": format_fixed(state.clock.now_us()), "frozen": state.clock.frozen},
-            "customers": [
-                {
-                    "id": c.id,
-                    "name": c.name,
-                    "frozen": c.frozen,
-                    "tm_deletion_scheduled": _t(c.tm_deletion_scheduled),
-                }
-                for c in store.customers.values()
-            ],
+            "customers": [_dump_customer(c) for c in store.customers.values()],
             "users": [
                 {
                     "id": u.id,
@@ -90,6 +97,25 @@ def dump(state: State) -> dict[str, Any]:
                 for k in store.keys.values()
             ],
         }
+
+
+def _dump_customer(c: Customer) -> dict[str, Any]:
+    """A customer's fields (never its webhook secret, which is derived, not kept)."""
+    return {
+        "id": c.id,
+        "name": c.name,
+        "frozen": c.frozen,
+        "tm_deletion_scheduled": _t(c.tm_deletion_scheduled),
+        **{f: getattr(c, f) for f in CUSTOMER_TEXT_FIELDS if f != "name"},
+        "billing_account_id": c.billing_account_id,
+        "rtp_debug": c.rtp_debug,
+        "email_verified": c.email_verified,
+        "status": c.status,
+        "identity_verification_status": c.identity_verification_status,
+        "tm_create": _t(c.tm_create),
+        "tm_update": _t(c.tm_update),
+        "tm_delete": _t(c.tm_delete),
+    }
 
 
 _TS = {"type": "string"}
@@ -120,6 +146,16 @@ _DUMP_SCHEMA: dict[str, Any] = {
                     "name": {"type": "string"},
                     "frozen": {"type": "boolean"},
                     "tm_deletion_scheduled": _TS_OR_NULL,
+                    # Optional, so a dump from before they were kept still loads.
+                    **{f: {"type": "string"} for f in CUSTOMER_TEXT_FIELDS if f != "name"},
+                    "billing_account_id": _UUID,
+                    "rtp_debug": {"type": "boolean"},
+                    "email_verified": {"type": "boolean"},
+                    "status": {"enum": list(STATUSES)},
+                    "identity_verification_status": {"enum": list(IDENTITY_VERIFICATION_STATUSES)},
+                    "tm_create": _TS_OR_NULL,
+                    "tm_update": _TS_OR_NULL,
+                    "tm_delete": _TS_OR_NULL,
                 },
                 "required": ["id", "name", "frozen", "tm_deletion_scheduled"],
                 "additionalProperties": False,
@@ -188,6 +224,29 @@ def _us(value: str | None, where: str) -> int | None:
         raise StateError(f"{where}: {exc}") from None
 
 
+def _load_customer(c: dict[str, Any]) -> Customer:
+    where = f"customer {c['id']}"
+    frozen = c["frozen"]
+    status = c.get("status", "frozen" if frozen else "active")
+    if frozen != (status == "frozen"):
+        raise StateError(f"{where}: frozen {str(frozen).lower()} contradicts status {status}")
+    return Customer(
+        c["id"],
+        c["name"],
+        frozen,
+        _us(c["tm_deletion_scheduled"], where),
+        **{f: c.get(f, "") for f in CUSTOMER_TEXT_FIELDS if f != "name"},
+        billing_account_id=c.get("billing_account_id", NIL_UUID),
+        rtp_debug=c.get("rtp_debug", False),
+        email_verified=c.get("email_verified", False),
+        status=status,
+        identity_verification_status=c.get("identity_verification_status", "none"),
+        tm_create=_us(c.get("tm_create"), where),
+        tm_update=_us(c.get("tm_update"), where),
+        tm_delete=_us(c.get("tm_delete"), where),
+    )
+
+
 def load(state: State, doc: Any, restore_clock: bool = True) -> None:
     """Replace the whole state with a dump. Nothing changes unless all of it loads.
     ``restore_clock=False`` leaves a running clock running (a restart from a file)."""
@@ -198,14 +257,7 @@ def load(state: State, doc: Any, restore_clock: bool = True) -> None:
     store = Store()
     try:
         for c in doc["customers"]:
-            store.add_customer(
-                Customer(
-                    c["id"],
-                    c["name"],
-                    c["frozen"],
-                    _us(c["tm_deletion_scheduled"], f"customer {c['id']}"),
-                )
-            )
+            store.add_customer(_load_customer(c))
         for u in doc["users"]:
             if u["customer_id"] not in store.customers:
                 raise StateError(f"user {u['username']!r} names an unknown customer")

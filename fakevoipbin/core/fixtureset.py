@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from .clock import US, Clock
 from .seeds import Seeds
-from .store import AccessKey, Customer, Store, User, token_hash
+from .store import NIL_UUID, AccessKey, Customer, Store, User, token_hash
 
 PERMISSIONS = {
     "project_super_admin": 0x01,
@@ -47,6 +47,21 @@ class FixtureCustomer:
     frozen: bool = False
     keys: tuple[FixtureKey, ...] = ()
     users: tuple[FixtureUser, ...] = ()
+    detail: str = ""
+    email: str = ""
+    phone_number: str = ""
+    address: str = ""
+    webhook_method: str = ""
+    webhook_uri: str = ""
+    billing_account_id: str = NIL_UUID
+    rtp_debug: bool = False
+    email_verified: bool = False
+    #: None: ``frozen`` when frozen, else ``active``.
+    status: str | None = None
+    identity_verification_status: str = "none"
+    #: Seconds before the clock's start the customer was made (None: as old as its
+    #: oldest key, or the start itself).
+    created_ago: int | None = None
 
 
 @dataclass(frozen=True)
@@ -89,12 +104,27 @@ def apply(fixtures: FixtureSet, store: Store, clock: Clock, seeds: Seeds) -> Loa
     latest = start
     for fc in fixtures.customers:
         cid = fc.id or seeds.uuid4("customers")
+        ago = fc.created_ago
+        if ago is None:
+            ago = max((fk.created_ago for fk in fc.keys), default=0)
         customer = store.add_customer(
             Customer(
                 id=cid,
                 name=fc.name,
                 frozen=fc.frozen,
                 tm_deletion_scheduled=start if fc.frozen else None,
+                detail=fc.detail,
+                email=fc.email,
+                phone_number=fc.phone_number,
+                address=fc.address,
+                webhook_method=fc.webhook_method,
+                webhook_uri=fc.webhook_uri,
+                billing_account_id=fc.billing_account_id,
+                rtp_debug=fc.rtp_debug,
+                email_verified=fc.email_verified,
+                status=fc.status or ("frozen" if fc.frozen else "active"),
+                identity_verification_status=fc.identity_verification_status,
+                tm_create=start - ago * US,
             )
         )
         for fu in fc.users:

@@ -526,4 +526,8 @@ _METHOD_OF = {
     "PutAccesskeysId": "PUT",
     "DeleteAccesskeysId": "DELETE",
     "PostAuthLogin": "POST",
+    "GetCustomer": "GET",
+    "PutCustomer": "PUT",
+    "PutCustomerMetadata": "PUT",
+    "PutCustomerBillingAccountId": "PUT",
 }

@@ -34,6 +34,10 @@ class Profile:
     bearer_accepts_accesskey: bool
     #: ``expire`` above 2147483647: refused (docs) or wrapped as int32 (live).
     wraps_expire_int32: bool
+    #: The reasons whose error bodies carry ``details``: None for every error (docs: a
+    #: 400 names the failing field), or production's ACCOUNT_FROZEN and 429 alone
+    #: (live: no 400 has details; the journal keeps them as request_violations).
+    details_only_for: frozenset[str] | None
 
 
 DOCS = Profile(
@@ -46,6 +50,7 @@ DOCS = Profile(
     deleted_key_error=errors.ACCESSKEY_NOT_FOUND,
     bearer_accepts_accesskey=True,
     wraps_expire_int32=False,
+    details_only_for=None,
 )
 
 LIVE = Profile(
@@ -58,6 +63,7 @@ LIVE = Profile(
     deleted_key_error=errors.STATE_INVALID,
     bearer_accepts_accesskey=False,
     wraps_expire_int32=True,
+    details_only_for=frozenset({errors.ACCOUNT_FROZEN.reason, errors.RATE_LIMIT_EXCEEDED.reason}),
 )
 
 PROFILES: dict[str, Profile] = {p.name: p for p in (DOCS, LIVE)}

@@ -57,8 +57,26 @@ class AccessKey(NamedTuple):
     version: int = 0
 
 
+#: A billing account id that is not set (production's uuid.Nil).
+NIL_UUID = "00000000-0000-0000-0000-000000000000"
+#: The seven fields PUT /v1.0/customer writes, in production's order.
+CUSTOMER_TEXT_FIELDS = (
+    "name",
+    "detail",
+    "email",
+    "phone_number",
+    "address",
+    "webhook_method",
+    "webhook_uri",
+)
+
+
 @dataclass(slots=True)
 class Customer:
+    """A customer: the key indexes below, and production's customer fields (its
+    ``webhook_secret`` is not kept: it is derived from the seed, see core/customers.py).
+    ``frozen`` drives the 403 ACCOUNT_FROZEN check; ``status`` is ``"frozen"`` then."""
+
     id: str
     name: str = ""
     frozen: bool = False
@@ -70,6 +88,21 @@ class Customer:
     #: Renewed whenever one of its keys changes, unique in the process: a list page is
     #: named by (customer id, version, cursor, size).
     version: int = field(default_factory=lambda: next_version())
+    detail: str = ""
+    email: str = ""
+    phone_number: str = ""
+    address: str = ""
+    webhook_method: str = ""
+    webhook_uri: str = ""
+    billing_account_id: str = NIL_UUID
+    #: metadata.rtp_debug
+    rtp_debug: bool = False
+    email_verified: bool = False
+    status: str = "active"
+    identity_verification_status: str = "none"
+    tm_create: int | None = None
+    tm_update: int | None = None
+    tm_delete: int | None = None
 
     def changed(self) -> None:
         self.version = next_version()

@@ -1,4 +1,5 @@
-"""What the API sends for an access key and a list page, in field order, per profile."""
+"""What the API sends for an access key, a list page and a customer, in field order,
+per profile."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from typing import Any
 
 from .clock import format_fixed
 from .profiles import Profile
-from .store import AccessKey
+from .store import CUSTOMER_TEXT_FIELDS, AccessKey, Customer
 
 
 def key_view(profile: Profile, key: AccessKey, raw_token: str | None = None) -> dict[str, Any]:
@@ -52,3 +53,29 @@ def _tm_update(profile: Profile, key: AccessKey, created: str) -> str | None:
 def cursor(tm_create: int) -> str:
     """next_page_token: a tm_create in the fixed six-digit layout."""
     return format_fixed(tm_create)
+
+
+def customer_view(
+    profile: Profile, customer: Customer, webhook_secret: str | None = None
+) -> dict[str, Any]:
+    """The customer object in production's key order: ``id``; the seven text fields,
+    each omitted when empty; ``billing_account_id`` always; ``metadata``,
+    ``email_verified``, ``status``, ``identity_verification_status``; the four times
+    (null when unset, never omitted); ``webhook_secret`` last, only when given (GET)."""
+    fmt = profile.format_time
+    out: dict[str, Any] = {"id": customer.id}
+    for name in CUSTOMER_TEXT_FIELDS:
+        value = getattr(customer, name)
+        if value:
+            out[name] = value
+    out["billing_account_id"] = customer.billing_account_id
+    out["metadata"] = {"rtp_debug": customer.rtp_debug}
+    out["email_verified"] = customer.email_verified
+    out["status"] = customer.status
+    out["identity_verification_status"] = customer.identity_verification_status
+    for name in ("tm_deletion_scheduled", "tm_create", "tm_update", "tm_delete"):
+        t = getattr(customer, name)
+        out[name] = None if t is None else fmt(t)
+    if webhook_secret:
+        out["webhook_secret"] = webhook_secret
+    return out

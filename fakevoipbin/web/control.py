@@ -22,7 +22,7 @@ from starlette.responses import Response
 from starlette.routing import Mount, Router
 
 from ..about import PRODUCTION_COMMIT, __version__
-from ..core import admin, views
+from ..core import admin, customers, views
 from ..core.clock import ClockError, format_fixed, parse_instant
 from ..core.errors import REQUEST_TIMEOUT, ROUTE_NOT_FOUND, ErrorKind
 from ..core.faults import FaultError, make_rule
@@ -171,7 +171,10 @@ class Control:
         return self._clock()
 
     def add_customer(self, body: Any) -> dict[str, Any]:
-        body = _object(body if body is not None else {}, {"name", "frozen", "expire"})
+        body = _object(
+            body if body is not None else {},
+            {"name", "frozen", "expire", *customers.ADDABLE_FIELDS},
+        )
         name = body.get("name", "")
         frozen = body.get("frozen", False)
         expire = body.get("expire", admin.DEFAULT_ADMIN_EXPIRE)
@@ -181,10 +184,15 @@ class Control:
             raise ControlError('"frozen" must be true or false')
         if isinstance(expire, bool) or not isinstance(expire, int) or not 1 <= expire <= 2**31 - 1:
             raise ControlError('"expire" must be an integer number of seconds, 1 to 2147483647')
-        customer, key, raw = admin.add_customer(self.state, name, frozen, expire)
+        fields = {k: v for k, v in body.items() if k not in ("name", "frozen", "expire")}
+        try:
+            customer, key, raw = admin.add_customer(self.state, name, frozen, expire, fields)
+        except ValueError as exc:
+            raise ControlError(str(exc)) from None
         return {
             "customer_id": customer.id,
             "frozen": customer.frozen,
+            "status": customer.status,
             "accesskey": views.key_view(self.state.profile, key, raw_token=raw),
         }
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ..core import auth, rules
+from ..core import auth, customers, rules, views
 from ..core.auth import Identity
 from ..core.state import State
 from .exchange import Exchange, Reply
@@ -67,6 +67,35 @@ def post_auth_login(state: State, render: Renderer, ex: Exchange) -> Reply:
     )
 
 
+# The customer is a mutable record: each answer is built under the state's lock, so it
+# shows one state of it.
+
+
+def get_customer(state: State, render: Renderer, ex: Exchange) -> Reply:
+    with state.lock:
+        customer, secret = customers.get_customer(state, _who(ex))
+        return Reply(200, views.customer_view(state.profile, customer, secret))
+
+
+def put_customer(state: State, render: Renderer, ex: Exchange) -> Reply:
+    with state.lock:
+        customer = customers.update_customer(state, _who(ex), ex.body)
+        return Reply(200, views.customer_view(state.profile, customer))
+
+
+def put_customer_metadata(state: State, render: Renderer, ex: Exchange) -> Reply:
+    with state.lock:
+        customer = customers.update_metadata(state, _who(ex), ex.body.get("rtp_debug"))
+        return Reply(200, views.customer_view(state.profile, customer))
+
+
+def put_customer_billing_account_id(state: State, render: Renderer, ex: Exchange) -> Reply:
+    with state.lock:
+        account = ex.body.get("billing_account_id")
+        customer = customers.update_billing_account(state, _who(ex), account)
+        return Reply(200, views.customer_view(state.profile, customer))
+
+
 #: operationId → its function. Looked up per request, so a test can wrap one.
 OPERATIONS: dict[str, Operation] = {
     "GetAccesskeys": get_accesskeys,
@@ -75,4 +104,8 @@ OPERATIONS: dict[str, Operation] = {
     "PutAccesskeysId": put_accesskeys_id,
     "DeleteAccesskeysId": delete_accesskeys_id,
     "PostAuthLogin": post_auth_login,
+    "GetCustomer": get_customer,
+    "PutCustomer": put_customer,
+    "PutCustomerMetadata": put_customer_metadata,
+    "PutCustomerBillingAccountId": put_customer_billing_account_id,
 }

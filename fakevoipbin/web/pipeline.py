@@ -159,7 +159,7 @@ class Pipeline:
         except Answered:
             pass
         except errors.ApiError as exc:
-            ex.reply = error_reply(exc)
+            ex.reply = self.error_reply(ex, exc)
         except InvalidResponse as exc:
             ex.reply = invalid_response_reply(exc.findings)
         except errors.LoginFailed:
@@ -471,6 +471,16 @@ class Pipeline:
 
     # --- helpers ----------------------------------------------------------------------
 
+    def error_reply(self, ex: Exchange, exc: errors.ApiError) -> Reply:
+        """The envelope for an error a stage or rule raised, with ``details`` only where
+        the profile sends them (live: ACCOUNT_FROZEN and 429, as production). Details
+        left out of the body go to the journal's request_violations instead."""
+        keep = self.state.profile.details_only_for
+        if exc.details and keep is not None and exc.kind.reason not in keep:
+            _note_details(ex, exc.details)
+            exc = errors.ApiError(exc.kind, None, exc.headers)
+        return error_reply(exc)
+
     def target_of(self, path: str, raw_query: bytes) -> tuple[dict[str, list[str]], str]:
         """The parsed query (read-only) and the target as the journal shows it, with
         credentials redacted; cached, since clients repeat their requests."""
@@ -532,6 +542,18 @@ def answer(ex: Exchange) -> tuple[Message, Message]:
 def error_reply(exc: errors.ApiError) -> Reply:
     headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in exc.headers.items()]
     return Reply(exc.kind.http, envelope(exc.kind, "", exc.details), headers)
+
+
+def _note_details(ex: Exchange, details: list[dict[str, Any]]) -> None:
+    """Details not already among the request's findings, added to them (for the journal)."""
+    known = {(f.field, f.rule) for f in ex.request_findings}
+    extra = [
+        Finding(str(d.get("field", "")), str(d.get("rule", "")), str(d.get("description", "")))
+        for d in details
+        if (d.get("field"), d.get("rule")) not in known
+    ]
+    if extra:
+        ex.request_findings = [*ex.request_findings, *extra]
 
 
 def fault_reply(rule: FaultRule) -> Reply:
