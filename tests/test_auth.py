@@ -769,6 +769,7 @@ def test_openapi_yaml_is_served(fake):
         "PutAccesskeysId",
         "DeleteAccesskeysId",
         "PostAuthLogin",
+        "GetMe",
     }
 
 

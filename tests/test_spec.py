@@ -19,6 +19,7 @@ EXPECTED = {
     ("PUT", "/v1.0/accesskeys/{id}"): "PutAccesskeysId",
     ("DELETE", "/v1.0/accesskeys/{id}"): "DeleteAccesskeysId",
     ("POST", "/auth/login"): "PostAuthLogin",
+    ("GET", "/v1.0/me"): "GetMe",
 }
 
 

@@ -22,6 +22,7 @@ OPERATIONS = {
     "PutAccesskeysId": ("PUT", "/v1.0/accesskeys/{id}"),
     "DeleteAccesskeysId": ("DELETE", "/v1.0/accesskeys/{id}"),
     "PostAuthLogin": ("POST", "/auth/login"),
+    "GetMe": ("GET", "/v1.0/me"),
 }
 
 #: A key as the docs profile answers it (openapi.yaml's GetAccesskeysId example).

@@ -503,4 +503,5 @@ _METHOD_OF = {
     "PutAccesskeysId": "PUT",
     "DeleteAccesskeysId": "DELETE",
     "PostAuthLogin": "POST",
+    "GetMe": "GET",
 }

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ..core import auth, rules
+from ..core import agents, auth, rules, views
 from ..core.auth import Identity
 from ..core.state import State
 from .exchange import Exchange, Reply
@@ -67,6 +67,11 @@ def post_auth_login(state: State, render: Renderer, ex: Exchange) -> Reply:
     )
 
 
+def get_me(state: State, render: Renderer, ex: Exchange) -> Reply:
+    agent = agents.get_me(state.store, _who(ex))
+    return Reply(200, views.agent_view(state.profile, agent))
+
+
 #: operationId → its function. Looked up per request, so a test can wrap one.
 OPERATIONS: dict[str, Operation] = {
     "GetAccesskeys": get_accesskeys,
@@ -75,4 +80,5 @@ OPERATIONS: dict[str, Operation] = {
     "PutAccesskeysId": put_accesskeys_id,
     "DeleteAccesskeysId": delete_accesskeys_id,
     "PostAuthLogin": post_auth_login,
+    "GetMe": get_me,
 }
