@@ -166,7 +166,6 @@ _DUMP_SCHEMA: dict[str, Any] = {
                     "tm_delete": _TS_OR_NULL,
                 },
                 "required": ["id", "customer_id", "username", "permission", "name"],
-                "oneOf": [{"required": ["password_hash"]}, {"required": ["password"]}],
                 "additionalProperties": False,
             },
         },
@@ -223,9 +222,14 @@ def _user(u: dict[str, Any], seed: int, store: Store) -> User:
     name = u["username"]
     if u["customer_id"] not in store.customers:
         raise StateError(f"user {name!r} names an unknown customer")
-    stored = u.get("password_hash")
+    # Never shown in a message: the hash, or an older dump's clear password.
+    stored, clear = u.get("password_hash"), u.get("password")
+    if (stored is None) == (clear is None):
+        raise StateError(
+            f"user {name!r} needs password_hash (an older dump: password), and not both"
+        )
     if stored is None:
-        stored = agents.hash_password(u["password"], name)
+        stored = agents.hash_password(clear, name)
     elif not agents.is_password_hash(stored):
         raise StateError(f"user {name!r}: password_hash is not a hash this fake makes")
     direct_id, direct_hash = agents.direct_for(seed, u["id"])

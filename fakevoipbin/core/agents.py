@@ -83,7 +83,7 @@ def _parse(text: str) -> tuple[int, bytes, bytes] | None:
     if len(parts) != 4 or parts[0] != _SCHEME or not parts[1].isdigit():
         return None
     iterations = int(parts[1])
-    if not 1 <= iterations <= 1_000_000:
+    if not 1 <= iterations <= 100_000:
         return None
     try:
         salt, digest = _unb64(parts[2]), _unb64(parts[3])
