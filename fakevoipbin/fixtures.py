@@ -9,6 +9,7 @@ import yaml
 from jsonschema import Draft202012Validator
 
 from .core.customers import IDENTITY_VERIFICATION_STATUSES, STATUSES
+from .core import agents
 from .core.fixtureset import (
     PERMISSIONS,
     FixtureCustomer,
@@ -77,6 +78,23 @@ _SCHEMA: dict[str, Any] = {
                                         {"type": "integer", "minimum": 0},
                                     ]
                                 },
+                                "detail": {"type": "string"},
+                                "ring_method": {"enum": list(agents.RING_METHODS)},
+                                "status": {"enum": list(agents.STATUSES)},
+                                "tag_ids": {
+                                    "type": "array",
+                                    "items": {"type": "string", "pattern": _UUID},
+                                },
+                                "addresses": {
+                                    "type": "array",
+                                    "items": {
+                                        "type": "object",
+                                        "properties": {
+                                            f: {"type": "string"} for f in agents.ADDRESS_FIELDS
+                                        },
+                                        "additionalProperties": False,
+                                    },
+                                },
                             },
                             "required": ["username", "password", "permission"],
                             "additionalProperties": False,
@@ -114,6 +132,16 @@ def parse_fixtures(doc: Any, source: str = "<data>") -> FixtureSet:
                 permission=_permission(u["permission"]),
                 name=u.get("name", ""),
                 id=u.get("id"),
+                detail=u.get("detail", ""),
+                ring_method=u.get("ring_method", agents.DEFAULT_RING_METHOD),
+                status=u.get("status", agents.DEFAULT_STATUS),
+                tag_ids=tuple(u.get("tag_ids", ())),
+                addresses=tuple(
+                    tuple((f, a[f]) for f in agents.ADDRESS_FIELDS if a.get(f))
+                    for a in u.get("addresses", ())
+                ),
+                # Hashed here, once per file read: a reset only copies the hash.
+                password_hash=agents.hash_password(u["password"], u["username"]),
             )
             for u in c.get("users", [])
         )

@@ -10,6 +10,7 @@ It is either its own fake, running on a real socket in a background thread:
         fake.faults.add("PostAccesskeys", status=503, times=1)
         fake.journal.assert_called("PostAccesskeys", times=1)
         fake.reset()
+        fake.login("admin@example.com", "admin-password")  # a login JWT
         fake.client()            # an httpx client that reaches the app with no socket
 
 or attached to a fake that runs elsewhere (``fakevoipbin serve`` or ``run``), which it
@@ -362,6 +363,23 @@ class FakeVoipbin:
         (a bool). A field of another name or type is refused: a ValueError (an attached
         fake's control API answers 400: an AttachError)."""
         return self._driver.add_customer(name, frozen, fields)
+
+    def login(self, username: str, password: str) -> str:
+        """The JWT ``POST /auth/login`` gives an agent (a fixture login user), logged in
+        as a client would: the call is journaled and counts against the login rate
+        limit. A refusal is a ``LookupError`` naming the user and the status (never the
+        password)."""
+        root = self.base_url if (self._attached or self._server) else "http://fakevoipbin"
+        c = self.client(base_url=root)
+        try:
+            r = c.post("/auth/login", json={"username": username, "password": password})
+        finally:
+            if self._attached is not None:  # the in-process transport is shared: kept
+                c.close()
+        if r.status_code != 200:
+            raise LookupError(f"POST /auth/login refused {username!r}: {r.status_code}")
+        token: str = r.json()["token"]
+        return token
 
     def client(self, **kwargs: Any) -> httpx.Client:
         """An httpx client on ``url``. It reaches the app in-process (no socket); an

@@ -773,6 +773,7 @@ def test_openapi_yaml_is_served(fake):
         "PutCustomer",
         "PutCustomerMetadata",
         "PutCustomerBillingAccountId",
+        "GetMe",
     }
 
 

@@ -70,7 +70,7 @@ def test_check_order_is_productions() -> None:
 def test_every_operations_stages_follow_check_order(docs: Harness, rate_limit: bool) -> None:
     """Each operation's stages are a subsequence of CHECK_ORDER, in that order."""
     pipeline = docs.app.pipeline
-    assert len(pipeline.spec.operations) == 10
+    assert len(pipeline.spec.operations) == 11
     for op_id in pipeline.spec.operations:
         names = _names(pipeline, op_id, rate_limit)
         assert _is_subsequence(names, CHECK_ORDER), (op_id, names)

@@ -91,5 +91,5 @@ def test_stateful(profile: str) -> None:
 def test_the_control_api_is_not_in_openapi_yaml() -> None:
     for target in TARGETS.values():
         operations = target.operations()
-        assert len(operations) == 10
+        assert len(operations) == 11
         assert not [op.path for op in operations if op.full_path.startswith("/_fake")]

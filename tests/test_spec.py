@@ -23,6 +23,7 @@ EXPECTED = {
     ("PUT", "/v1.0/customer"): "PutCustomer",
     ("PUT", "/v1.0/customer/metadata"): "PutCustomerMetadata",
     ("PUT", "/v1.0/customer/billing_account_id"): "PutCustomerBillingAccountId",
+    ("GET", "/v1.0/me"): "GetMe",
 }
 
 

@@ -26,6 +26,7 @@ OPERATIONS = {
     "PutCustomer": ("PUT", "/v1.0/customer"),
     "PutCustomerMetadata": ("PUT", "/v1.0/customer/metadata"),
     "PutCustomerBillingAccountId": ("PUT", "/v1.0/customer/billing_account_id"),
+    "GetMe": ("GET", "/v1.0/me"),
 }
 
 #: A key as the docs profile answers it (openapi.yaml's GetAccesskeysId example).

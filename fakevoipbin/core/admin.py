@@ -1,5 +1,6 @@
 """What only a test can do (the control API and the Python face): add customers,
-and dump or load the whole state. Dumps never carry a raw token."""
+and dump or load the whole state. Dumps never carry a raw token nor a password (only
+its salted hash), nor an agent's direct hash (drawn again from the seed on load)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
+from . import agents
 from .clock import ClockError, check_range, format_fixed, parse_instant
 from .customers import IDENTITY_VERIFICATION_STATUSES, STATUSES, check_fields
 from .rules import insert_new_key
@@ -75,9 +77,17 @@ def dump(state: State) -> dict[str, Any]:
                     "id": u.id,
                     "customer_id": u.customer_id,
                     "username": u.username,
-                    "password": u.password,
+                    "password_hash": u.password_hash,
                     "permission": u.permission,
                     "name": u.name,
+                    "detail": u.detail,
+                    "ring_method": u.ring_method,
+                    "status": u.status,
+                    "tag_ids": list(u.tag_ids),
+                    "addresses": [dict(a) for a in u.addresses],
+                    "tm_create": _t(u.tm_create),
+                    "tm_update": _t(u.tm_update),
+                    "tm_delete": _t(u.tm_delete),
                 }
                 for u in store.users.values()
             ],
@@ -169,11 +179,29 @@ _DUMP_SCHEMA: dict[str, Any] = {
                     "id": {"type": "string"},
                     "customer_id": _UUID,
                     "username": {"type": "string", "minLength": 1},
+                    # A dump carries the salted hash; an older one, the password in
+                    # clear (hashed as it loads).
+                    "password_hash": {"type": "string", "minLength": 1},
                     "password": {"type": "string"},
                     "permission": {"type": "integer", "minimum": 0},
                     "name": {"type": "string"},
+                    "detail": {"type": "string"},
+                    "ring_method": {"enum": list(agents.RING_METHODS)},
+                    "status": {"enum": list(agents.STATUSES)},
+                    "tag_ids": {"type": "array", "items": _UUID},
+                    "addresses": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "properties": {f: {"type": "string"} for f in agents.ADDRESS_FIELDS},
+                            "additionalProperties": False,
+                        },
+                    },
+                    "tm_create": _TS_OR_NULL,
+                    "tm_update": _TS_OR_NULL,
+                    "tm_delete": _TS_OR_NULL,
                 },
-                "required": ["id", "customer_id", "username", "password", "permission", "name"],
+                "required": ["id", "customer_id", "username", "permission", "name"],
                 "additionalProperties": False,
             },
         },
@@ -247,6 +275,47 @@ def _load_customer(c: dict[str, Any]) -> Customer:
     )
 
 
+def _user(u: dict[str, Any], seed: int, store: Store) -> User:
+    """A dumped login user; its direct id and hash are drawn again from the dump's seed
+    (a dump carries neither), an older dump's clear password is hashed here."""
+    name = u["username"]
+    if u["customer_id"] not in store.customers:
+        raise StateError(f"user {name!r} names an unknown customer")
+    # Never shown in a message: the hash, or an older dump's clear password.
+    stored, clear = u.get("password_hash"), u.get("password")
+    if (stored is None) == (clear is None):
+        raise StateError(
+            f"user {name!r} needs password_hash (an older dump: password), and not both"
+        )
+    if stored is None:
+        stored = agents.hash_password(clear, name)
+    elif not agents.is_password_hash(stored):
+        raise StateError(f"user {name!r}: password_hash is not a hash this fake makes")
+    direct_id, direct_hash = agents.direct_for(seed, u["id"])
+    where = f"user {name!r}"
+    return User(
+        id=u["id"],
+        customer_id=u["customer_id"],
+        username=name,
+        password_hash=stored,
+        permission=u["permission"],
+        name=u["name"],
+        detail=u.get("detail", ""),
+        ring_method=u.get("ring_method", agents.DEFAULT_RING_METHOD),
+        status=u.get("status", agents.DEFAULT_STATUS),
+        tag_ids=tuple(u.get("tag_ids", ())),
+        addresses=tuple(
+            tuple((f, a[f]) for f in agents.ADDRESS_FIELDS if a.get(f))
+            for a in u.get("addresses", ())
+        ),
+        direct_id=direct_id,
+        direct_hash=direct_hash,
+        tm_create=_us(u.get("tm_create"), where),
+        tm_update=_us(u.get("tm_update"), where),
+        tm_delete=_us(u.get("tm_delete"), where),
+    )
+
+
 def load(state: State, doc: Any, restore_clock: bool = True) -> None:
     """Replace the whole state with a dump. Nothing changes unless all of it loads.
     ``restore_clock=False`` leaves a running clock running (a restart from a file)."""
@@ -258,19 +327,9 @@ def load(state: State, doc: Any, restore_clock: bool = True) -> None:
     try:
         for c in doc["customers"]:
             store.add_customer(_load_customer(c))
+        seed = doc.get("seed", state.seed)
         for u in doc["users"]:
-            if u["customer_id"] not in store.customers:
-                raise StateError(f"user {u['username']!r} names an unknown customer")
-            store.add_user(
-                User(
-                    u["id"],
-                    u["customer_id"],
-                    u["username"],
-                    u["password"],
-                    u["permission"],
-                    u["name"],
-                )
-            )
+            store.add_user(_user(u, seed, store))
         for k in doc["keys"]:
             if k["customer_id"] not in store.customers:
                 raise StateError(f"key {k['id']} names an unknown customer")

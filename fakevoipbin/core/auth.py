@@ -1,24 +1,33 @@
-"""Who is calling: credentials in production's order, access keys, login JWTs, frozen accounts."""
+"""Who is calling: credentials in production's order, access keys, login (agent), delegate
+and direct JWTs, frozen accounts."""
 
 from __future__ import annotations
 
+import hashlib
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from . import errors
+from .agents import check_password
 from .clock import US, format_fixed
 from .store import (
     PERMISSION_CUSTOMER_ADMIN,
     PERMISSION_PROJECT_SUPER_ADMIN,
     token_hash,
 )
+from .views import agent_claim
 
 if TYPE_CHECKING:
     from .state import State
 
 LOGIN_LIFETIME_S = 7 * 86_400
+DELEGATE_LIFETIME_S = 8 * 3_600
+DELEGATE_AUDIENCE = "voipbin-api"
+NIL_UUID = "00000000-0000-0000-0000-000000000000"
 FROZEN_GRACE_S = 30 * 86_400
+_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
 @dataclass(slots=True)
@@ -38,11 +47,13 @@ _ADMIN_BITS = PERMISSION_CUSTOMER_ADMIN | PERMISSION_PROJECT_SUPER_ADMIN
 class Identity(NamedTuple):
     """Who is calling (immutable; a tuple, as one is made per request)."""
 
-    kind: str  # "accesskey", "agent" or "direct"
+    kind: str  # "accesskey", "agent", "delegate" or "direct"
     customer_id: str
     permission: int
     #: token_prefix of the authenticating key, or the agent's username: never a secret.
     label: str = ""
+    #: The agent's id, as its JWT names it ("" for any other kind).
+    agent_id: str = ""
 
     @property
     def note(self) -> str:
@@ -139,7 +150,10 @@ def decode_jwt(token: str, secret: bytes) -> dict[str, Any]:
     import jwt
 
     try:
-        claims: dict[str, Any] = jwt.decode(token, secret, algorithms=["HS256"])
+        # ``aud`` is checked by the caller, for delegate tokens only, as production does.
+        claims: dict[str, Any] = jwt.decode(
+            token, secret, algorithms=["HS256"], options={"verify_aud": False}
+        )
     except RecursionError:  # a header nested past the parser's depth
         raise jwt.DecodeError("the token's header is nested too deeply") from None
     return claims
@@ -155,19 +169,33 @@ def _jwt_identity(state: State, token: str) -> Identity:
     expire = claims.get("expire")
     if not isinstance(expire, str) or expire < format_fixed(state.clock.now_us()):
         raise AuthFailure(errors.INVALID_CREDENTIALS, "token expired")
-    if claims.get("type") == "direct":
+    kind = claims.get("type")
+    kind = kind if isinstance(kind, str) else ""
+    if kind == "direct":
         scope = claims.get("direct")
         cid = scope.get("customer_id") if isinstance(scope, dict) else None
         if not isinstance(cid, str):
             raise AuthFailure(errors.INVALID_CREDENTIALS, "direct token without scope")
         return Identity("direct", cid, 0, "direct")
+    if kind == "delegate":
+        # A super admin's delegate token: customer-admin rights on one customer.
+        cid = claims.get("customer_id")
+        if claims.get("aud") != DELEGATE_AUDIENCE:
+            raise AuthFailure(errors.INVALID_CREDENTIALS, "delegate token for another audience")
+        if not isinstance(cid, str) or not _UUID.match(cid):
+            raise AuthFailure(errors.INVALID_CREDENTIALS, "delegate token without customer_id")
+        return Identity("delegate", cid, PERMISSION_CUSTOMER_ADMIN, "delegate")
+    if kind not in ("agent", ""):
+        raise AuthFailure(errors.INVALID_CREDENTIALS, "token of an unknown type")
     agent = claims.get("agent")
     if not isinstance(agent, dict):
         raise AuthFailure(errors.INVALID_CREDENTIALS, "token without agent")
-    cid, perm = agent.get("customer_id"), agent.get("permission")
+    cid, perm, aid = agent.get("customer_id"), agent.get("permission"), agent.get("id", "")
     if not isinstance(cid, str) or not isinstance(perm, int) or isinstance(perm, bool):
         raise AuthFailure(errors.INVALID_CREDENTIALS, "token with a malformed agent")
-    return Identity("agent", cid, perm, str(agent.get("username", "")))
+    if not isinstance(aid, str):
+        raise AuthFailure(errors.INVALID_CREDENTIALS, "token with a malformed agent id")
+    return Identity("agent", cid, perm, str(agent.get("username", "")), aid)
 
 
 def refuse_frozen(state: State, identity: Identity) -> None:
@@ -194,23 +222,21 @@ def refuse_frozen(state: State, identity: Identity) -> None:
 
 
 def login(state: State, username: str, password: str) -> str:
-    """A JWT for a fixture user, valid for seven days of the fake's clock."""
+    """``POST /auth/login``: a JWT for an agent whose password matches its stored hash,
+    valid for seven days of the fake's clock. An agent of a frozen customer logs in
+    (production checks the account on the calls that follow, not here)."""
     with state.lock:
         user = state.store.users.get(username)
-        if user is None or user.password != password:
+        if user is None:
             raise errors.LoginFailed("wrong username or password")
-        claims: dict[str, Any] = {
-            "type": "agent",
-            "agent": {
-                "id": user.id,
-                "customer_id": user.customer_id,
-                "username": user.username,
-                "name": user.name,
-                "permission": user.permission,
-            },
-            "expire": format_fixed(state.clock.now_us() + LOGIN_LIFETIME_S * US),
-        }
-        return encode_jwt(claims, state.secret)
+        agent = agent_claim(state.profile, user)
+        stored = user.password_hash
+        expire = format_fixed(state.clock.now_us() + LOGIN_LIFETIME_S * US)
+    # Outside the lock: the hash costs a fraction of a millisecond.
+    if not check_password(password, stored):
+        raise errors.LoginFailed("wrong username or password")
+    # Production's claims are a Go map, whose keys JSON writes in sorted order.
+    return encode_jwt({"agent": agent, "expire": expire, "type": "agent"}, state.secret)
 
 
 def mint_direct_token(state: State, customer_id: str) -> str:
@@ -219,5 +245,24 @@ def mint_direct_token(state: State, customer_id: str) -> str:
         "type": "direct",
         "direct": {"customer_id": customer_id},
         "expire": format_fixed(state.clock.now_us() + LOGIN_LIFETIME_S * US),
+    }
+    return encode_jwt(claims, state.secret)
+
+
+def mint_delegate_token(state: State, customer_id: str, issued_by: str = NIL_UUID) -> str:
+    """A delegate JWT, as production's ``POST /auth/delegate`` issues one to a project
+    super admin (``issued_by``, its agent id, is the ``sub``): customer-admin rights on
+    ``customer_id`` for eight hours, and no ``/me``. The fake does not serve
+    ``/auth/delegate``; tests mint these here. Its ``jti`` is drawn from the JWT secret
+    (so from the seed), the customer and the instant, and takes no seeded draw."""
+    now = state.clock.now_us()
+    jti = hashlib.sha256(state.secret + f":delegate:{customer_id}:{now}".encode()).hexdigest()
+    claims = {
+        "aud": DELEGATE_AUDIENCE,
+        "customer_id": customer_id,
+        "expire": format_fixed(now + DELEGATE_LIFETIME_S * US),
+        "jti": f"{jti[:8]}-{jti[8:12]}-4{jti[13:16]}-a{jti[17:20]}-{jti[20:32]}",
+        "sub": issued_by,
+        "type": "delegate",
     }
     return encode_jwt(claims, state.secret)

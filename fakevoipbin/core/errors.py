@@ -55,6 +55,13 @@ DIRECT_ACCESS_NOT_SUPPORTED = ErrorKind(
 ACCOUNT_FROZEN = ErrorKind(
     403, "PERMISSION_DENIED", "ACCOUNT_FROZEN", "This account is frozen. Contact support."
 )
+AGENT_AUTH_REQUIRED = ErrorKind(
+    403,
+    "PERMISSION_DENIED",
+    "AGENT_AUTH_REQUIRED",
+    "This endpoint requires agent authentication.",
+)
+AGENT_NOT_FOUND = ErrorKind(404, "NOT_FOUND", "AGENT_NOT_FOUND", "The agent was not found.")
 RESOURCE_NOT_FOUND = ErrorKind(
     404, "NOT_FOUND", "RESOURCE_NOT_FOUND", "The requested resource was not found."
 )
@@ -123,6 +130,8 @@ CATALOGUE: tuple[ErrorKind, ...] = (
     PERMISSION_DENIED,
     DIRECT_ACCESS_NOT_SUPPORTED,
     ACCOUNT_FROZEN,
+    AGENT_AUTH_REQUIRED,
+    AGENT_NOT_FOUND,
     RESOURCE_NOT_FOUND,
     ACCESSKEY_NOT_FOUND,
     ROUTE_NOT_FOUND,

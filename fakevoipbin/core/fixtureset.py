@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from . import agents
 from .clock import US, Clock
 from .seeds import Seeds
 from .store import NIL_UUID, AccessKey, Customer, Store, User, token_hash
@@ -33,11 +34,24 @@ class FixtureKey:
 
 @dataclass(frozen=True)
 class FixtureUser:
+    """A login user (an agent) as the fixture file gives it. ``password`` is public
+    test data (the start banner prints it); the store gets only ``password_hash``,
+    made once when the file is parsed (``agents.hash_password``)."""
+
     username: str
     password: str
     permission: int
     name: str = ""
     id: str | None = None
+    detail: str = ""
+    ring_method: str = agents.DEFAULT_RING_METHOD
+    status: str = agents.DEFAULT_STATUS
+    tag_ids: tuple[str, ...] = ()
+    addresses: tuple[tuple[tuple[str, str], ...], ...] = ()
+    password_hash: str = ""
+
+    def stored_hash(self) -> str:
+        return self.password_hash or agents.hash_password(self.password, self.username)
 
 
 @dataclass(frozen=True)
@@ -129,7 +143,25 @@ def apply(fixtures: FixtureSet, store: Store, clock: Clock, seeds: Seeds) -> Loa
         )
         for fu in fc.users:
             uid = fu.id or seeds.uuid4("customers")
-            store.add_user(User(uid, cid, fu.username, fu.password, fu.permission, fu.name))
+            direct_id, direct_hash = agents.direct_for(seeds.seed, uid)
+            store.add_user(
+                User(
+                    id=uid,
+                    customer_id=cid,
+                    username=fu.username,
+                    password_hash=fu.stored_hash(),
+                    permission=fu.permission,
+                    name=fu.name,
+                    detail=fu.detail,
+                    ring_method=fu.ring_method,
+                    status=fu.status,
+                    tag_ids=fu.tag_ids,
+                    addresses=fu.addresses,
+                    direct_id=direct_id,
+                    direct_hash=direct_hash,
+                    tm_create=start,
+                )
+            )
             loaded.users.append(fu)
         for fk in fc.keys:
             raw = fk.token or seeds.token()

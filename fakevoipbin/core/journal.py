@@ -530,4 +530,5 @@ _METHOD_OF = {
     "PutCustomer": "PUT",
     "PutCustomerMetadata": "PUT",
     "PutCustomerBillingAccountId": "PUT",
+    "GetMe": "GET",
 }

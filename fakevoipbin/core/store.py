@@ -110,18 +110,34 @@ class Customer:
 
 @dataclass(slots=True)
 class User:
+    """A login user: production's agent (bin-agent-manager), with its fields. The
+    password is kept only as a salted hash (``fakevoipbin.core.agents``)."""
+
     id: str
     customer_id: str
     username: str
-    password: str
+    password_hash: str
     permission: int
     name: str = ""
+    detail: str = ""
+    ring_method: str = "ringall"
+    status: str = "offline"
+    tag_ids: tuple[str, ...] = ()
+    #: Each address as a tuple of (field, value) pairs, empty fields left out.
+    addresses: tuple[tuple[tuple[str, str], ...], ...] = ()
+    direct_id: str = ""
+    direct_hash: str = ""
+    tm_create: int | None = None
+    tm_update: int | None = None
+    tm_delete: int | None = None
 
 
 class Store:
     def __init__(self) -> None:
         self.customers: dict[str, Customer] = {}
         self.users: dict[str, User] = {}
+        #: The same users by agent id (``GET /v1.0/me`` reads its caller by id).
+        self.users_by_id: dict[str, User] = {}
         self.keys: dict[str, AccessKey] = {}
         self.by_hash: dict[str, AccessKey] = {}
         #: The token hashes of deleted keys: with ``by_hash``, every hash ever stored,
@@ -137,7 +153,17 @@ class Store:
     def add_user(self, user: User) -> None:
         if user.username in self.users:
             raise ValueError(f"user {user.username!r} exists already")
+        if user.id in self.users_by_id:
+            raise ValueError(f"agent {user.id} exists already")
         self.users[user.username] = user
+        self.users_by_id[user.id] = user
+
+    def remove_user(self, username: str) -> User:
+        """Take a login user out (a KeyError when there is none); its JWTs still
+        authenticate until they expire, as production's do."""
+        user = self.users.pop(username)
+        del self.users_by_id[user.id]
+        return user
 
     def hash_used(self, digest: str) -> bool:
         """Whether any key, live or deleted, ever had this token hash."""

@@ -1,5 +1,5 @@
-"""What the API sends for an access key, a list page and a customer, in field order,
-per profile."""
+"""What the API sends for an access key, a list page, a customer and an agent, in field
+order, per profile."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 from .clock import format_fixed
 from .profiles import Profile
-from .store import CUSTOMER_TEXT_FIELDS, AccessKey, Customer
+from .store import CUSTOMER_TEXT_FIELDS, AccessKey, Customer, User
 
 
 def key_view(profile: Profile, key: AccessKey, raw_token: str | None = None) -> dict[str, Any]:
@@ -79,3 +79,55 @@ def customer_view(
     if webhook_secret:
         out["webhook_secret"] = webhook_secret
     return out
+def agent_view(profile: Profile, agent: User) -> dict[str, Any]:
+    """An agent as ``GET /v1.0/me`` shows it (bin-agent-manager's WebhookMessage): the
+    strings always present, even when empty; ``tag_ids`` and ``addresses`` ``[]`` when
+    none, each address without its empty fields; the timestamps omitted when null.
+    Never ``direct_id`` nor ``password_hash``."""
+    out: dict[str, Any] = {
+        "id": agent.id,
+        "customer_id": agent.customer_id,
+        "username": agent.username,
+        "name": agent.name,
+        "detail": agent.detail,
+        "ring_method": agent.ring_method,
+        "status": agent.status,
+        "permission": agent.permission,
+        "tag_ids": list(agent.tag_ids),
+        "addresses": [dict(a) for a in agent.addresses],
+        "direct_hash": agent.direct_hash,
+    }
+    _stamps(profile, agent, out)
+    return out
+
+
+def agent_claim(profile: Profile, agent: User) -> dict[str, Any]:
+    """The agent object a login JWT carries (production's Agent model): the fields of
+    ``agent_view`` with ``direct_id`` before ``direct_hash``; never ``password_hash``."""
+    out: dict[str, Any] = {
+        "id": agent.id,
+        "customer_id": agent.customer_id,
+        "username": agent.username,
+        "name": agent.name,
+        "detail": agent.detail,
+        "ring_method": agent.ring_method,
+        "status": agent.status,
+        "permission": agent.permission,
+        "tag_ids": list(agent.tag_ids),
+        "addresses": [dict(a) for a in agent.addresses],
+        "direct_id": agent.direct_id,
+        "direct_hash": agent.direct_hash,
+    }
+    _stamps(profile, agent, out)
+    return out
+
+
+def _stamps(profile: Profile, agent: User, out: dict[str, Any]) -> None:
+    fmt = profile.format_time
+    for name, value in (
+        ("tm_create", agent.tm_create),
+        ("tm_update", agent.tm_update),
+        ("tm_delete", agent.tm_delete),
+    ):
+        if value is not None:
+            out[name] = fmt(value)
