@@ -8,8 +8,8 @@ from typing import Any
 import yaml
 from jsonschema import Draft202012Validator
 
-from .core.customers import IDENTITY_VERIFICATION_STATUSES, STATUSES
 from .core import agents
+from .core.customers import IDENTITY_VERIFICATION_STATUSES, STATUSES
 from .core.fixtureset import (
     PERMISSIONS,
     FixtureCustomer,

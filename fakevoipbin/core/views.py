@@ -79,6 +79,8 @@ def customer_view(
     if webhook_secret:
         out["webhook_secret"] = webhook_secret
     return out
+
+
 def agent_view(profile: Profile, agent: User) -> dict[str, Any]:
     """An agent as ``GET /v1.0/me`` shows it (bin-agent-manager's WebhookMessage): the
     strings always present, even when empty; ``tag_ids`` and ``addresses`` ``[]`` when

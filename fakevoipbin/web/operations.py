@@ -6,8 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ..core import auth, customers, rules, views
-from ..core import agents, auth, rules, views
+from ..core import agents, auth, customers, rules, views
 from ..core.auth import Identity
 from ..core.state import State
 from .exchange import Exchange, Reply
@@ -95,6 +94,8 @@ def put_customer_billing_account_id(state: State, render: Renderer, ex: Exchange
         account = ex.body.get("billing_account_id")
         customer = customers.update_billing_account(state, _who(ex), account)
         return Reply(200, views.customer_view(state.profile, customer))
+
+
 def get_me(state: State, render: Renderer, ex: Exchange) -> Reply:
     agent = agents.get_me(state.store, _who(ex))
     return Reply(200, views.agent_view(state.profile, agent))
