@@ -1,15 +1,18 @@
 """What a fake's start does and does not load, and that the shortcuts keep behaviour.
 
-A start to a first answer loads no jsonschema (the compiled validators say yes;
-jsonschema only explains a no, and is made on first need, once). The fixture file is
-checked by a compiled function whose yes is final; jsonschema decides and explains the
-rest, as before. No timings are asserted here (``make bench`` measures them).
+A start to a first answer loads neither jsonschema (the compiled validators say yes;
+jsonschema only explains a no, and is made on first need, once) nor the websockets
+package (uvicorn runs with ``ws="none"``: an upgrade request is answered as any
+other, as production does). The fixture file is checked by a compiled function
+whose yes is final; jsonschema decides and explains the rest, as before. No timings
+are asserted here (``make bench`` measures them).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -20,8 +23,11 @@ import pytest
 import yaml
 from jsonschema import Draft202012Validator
 
-from fakevoipbin import fixtures
+from fakevoipbin import FakeVoipbin, fixtures
+from fakevoipbin.assemble import build_state
+from fakevoipbin.options import Options
 from fakevoipbin.resources import default_fixtures_path
+from fakevoipbin.server import ServeError, Server
 from fakevoipbin.spec import CheckedSchema, Spec
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,7 +37,7 @@ import json, sys, urllib.error, urllib.request
 from fakevoipbin.testing import FakeVoipbin
 fake = FakeVoipbin().start()
 urllib.request.urlopen(fake.url + "/accesskeys?accesskey=" + fake.accesskey).read()
-loaded = {m: m in sys.modules for m in ("jsonschema", "referencing")}
+loaded = {m: m in sys.modules for m in ("jsonschema", "referencing", "websockets")}
 request = urllib.request.Request(
     fake.url + "/accesskeys?accesskey=" + fake.accesskey,
     data=b'{"expire": 5}', headers={"Content-Type": "application/json"}, method="POST")
@@ -46,7 +52,7 @@ fake.stop()
 """
 
 
-def test_a_start_to_a_first_answer_loads_no_jsonschema() -> None:
+def test_a_start_to_a_first_answer_loads_neither_jsonschema_nor_websockets() -> None:
     env = {k: v for k, v in os.environ.items() if k != "FAKEVOIPBIN_CROSSCHECK"}
     out = subprocess.run(
         [sys.executable, "-c", _FIRST_ANSWER],
@@ -58,7 +64,7 @@ def test_a_start_to_a_first_answer_loads_no_jsonschema() -> None:
         check=True,
     )
     seen = json.loads(out.stdout.strip().splitlines()[-1])
-    assert seen["loaded"] == {"jsonschema": False, "referencing": False}
+    assert seen["loaded"] == {"jsonschema": False, "referencing": False, "websockets": False}
     # The first no is explained by jsonschema, loaded then: production's 400 in the
     # envelope, with the field and rule.
     assert seen["status"] == 400 and seen["after"] is True
@@ -182,3 +188,70 @@ def test_the_fixture_check_answers_as_jsonschema_alone(name: str) -> None:
 def test_a_fixture_file_jsonschema_refuses_is_refused_with_its_message() -> None:
     with pytest.raises(fixtures.FixtureError, match=r"at customers/0/id: 'nope' does not match"):
         fixtures.parse_fixtures({"customers": [{"id": "nope"}]})
+
+
+def _raw_get(fake: FakeVoipbin, path: str, extra: bytes) -> bytes:
+    """The status line and body of a GET sent as raw bytes (headers vary by time)."""
+    with socket.create_connection((fake.host, fake.port), timeout=10) as sock:
+        sock.sendall(
+            b"GET "
+            + path.encode()
+            + b" HTTP/1.1\r\nHost: fake\r\n"
+            + extra
+            + b"Connection: close\r\n\r\n"
+        )
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    status = head.split(b"\r\n", 1)[0]
+    return status + b"\n" + body
+
+
+_UPGRADE = (
+    b"Upgrade: websocket\r\nConnection: Upgrade\r\n"
+    b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+)
+
+
+@pytest.mark.parametrize("profile", ["docs", "live"])
+def test_a_websocket_upgrade_is_answered_as_the_same_request_without_it(
+    profile: str, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """Production upgrades no route: a WebSocket handshake gets the plain answer (was
+    a 500 from the router while uvicorn loaded websockets), and nothing is logged."""
+    with FakeVoipbin(profile=profile, now="2026-12-01T10:15:30.123456Z") as fake:
+        for path in (
+            "/v1.0/accesskeys?accesskey=" + fake.accesskey,
+            "/v1.0/accesskeys",
+            "/v1.0/calls",
+            "/nowhere",
+        ):
+            plain = _raw_get(fake, path, b"")
+            fake.reset()
+            upgraded = _raw_get(fake, path, _UPGRADE)
+            fake.reset()
+            assert upgraded == plain, path
+            assert not upgraded.startswith(b"HTTP/1.1 5"), path
+    err = capfd.readouterr().err
+    assert "upgrade" not in err.lower() and "websocket" not in err.lower(), err
+
+
+async def _failing_lifespan(scope: Any, receive: Any, send: Any) -> None:
+    assert scope["type"] == "lifespan"
+    await receive()
+    await send({"type": "lifespan.startup.failed", "message": "no"})
+
+
+# uvicorn ends a failed startup with sys.exit in the server's thread (threading
+# ignores it; pytest reports any exception a thread ends with).
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
+def test_a_server_whose_startup_fails_is_a_serve_error_and_frees_its_port(
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    options = Options.for_face("python")
+    server = Server(_failing_lifespan, build_state(options), options).open()
+    with pytest.raises(ServeError, match="did not start"):
+        server.start()
+    assert server.sock is None
+    capfd.readouterr()
