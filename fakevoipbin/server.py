@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import signal
 import socket
 import threading
@@ -25,6 +26,8 @@ from .options import Options
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 #: How long requests in flight may take to finish once a stop is asked for.
 GRACE_S = {"main": 5, "thread": 2}
+#: How long ``start`` waits for uvicorn to accept connections.
+START_TIMEOUT_S = 10
 
 
 class ServeError(Exception):
@@ -55,13 +58,44 @@ def root_url(host: str, port: int) -> str:
     return f"http://{shown}:{port}"
 
 
-def _uvicorn_server(app: Any, grace_s: int, debug: bool) -> Any:
+class _NoUpgradeWarnings(logging.Filter):
+    """Drops uvicorn's two warnings for an upgrade request: the fake answers one as
+    any other request, as production does, and no WebSocket library is missing."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not (
+            message == "Unsupported upgrade request."
+            or message.startswith("No supported WebSocket library detected")
+        )
+
+
+_NO_UPGRADE_WARNINGS = _NoUpgradeWarnings()
+
+
+def _uvicorn_server(
+    app: Any, grace_s: int, debug: bool, on_started: Callable[[], None] = lambda: None
+) -> Any:
     import uvicorn
 
     class CleanStopServer(uvicorn.Server):
         """uvicorn, but SIGINT and SIGTERM end in a clean exit 0 instead of the signal
         being raised again once the server has drained; off the main thread, no
-        signal handlers at all (the owner calls ``stop``)."""
+        signal handlers at all (the owner calls ``stop``). ``on_started`` runs in the
+        loop as soon as it accepts connections, and ``startup_over`` is set once the
+        startup has ended either way (so nobody polls ``started``)."""
+
+        def __init__(self, config: Any) -> None:
+            super().__init__(config)
+            self.startup_over = threading.Event()
+
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            try:
+                await super().startup(sockets=sockets)
+                if self.started:
+                    on_started()
+            finally:
+                self.startup_over.set()
 
         @contextlib.contextmanager
         def capture_signals(self) -> Iterator[None]:
@@ -80,8 +114,13 @@ def _uvicorn_server(app: Any, grace_s: int, debug: bool) -> Any:
         log_level="debug" if debug else "warning",
         access_log=False,  # the fake writes its own, with credentials redacted
         lifespan="on",
+        # Production answers a WebSocket upgrade as any other request (no route upgrades);
+        # this also spares loading the websockets package at every start.
+        ws="none",
         timeout_graceful_shutdown=grace_s,
     )
+    # After Config, which sets up uvicorn's loggers (a filter added twice is kept once).
+    logging.getLogger("uvicorn.error").addFilter(_NO_UPGRADE_WARNINGS)
     return CleanStopServer(config)
 
 
@@ -144,19 +183,10 @@ class Server:
     def serve_forever(self, on_ready: Callable[[], None] = lambda: None) -> None:
         """Serve until SIGINT or SIGTERM; ``on_ready`` runs once uvicorn is up."""
         assert self.sock is not None, "open() first"
-        server = _uvicorn_server(self.app, GRACE_S["main"], self.options.log_level == "debug")
-        sock = self.sock
-
-        async def run() -> None:
-            task = asyncio.create_task(server.serve(sockets=[sock]))
-            while not server.started and not task.done():
-                await asyncio.sleep(0.005)
-            if server.started:
-                on_ready()
-            await task
-
+        debug = self.options.log_level == "debug"
+        server = _uvicorn_server(self.app, GRACE_S["main"], debug, on_started=on_ready)
         try:
-            asyncio.run(run())
+            asyncio.run(server.serve(sockets=[self.sock]))
         finally:
             self.close()
 
@@ -169,12 +199,17 @@ class Server:
             target=server.run, kwargs={"sockets": [self.sock]}, name="fakevoipbin", daemon=True
         )
         thread.start()
-        deadline = time.monotonic() + 10
-        while not server.started:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        # Woken as soon as the startup ends; the short wait only notices a thread that
+        # died before it (a config uvicorn refuses).
+        while not server.startup_over.wait(0.05):
             if not thread.is_alive() or time.monotonic() > deadline:
-                self.close()
-                raise ServeError("fakevoipbin's server did not start")
-            time.sleep(0.001)
+                break
+        if not server.started:
+            server.should_exit = True
+            thread.join(timeout=GRACE_S["thread"])  # a failed start leaves no thread behind
+            self.close()
+            raise ServeError("fakevoipbin's server did not start")
         self._uvicorn, self._thread = server, thread
         return self
 

@@ -11,16 +11,14 @@ from __future__ import annotations
 import logging
 import os
 import re
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
 import yaml
-from jsonschema import Draft202012Validator, FormatChecker, validators
-from referencing import Registry
-from referencing.jsonschema import DRAFT202012
 
 from .compiled import Compiler, Unsupported
 from .resources import spec_path
@@ -56,29 +54,47 @@ def _is_number(_checker: Any, value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-_TYPES = Draft202012Validator.TYPE_CHECKER.redefine_many(
-    {"integer": _is_integer, "number": _is_number}
-)
-Validator = validators.extend(Draft202012Validator, type_checker=_TYPES)
-FORMATS = FormatChecker(formats=())
-
-
 def _int64(value: object) -> bool:
     return not isinstance(value, int) or INT64[0] <= value <= INT64[1]
 
 
-FORMATS.checks("int64")(_int64)
+_KIT_LOCK = threading.Lock()
+
+
+def jsonschema_kit() -> tuple[Any, Any]:
+    """jsonschema's validator class (production's integers and numbers) and format
+    checker (int64), made once, on first use: importing jsonschema costs about 40 ms,
+    and a fake that meets no bad input never needs it (the compiled functions say yes)."""
+    with _KIT_LOCK:
+        return _jsonschema_kit()
+
+
+@lru_cache(maxsize=1)
+def _jsonschema_kit() -> tuple[Any, Any]:
+    from jsonschema import Draft202012Validator, FormatChecker, validators
+
+    types = Draft202012Validator.TYPE_CHECKER.redefine_many(
+        {"integer": _is_integer, "number": _is_number}
+    )
+    formats = FormatChecker(formats=())
+    formats.checks("int64")(_int64)
+    return validators.extend(Draft202012Validator, type_checker=types), formats
 
 
 class CheckedSchema:
     """A schema's compiled yes/no, with jsonschema to explain a no. Duck-types the
     part of a jsonschema validator the app uses (``iter_errors``, ``is_valid``).
 
+    The jsonschema validator (``slow``) is made by ``make_slow`` the first time it is
+    needed (a no to explain, a schema the compiler refused, a crosscheck), once.
+
     With ``crosscheck`` (the env var ``FAKEVOIPBIN_CROSSCHECK=1``, set by the test
     suite) every instance goes through both, and a disagreement is an error."""
 
-    def __init__(self, slow: Any, fast: Any, crosscheck: bool) -> None:
-        self.slow = slow
+    def __init__(self, make_slow: Callable[[], Any], fast: Any, crosscheck: bool) -> None:
+        self._make_slow = make_slow
+        self._slow: Any = None
+        self._lock = threading.Lock()
         self.fast = fast
         self.crosscheck = crosscheck
         if fast is not None and not crosscheck:
@@ -96,6 +112,17 @@ class CheckedSchema:
                 f"{instance!r:.300} against {self.slow.schema!r:.300}"
             )
         return quick
+
+    @property
+    def slow(self) -> Any:
+        """The jsonschema validator, made on first use."""
+        slow = self._slow
+        if slow is None:
+            with self._lock:
+                if self._slow is None:
+                    self._slow = self._make_slow()
+                slow = self._slow
+        return slow
 
     def iter_errors(self, instance: Any) -> Iterator[Any]:
         if self.is_valid(instance):
@@ -194,9 +221,8 @@ class Spec:
         self.path = path or spec_path()
         self.text = self.path.read_text(encoding="utf-8")
         self.doc: dict[str, Any] = yaml.load(self.text, Loader=_LOADER)
-        self.registry: Registry[Any] = Registry().with_resource(
-            SPEC_URI, DRAFT202012.create_resource(self.doc)
-        )
+        self._lock = threading.Lock()
+        self._registry: Any = None
         self.crosscheck = os.environ.get("FAKEVOIPBIN_CROSSCHECK") == "1"
         self._compiler = Compiler(self._pointer)
         base = self._server_prefix(self.doc.get("servers", []))
@@ -222,11 +248,15 @@ class Spec:
 
     def validator_for(self, schema: dict[str, Any]) -> CheckedSchema:
         """A validator whose $refs resolve inside the spec: compiled closures for the
-        yes/no, jsonschema (built once too) to explain a no."""
+        yes/no, jsonschema (built once too, on first need) to explain a no."""
         wrapped = {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}
         if "$ref" in schema and len(schema) == 1:
             wrapped = {"$ref": SPEC_URI + schema["$ref"]}
-        slow = Validator(wrapped, registry=self.registry, format_checker=FORMATS)
+
+        def slow() -> Any:
+            validator, formats = jsonschema_kit()
+            return validator(wrapped, registry=self.registry, format_checker=formats)
+
         try:
             fast = self._compiler.compile(schema)
         except Unsupported as exc:
@@ -237,6 +267,19 @@ class Spec:
             )
             fast = None
         return CheckedSchema(slow, fast, self.crosscheck)
+
+    @property
+    def registry(self) -> Any:
+        """The spec as a ``referencing`` registry, for jsonschema's $refs (made once, on
+        first use)."""
+        with self._lock:
+            if self._registry is None:
+                from referencing import Registry
+                from referencing.jsonschema import DRAFT202012
+
+                resource = DRAFT202012.create_resource(self.doc)
+                self._registry = Registry().with_resource(SPEC_URI, resource)
+            return self._registry
 
     def _pointer(self, ref: str) -> dict[str, Any]:
         """The node a local ``$ref`` names (one level; siblings of a $ref stay)."""

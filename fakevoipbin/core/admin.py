@@ -5,9 +5,8 @@ its salted hash), nor an agent's direct hash (drawn again from the seed on load)
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
-
-from jsonschema import Draft202012Validator
 
 from . import agents
 from .clock import ClockError, check_range, format_fixed, parse_instant
@@ -240,7 +239,15 @@ _DUMP_SCHEMA: dict[str, Any] = {
     "required": ["format", "version", "clock", "customers", "users", "keys"],
     "additionalProperties": False,
 }
-_DUMP_VALIDATOR = Draft202012Validator(_DUMP_SCHEMA)
+
+
+@lru_cache(maxsize=1)
+def _dump_validator() -> Any:
+    """The dump schema's validator, made when a dump is first loaded (importing
+    jsonschema costs about 40 ms of a fake's start, and most fakes never load one)."""
+    from jsonschema import Draft202012Validator
+
+    return Draft202012Validator(_DUMP_SCHEMA)
 
 
 def _us(value: str | None, where: str) -> int | None:
@@ -319,7 +326,7 @@ def _user(u: dict[str, Any], seed: int, store: Store) -> User:
 def load(state: State, doc: Any, restore_clock: bool = True) -> None:
     """Replace the whole state with a dump. Nothing changes unless all of it loads.
     ``restore_clock=False`` leaves a running clock running (a restart from a file)."""
-    problems = sorted(_DUMP_VALIDATOR.iter_errors(doc), key=lambda e: list(e.absolute_path))
+    problems = sorted(_dump_validator().iter_errors(doc), key=lambda e: list(e.absolute_path))
     if problems:
         where = "/".join(str(p) for p in problems[0].absolute_path) or "(top)"
         raise StateError(f"not a fakevoipbin state dump: at {where}: {problems[0].message}")
