@@ -109,8 +109,13 @@ def _uvicorn_server(
                 for sig, handler in previous.items():
                     signal.signal(sig, handler)
 
+    from .web.wire import protocol
+
     config = uvicorn.Config(
         app,
+        # uvicorn's own HTTP protocol, which also hands each request its connection
+        # (web/wire.py), for the faults that end it: a reset, an empty answer, a cut body.
+        http=protocol(),
         log_level="debug" if debug else "warning",
         access_log=False,  # the fake writes its own, with credentials redacted
         lifespan="on",

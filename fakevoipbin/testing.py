@@ -155,7 +155,10 @@ class ClockControl:
 
 
 class Faults:
-    """Fault rules: ``add("PostAccesskeys", status=503, times=1)``."""
+    """Fault rules: ``add("PostAccesskeys", status=503, times=1)``, or a network-level
+    ``kind``: ``add("PostAccesskeys", kind="connection_reset")`` (``when="after"``, the
+    default for a kind: the key is made, its answer lost; ``when="before"``: nothing
+    happened). The kinds are ``fakevoipbin.core.faults.NETWORK_KINDS``."""
 
     def __init__(self, driver: Driver) -> None:
         self._driver = driver
@@ -171,19 +174,24 @@ class Faults:
         delay_ms: int = 0,
         retry_after: int = 1,
         limited_by: str = "ip",
+        kind: str | None = None,
+        when: str | None = None,
     ) -> FaultRule:
-        return self._driver.add_fault(
-            {
-                "operation": operation,
-                "status": status,
-                "times": times,
-                "after": after,
-                "probability": probability,
-                "delay_ms": delay_ms,
-                "retry_after": retry_after,
-                "limited_by": limited_by,
-            }
-        )
+        fields: dict[str, Any] = {
+            "operation": operation,
+            "status": status,
+            "times": times,
+            "after": after,
+            "probability": probability,
+            "delay_ms": delay_ms,
+            "retry_after": retry_after,
+            "limited_by": limited_by,
+        }
+        if kind is not None:
+            fields["kind"] = kind
+        if when is not None:
+            fields["when"] = when
+        return self._driver.add_fault(fields)
 
     def rules(self) -> list[FaultRule]:
         return self._driver.fault_rules()
@@ -406,5 +414,6 @@ class FakeVoipbin:
             kwargs.setdefault("base_url", self.url)
             return httpx.AsyncClient(**kwargs)
         kwargs.setdefault("base_url", self.url if self._server else "http://fakevoipbin/v1.0")
-        transport = httpx.ASGITransport(app=self.app.asgi, client=("127.0.0.1", 50000))
-        return httpx.AsyncClient(transport=transport, **kwargs)
+        from .web.transport import AsyncInProcessTransport
+
+        return httpx.AsyncClient(transport=AsyncInProcessTransport(self.app.asgi), **kwargs)

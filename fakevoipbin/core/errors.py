@@ -83,6 +83,10 @@ RATE_LIMIT_EXCEEDED = ErrorKind(
     "RATE_LIMIT_EXCEEDED",
     "Too many requests. Please try again later.",
 )
+#: A bad ``X-Fake-Fault`` header (the fake's own; the message says what is wrong).
+INVALID_FAULT_HEADER = ErrorKind(
+    400, "INVALID_ARGUMENT", "INVALID_FAULT_HEADER", "The X-Fake-Fault header is invalid."
+)
 INTERNAL = ErrorKind(500, "INTERNAL", "INTERNAL", "An internal error occurred.")
 UNAVAILABLE = ErrorKind(503, "UNAVAILABLE", "UNAVAILABLE", "The service is unavailable.")
 #: The fake's own answer (not production's) for a route production serves and the fake

@@ -1,9 +1,17 @@
-"""Fault rules: make chosen calls fail (in production's envelope) or slow down.
+"""Fault rules: make chosen calls fail (in production's envelope, or on the wire) or
+slow down.
 
 A rule targets one operationId, or ``"*"`` for all. It fires on the next ``times``
 matching calls (every call when ``times`` is None), after skipping the first
 ``after`` of them, each time with ``probability`` drawn from the seed's fault
-stream. Its outcome is an error ``status``, a ``delay_ms``, or both.
+stream. Its outcome is an error ``status`` (a ``delay_ms`` before it, or a delay
+alone), or a ``kind``: one of ``NETWORK_KINDS``, what a client's retry code meets
+below the API (a reset, an empty answer, a body cut short, a load balancer's page).
+
+``when`` says whether the request took effect: ``"before"`` answers in place of the
+handler (nothing happened), ``"after"`` lets the handler run and then spoils its
+answer (a create whose answer is lost has still made its key). A ``kind`` defaults
+to ``"after"``; a ``status`` or a delay alone to ``"before"``, as they always have.
 """
 
 from __future__ import annotations
@@ -28,6 +36,24 @@ FAULT_KINDS: dict[int, errors.ErrorKind] = {
 }
 MAX_DELAY_MS = 60_000
 
+#: What the client sees for each kind (web/faults.py delivers them).
+NETWORK_KINDS: dict[str, str] = {
+    "connection_reset": "the socket closes with RST, before any byte of the answer",
+    "empty_response": "the socket closes (FIN) after the request is read, no bytes sent",
+    "truncated_body": "the status and headers, with the full Content-Length, then half the "
+    "body, then a clean close (FIN)",
+    "malformed_json": "a 200 whose body is not JSON",
+    "proxy_502": "a load balancer's 502 page: short HTML, no envelope, no X-Request-Id",
+    "proxy_504": "a load balancer's 504 page: short HTML, no envelope, no X-Request-Id",
+    "slow_headers": "delay_ms passes before the status line",
+    "slow_body": "the answer's body trickles out over delay_ms",
+}
+#: The kinds whose delay_ms is the fault itself, not a wait before it.
+SLOW_KINDS = frozenset({"slow_headers", "slow_body"})
+#: The kinds that spoil the handler's own answer, so they can only come after it.
+AFTER_ONLY_KINDS = frozenset({"truncated_body", "slow_body"})
+WHEN = ("before", "after")
+
 
 class FaultError(ValueError):
     """A fault rule that cannot be taken, with the reason."""
@@ -43,12 +69,21 @@ class FaultRule:
     delay_ms: int = 0
     retry_after: int = 1
     limited_by: str = "ip"
+    kind: str | None = None
+    when: str = "before"
     id: int = 0
     seen: int = field(default=0)
     fired: int = field(default=0)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @property
+    def label(self) -> str:
+        """What the rule does, in a word: its kind, its status, or "delay"."""
+        if self.kind is not None:
+            return self.kind
+        return str(self.status) if self.status is not None else "delay"
 
     @property
     def spent(self) -> bool:
@@ -66,6 +101,8 @@ def make_rule(known_operations: set[str], **fields: Any) -> FaultRule:
         "delay_ms",
         "retry_after",
         "limited_by",
+        "kind",
+        "when",
     }
     unknown = sorted(set(fields) - allowed)
     if unknown:
@@ -77,12 +114,26 @@ def make_rule(known_operations: set[str], **fields: Any) -> FaultRule:
         )
     status = fields.get("status")
     delay = fields.get("delay_ms", 0)
-    if status is None and not delay:
-        raise FaultError("a fault needs a status, a delay_ms, or both")
+    kind = fields.get("kind")
+    if kind is not None and kind not in NETWORK_KINDS:
+        raise FaultError(f"kind must be one of {', '.join(NETWORK_KINDS)}")
+    if kind is not None and status is not None:
+        raise FaultError("a fault is a status or a kind, not both")
+    if status is None and kind is None and not delay:
+        raise FaultError("a fault needs a status, a kind, a delay_ms, or a status and a delay_ms")
     if status is not None and (not _is_int(status) or status not in FAULT_KINDS):
         raise FaultError(f"status must be one of {sorted(FAULT_KINDS)}")
     if not _is_int(delay) or not 0 <= delay <= MAX_DELAY_MS:
         raise FaultError(f"delay_ms must be an integer from 0 to {MAX_DELAY_MS}")
+    if kind in SLOW_KINDS and not delay:
+        raise FaultError(f"{kind} needs a delay_ms (how slow), from 1 to {MAX_DELAY_MS}")
+    when = fields.get("when")
+    if when is None:
+        when = "after" if kind is not None else "before"
+    if when not in WHEN:
+        raise FaultError('when must be "before" (nothing happened) or "after" (the handler ran)')
+    if kind in AFTER_ONLY_KINDS and when == "before":
+        raise FaultError(f'{kind} spoils the handler\'s answer, so its when is "after"')
     times = fields.get("times", 1)
     if times is not None and (not _is_int(times) or times < 1):
         raise FaultError("times must be a positive integer, or null for every call")
@@ -98,7 +149,39 @@ def make_rule(known_operations: set[str], **fields: Any) -> FaultRule:
     limited_by = fields.get("limited_by", "ip")
     if limited_by not in ("ip", "customer"):
         raise FaultError('limited_by must be "ip" or "customer"')
-    return FaultRule(op, status, times, after, float(p), delay, retry_after, limited_by)
+    return FaultRule(op, status, times, after, float(p), delay, retry_after, limited_by, kind, when)
+
+
+#: The parameters ``X-Fake-Fault`` takes after its status or kind.
+HEADER_PARAMETERS = ("when", "delay_ms", "retry_after", "limited_by")
+
+
+def rule_from_header(value: str, operation: str) -> FaultRule:
+    """The one-request rule an ``X-Fake-Fault`` header asks for: a status or a kind,
+    then ``; name=value`` parameters (``503``, ``connection_reset; when=before``,
+    ``slow_body; delay_ms=800``). FaultError says what is wrong with it."""
+    head, *params = [part.strip() for part in value.split(";")]
+    fields: dict[str, Any] = {"operation": operation, "times": 1}
+    if head.isdigit():
+        fields["status"] = int(head)
+    elif head:
+        fields["kind"] = head
+    else:
+        raise FaultError("X-Fake-Fault names a status (503) or a kind (connection_reset)")
+    for param in params:
+        name, eq, text = (p.strip() for p in param.partition("="))
+        if not eq or name not in HEADER_PARAMETERS:
+            raise FaultError(
+                f"X-Fake-Fault takes the parameters {', '.join(HEADER_PARAMETERS)} "
+                f'as name=value, not "{param}"'
+            )
+        fields[name] = int(text) if text.isdigit() else text
+    try:
+        rule = make_rule({operation}, **fields)
+    except FaultError as exc:
+        raise FaultError(f"X-Fake-Fault: {exc}") from None
+    rule.fired = 1
+    return rule
 
 
 def _is_int(value: Any) -> bool:

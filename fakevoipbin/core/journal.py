@@ -128,9 +128,16 @@ class Entry:
         if self.operation_id and not self.modelled:
             op += ", not modelled"
         outcome = f"{self.status} {self.reason}" if self.reason else str(self.status)
-        extra = f" fault={self.fault}" if self.fault else ""
+        extra = f" fault={fault_label(self.fault)}" if self.fault else ""
         auth = f" auth={self.auth}" if self.auth else ""
         return f"#{self.seq} {self.method} {self.target} [{op}] -> {outcome}{auth}{extra}"
+
+
+def fault_label(fault: dict[str, Any]) -> str:
+    """A journaled fault in a word or two: its kind or status ("connection_reset",
+    "503", "delay"), and "after" when the handler ran first."""
+    what = fault.get("kind") or (str(fault["status"]) if fault.get("status") else "delay")
+    return f"{what} (after)" if fault.get("when") == "after" else what
 
 
 # A stored exchange: seq, time_us, method, target, operation_id, status, request_id,

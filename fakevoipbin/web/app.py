@@ -84,7 +84,13 @@ def build_app(
     ``POST /_fake/reset`` calls ``reset`` with the settings it was given."""
     bodies = BodyReader()
     pipeline = Pipeline(
-        state, spec, bodies, response_validation=response_validation, access_log=access_log
+        state,
+        spec,
+        bodies,
+        response_validation=response_validation,
+        access_log=access_log,
+        fault_header=control,
+        control_token=control_token,
     )
     operations: list[BaseRoute] = [
         ExactRoute(op.path, OperationEndpoint(pipeline, op), op.method, name=op.operation_id)

@@ -56,9 +56,12 @@ class Exchange:
         "path",
         "body",
         "raw_body",
+        "body_read",
         "violations",
         "request_findings",
         "fault",
+        "faulted",
+        "handler_status",
         "reply",
         "response_findings",
     )
@@ -94,12 +97,18 @@ class Exchange:
         self.body: Mapping[str, Any] = _NOTHING
         #: The request body as read (for the journal, which redacts it when read).
         self.raw_body = b""
+        #: Whether the whole body has been read from ``receive`` (so nothing is left).
+        self.body_read = False
         #: Business-rule findings the operation raises after its permission check.
         self.violations: Sequence[dict[str, Any]] = ()
         #: How the request broke openapi.yaml (for the journal and ``run``'s report).
         self.request_findings: Sequence[Finding] = ()
-        #: The fault rule that answered, if one did.
+        #: The fault rule that fired for this request, if one did; ``faulted`` when the
+        #: reply is the fault's own (not checked against openapi.yaml), and
+        #: ``handler_status`` the status the handler gave when a rule's when is "after".
         self.fault: FaultRule | None = None
+        self.faulted = False
+        self.handler_status: int | None = None
         self.reply: Reply | None = None
         #: How the reply broke openapi.yaml, if it did.
         self.response_findings: Sequence[Finding] = ()

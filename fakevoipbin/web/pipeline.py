@@ -10,7 +10,9 @@ writes only the request's ``Exchange``, and stops the request by raising (an
     trailing-slash redirect   when neither an operation nor the table has the path
     request_id                X-Request-Id, the client's or one from the seed
     cors                      CORS headers; a preflight is answered here
-    fault                     an injected fault, when a rule fires
+    fault                     an injected fault, when a rule (or X-Fake-Fault) fires:
+                              "before" answers here; "after" lets the handler run
+                              and spoils its answer at the end (web/faults.py)
     per_ip_limit              production's per-IP rate limit (login has its own)
     credentials               who is calling: 401 when nobody
     customer_limit            the per-customer rate limit
@@ -31,20 +33,22 @@ in ``fakevoipbin.core``; this module only orders the checks and carries what the
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from ..core import errors, rules
 from ..core.auth import AuthFailure, Credentials, identify, refuse_frozen
-from ..core.faults import FAULT_KINDS, FaultRule
+from ..core.faults import FAULT_KINDS, SLOW_KINDS, FaultError, FaultRule, rule_from_header
 from ..core.journal import KEPT_HEADERS
 from ..core.ratelimit import Buckets
 from ..core.redact import redact_target
 from ..core.routetable import RouteTable, default_table
 from ..core.state import State
 from ..spec import Finding, Operation, Spec, findings
-from . import cors
+from . import cors, faults
 from .bodies import MAX_BODY, BodyGone, BodyReader
 from .encoding import JSON_TYPE, encode_json, envelope
 from .exchange import Exchange, Message, Receive, Reply, Scope, Send
@@ -106,6 +110,8 @@ class Pipeline:
         access_log: bool = False,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         routes: RouteTable | None = None,
+        fault_header: bool = False,
+        control_token: str | None = None,
     ) -> None:
         if response_validation not in ("strict", "log", "off"):
             raise ValueError("response_validation is strict, log or off")
@@ -116,6 +122,10 @@ class Pipeline:
         self.access_log = access_log
         #: How an injected delay waits (a test may count the waits instead).
         self.sleep = sleep
+        #: Whether X-Fake-Fault is honoured (while the control API is on), and the
+        #: control token it must come with, when the server has one.
+        self.fault_header = fault_header
+        self.control_token = control_token
         self.renderer = Renderer(spec, self._on_invalid_rendering)
         self.error_check = spec.schema_validator("Error")
         self._routes = routes
@@ -169,10 +179,16 @@ class Pipeline:
             log.exception("fakevoipbin failed on %s %s", ex.scope["method"], where)
             ex.reply = error_reply(errors.ApiError(errors.INTERNAL))
         self.check_response(ex)
+        rule = ex.fault
+        if rule is not None and rule.when == "after":
+            await self._spoil(ex, rule)
         self.journal(ex)
         start, body = answer(ex)
-        await ex.send(start)
-        await ex.send(body)
+        if rule is None or rule.kind is None:
+            await ex.send(start)
+            await ex.send(body)
+        else:
+            await faults.deliver(ex, rule, start, body, self.sleep)
 
     async def unrouted(self, scope: Scope, receive: Receive, send: Send) -> None:
         """What the router does with a request no operation's route takes, as gin
@@ -255,25 +271,70 @@ class Pipeline:
                 raise Answered()
 
     def fault(self, ex: Exchange) -> Awaitable[None] | None:
+        """The rule that fires: the request's own X-Fake-Fault, else the first of the
+        fault book's. "before": it answers now (after its delay), or, a delay alone,
+        lets the request go on; "after": the handler runs first (``_spoil``)."""
         assert ex.op is not None
-        rule = self.state.faults.decide(ex.op.operation_id)
+        headers = ex.headers
+        if "x-fake-fault" in headers and self._honours_fault_header(headers):
+            rule: FaultRule | None = self._header_rule(ex, headers["x-fake-fault"])
+        else:
+            rule = self.state.faults.decide(ex.op.operation_id)
         if rule is None:
+            return None
+        ex.fault = rule
+        if rule.when == "after":
             return None
         if rule.delay_ms:
             return self._delayed(ex, rule)
         self._inject(ex, rule)
         return None
 
+    def _honours_fault_header(self, headers: dict[str, str]) -> bool:
+        """Only while the control API is on, and with the control token beside it when
+        the server has one (else the header is an ordinary one, ignored)."""
+        if not self.fault_header:
+            return False
+        token = self.control_token
+        if token is None:
+            return True
+        given = headers.get("x-fake-control-token", "")
+        return hmac.compare_digest(given.encode("utf-8"), token.encode("utf-8"))
+
+    def _header_rule(self, ex: Exchange, value: str) -> FaultRule:
+        assert ex.op is not None
+        try:
+            return rule_from_header(value, ex.op.operation_id)
+        except FaultError as exc:
+            ex.faulted = True  # the fake's own answer, which openapi.yaml does not list
+            raise errors.ApiError(replace(errors.INVALID_FAULT_HEADER, message=str(exc))) from None
+
     async def _delayed(self, ex: Exchange, rule: FaultRule) -> None:
         await self.sleep(rule.delay_ms / 1000)
         self._inject(ex, rule)
 
     def _inject(self, ex: Exchange, rule: FaultRule) -> None:
-        if rule.status is None:
-            return  # a delay only: the request goes on
-        ex.fault = rule
-        ex.reply = fault_reply(rule)
+        """A "before" rule answers in the handler's place: its error, or (a kind)
+        nothing yet, for ``faults.deliver`` to send. A delay alone, or slow headers
+        whose wait is over, lets the request go on."""
+        if rule.status is None and rule.kind in (None, "slow_headers"):
+            return
+        ex.faulted = True
+        ex.reply = fault_reply(rule) if rule.status is not None else Reply(200, None)
         raise Answered()
+
+    async def _spoil(self, ex: Exchange, rule: FaultRule) -> None:
+        """An "after" rule, once the handler has answered (and its answer was checked):
+        the delay before the fault, then a status fault's error in its place. A kind
+        is sent its own way by ``faults.deliver``."""
+        assert ex.reply is not None
+        ex.handler_status = ex.reply.status
+        if rule.delay_ms and rule.kind not in SLOW_KINDS:
+            await self.sleep(rule.delay_ms / 1000)
+        if rule.status is not None:
+            ex.faulted = True
+            ex.reply = fault_reply(rule)
+            self.check_response(ex)
 
     def per_ip_limit(self, ex: Exchange) -> None:
         """Production's per-IP limit: the v1 group's, or the auth group's (login's)."""
@@ -362,6 +423,7 @@ class Pipeline:
         if raw is None:
             raise _refuse_body(ex, errors.REQUEST_BODY_TOO_LARGE, _TOO_LARGE)
         ex.raw_body = raw
+        ex.body_read = True
         try:
             bound = bind_object(parse_json_body(raw), op.body_fields)
         except BodyError as exc:
@@ -390,12 +452,12 @@ class Pipeline:
 
     def check_response(self, ex: Exchange) -> None:
         """The reply against openapi.yaml (a cached rendering was checked when made;
-        an injected fault is not the fake's own answer). Strict: a breach is a 500."""
+        a fault's own answer is not the fake's). Strict: a breach is a 500."""
         reply = ex.reply
         assert reply is not None
         if isinstance(reply.body, dict) and "error" in reply.body:
             reply.body["error"]["request_id"] = ex.request_id
-        if reply.raw is not None or self.response_validation == "off" or ex.fault is not None:
+        if reply.raw is not None or self.response_validation == "off" or ex.faulted:
             return
         if ex.op is not None:
             found = self.spec.check_response(ex.op, reply.status, reply.body)
@@ -445,7 +507,7 @@ class Pipeline:
             if op is not None
             else (ex.route.operation if ex.route is not None else None),
             modelled=op is not None,
-            status=reply.status,
+            status=reply.status if rule is None else faults.status_seen(rule, reply.status),
             request_id=ex.request_id or None,
             auth=ex.auth,
             request_violations=[f.as_detail() for f in ex.request_findings]
@@ -457,10 +519,14 @@ class Pipeline:
             fault=None
             if rule is None
             else {
-                "rule": rule.id,
+                "rule": rule.id or None,
                 "injected": True,
+                "kind": rule.kind,
                 "status": rule.status,
                 "delay_ms": rule.delay_ms,
+                "when": rule.when,
+                "header": rule.id == 0,
+                "handler_status": ex.handler_status,
             },
             reason=body["error"].get("reason")
             if reply.status >= 400 and type(body) is dict and type(body.get("error")) is dict

@@ -3,6 +3,10 @@
 ``InProcessTransport`` is for a plain ``httpx.Client``: it runs the app on one
 private event loop in a daemon thread, so sync tests pay no per-request loop
 start-up (Starlette's TestClient starts a portal per request).
+``AsyncInProcessTransport`` is the same for an ``httpx.AsyncClient``, on the caller's
+loop. Both give the app a ``RecordedWire`` (web/wire.py), so a fault that ends the
+connection raises what httpx raises for it over a socket: ``httpx.ReadError`` for a
+reset, ``httpx.RemoteProtocolError`` for an empty answer or a body cut short.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from typing import Any, TypeVar
 import httpx
 
 from .exchange import Receive, Scope, Send
+from .wire import WIRE, RecordedWire
 
 T = TypeVar("T")
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
@@ -73,51 +78,9 @@ class InProcessTransport(httpx.BaseTransport):
             return self._loop
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        status, headers, body = self._run(self._call(request, request.read()))
+        request.read()
+        status, headers, body = self._run(call_app(self._app, self._client_addr, request))
         return httpx.Response(status, headers=headers, content=body, request=request)
-
-    async def _call(
-        self, request: httpx.Request, content: bytes
-    ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
-        """One ASGI HTTP exchange, without the socket (and without anyio)."""
-        url = request.url
-        scope = {
-            "type": "http",
-            "asgi": {"version": "3.0"},
-            "http_version": "1.1",
-            "method": request.method,
-            "scheme": url.scheme,
-            "path": url.path,
-            "raw_path": url.raw_path.split(b"?", 1)[0],
-            "query_string": url.query,
-            "root_path": "",
-            "headers": [(k.lower(), v) for k, v in request.headers.raw],
-            "client": self._client_addr,
-            "server": (url.host, url.port or (443 if url.scheme == "https" else 80)),
-        }
-        sent_body = False
-
-        async def receive() -> dict[str, Any]:
-            nonlocal sent_body
-            if sent_body:
-                return {"type": "http.disconnect"}
-            sent_body = True
-            return {"type": "http.request", "body": content, "more_body": False}
-
-        status = 500
-        headers: list[tuple[bytes, bytes]] = []
-        chunks: list[bytes] = []
-
-        async def send(message: MutableMapping[str, Any]) -> None:
-            nonlocal status, headers
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                headers = list(message.get("headers", []))
-            elif message["type"] == "http.response.body":
-                chunks.append(message.get("body", b""))
-
-        await self._app(scope, receive, send)
-        return status, headers, b"".join(chunks)
 
     def close(self) -> None:
         with self._lock:
@@ -129,3 +92,88 @@ class InProcessTransport(httpx.BaseTransport):
             if not loop.is_running() and not loop.is_closed():
                 loop.close()
         self._local = threading.local()
+
+
+class AsyncInProcessTransport(httpx.AsyncBaseTransport):
+    """``InProcessTransport`` for an ``httpx.AsyncClient``: the app runs on the
+    caller's own event loop."""
+
+    def __init__(self, app: ASGIApp, client: tuple[str, int] = ("127.0.0.1", 50000)) -> None:
+        self._app = app
+        self._client_addr = client
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        await request.aread()
+        status, headers, body = await call_app(self._app, self._client_addr, request)
+        return httpx.Response(status, headers=headers, content=body, request=request)
+
+
+async def call_app(
+    app: ASGIApp, client: tuple[str, int], request: httpx.Request
+) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    """One ASGI HTTP exchange, without the socket (and without anyio); a connection
+    the app ended raises as httpx would over a socket."""
+    url = request.url
+    content = request.content
+    wire = RecordedWire()
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": request.method,
+        "scheme": url.scheme,
+        "path": url.path,
+        "raw_path": url.raw_path.split(b"?", 1)[0],
+        "query_string": url.query,
+        "root_path": "",
+        "headers": [(k.lower(), v) for k, v in request.headers.raw],
+        "client": client,
+        "server": (url.host, url.port or (443 if url.scheme == "https" else 80)),
+        "extensions": {WIRE: wire},
+    }
+    sent_body = False
+
+    async def receive() -> dict[str, Any]:
+        nonlocal sent_body
+        if sent_body or wire.ended:
+            return {"type": "http.disconnect"}
+        sent_body = True
+        return {"type": "http.request", "body": content, "more_body": False}
+
+    status = 500
+    headers: list[tuple[bytes, bytes]] = []
+    chunks: list[bytes] = []
+
+    async def send(message: MutableMapping[str, Any]) -> None:
+        nonlocal status, headers
+        if message["type"] == "http.response.start":
+            status = message["status"]
+            headers = list(message.get("headers", []))
+        elif message["type"] == "http.response.body":
+            chunks.append(message.get("body", b""))
+
+    await app(scope, receive, send)
+    if wire.ended is not None:
+        raise connection_ended(wire, request)
+    return status, headers, b"".join(chunks)
+
+
+def connection_ended(wire: RecordedWire, request: httpx.Request) -> httpx.TransportError:
+    """What httpx (httpcore over h11) raises when a server ends the connection so."""
+    if wire.ended == "reset":
+        return httpx.ReadError("[Errno 104] Connection reset by peer", request=request)
+    head, _sep, body = bytes(wire.written).partition(b"\r\n\r\n")
+    if not head:
+        return httpx.RemoteProtocolError(
+            "Server disconnected without sending a response.", request=request
+        )
+    expected = 0
+    for line in head.split(b"\r\n")[1:]:
+        name, _colon, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            expected = int(value.strip())
+    return httpx.RemoteProtocolError(
+        "peer closed connection without sending complete message body "
+        f"(received {len(body)} bytes, expected {expected})",
+        request=request,
+    )
