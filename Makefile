@@ -10,7 +10,7 @@ ARGS   ?=
 #: pytest-xdist workers for make test (auto: one per core)
 JOBS   ?= auto
 
-.PHONY: run test lint bench fuzz venv clean
+.PHONY: run test test-wheel lint bench fuzz venv clean
 
 venv: $(STAMP)
 
@@ -27,6 +27,10 @@ run: $(STAMP)
 ## The whole test suite, on every core (pytest-xdist)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -n $(JOBS) $(ARGS)
+
+## The built wheel in fresh venvs (newest deps on Python 3.10-3.13, declared floors on 3.10), -W error
+test-wheel: $(STAMP)
+	$(BIN)/python -m tests.wheel_check $(ARGS)
 
 ## Schemathesis at scale against the fake, both profiles: make fuzz ARGS='--requests 10000'
 fuzz: $(STAMP)

@@ -23,6 +23,9 @@ from fakevoipbin.web.transport import InProcessTransport
 
 from . import spec_check
 
+#: The client suite that make test-wheel runs against the installed wheel, not here.
+collect_ignore = ["wheel_client"]
+
 # Hypothesis on a loaded 2-core CI machine: no deadline, derandomized.
 settings.register_profile(
     "ci",
