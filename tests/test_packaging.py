@@ -110,3 +110,34 @@ def test_nothing_reads_the_shared_folder() -> None:
         for path in (ROOT / folder).rglob("*.py"):
             text = path.read_text(encoding="utf-8")
             assert not any(n in text for n in needles), path
+
+
+def test_mypy_strict_infers_real_types_for_a_client(tmp_path: Path) -> None:
+    """A client typed with mypy --strict sees the package's own types (py.typed), not Any."""
+    client = tmp_path / "client.py"
+    client.write_text(
+        "from fakevoipbin import Entry, FakeVoipbin, FaultRule\n"
+        "fake = FakeVoipbin()\n"
+        "customer = fake.add_customer()\n"
+        "reveal_type(customer)\n"
+        'rule: FaultRule = fake.faults.add("PostAccesskeys", kind="connection_reset")\n'
+        "reveal_type(rule)\n"
+        'calls: list[Entry] = fake.journal.calls("PostAccesskeys")\n'
+        "reveal_type(calls)\n",
+        encoding="utf-8",
+    )
+    out = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--no-incremental", str(client)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    ).stdout
+    revealed = [
+        line.split("Revealed type is ", 1)[1] for line in out.splitlines() if "Revealed" in line
+    ]
+    assert revealed == [
+        '"tuple[str, str]"',
+        '"fakevoipbin.core.faults.FaultRule"',
+        '"list[fakevoipbin.core.journal.Entry]"',
+    ], out
+    assert "Success: no issues found" in out, out
