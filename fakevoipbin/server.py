@@ -9,7 +9,6 @@ whether it keeps a ``--state-file``.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import signal
@@ -191,7 +190,8 @@ class Server:
         debug = self.options.log_level == "debug"
         server = _uvicorn_server(self.app, GRACE_S["main"], debug, on_started=on_ready)
         try:
-            asyncio.run(server.serve(sockets=[self.sock]))
+            # uvicorn's own run, which sets up its event loop (uvloop where installed).
+            server.run(sockets=[self.sock])
         finally:
             self.close()
 
