@@ -79,13 +79,6 @@ class FaultRule:
         return asdict(self)
 
     @property
-    def label(self) -> str:
-        """What the rule does, in a word: its kind, its status, or "delay"."""
-        if self.kind is not None:
-            return self.kind
-        return str(self.status) if self.status is not None else "delay"
-
-    @property
     def spent(self) -> bool:
         return self.times is not None and self.fired >= self.times
 
