@@ -368,6 +368,13 @@ class Spec:
             return [Finding("body", "content", f"{op.operation_id} {status} declares no body")]
         return _findings(validator.iter_errors(body), "body")
 
+    def check_error(self, body: Any) -> list[Finding]:
+        """Why a body is not the API's error envelope (empty when it is)."""
+        validator = self.schema_validator("Error")
+        if validator.is_valid(body):
+            return []
+        return _findings(validator.iter_errors(body), "body")
+
     def schema_validator(self, name: str) -> Any:
         """A validator for ``#/components/schemas/<name>``."""
         if name not in self._schemas:

@@ -493,6 +493,10 @@ def test_from_dict_undoes_as_dict() -> None:
     record(j, body=b"x" * (MAX_BODY + 1), method="PUT", operation_id=None, status=404)
     record(j, method="GET", target="/v1.0/accesskeys", operation_id="GetAccesskeys")
     record(j, method="GET", target="/v1.0/calls", operation_id="GetCalls", modelled=False)
+    drift = [{"rule": "token-format", "message": "m", "evidence": '"token_prefix": "x"'}]
+    record(j, method="GET", target="/v1.0/accesskeys", operation_id="GetAccesskeys", drift=drift)
+    assert j.entries()[-1].drift == drift
+    assert j.entries()[-1].line().endswith(" drift=token-format")
     for entry in j.entries():
         assert Entry.from_dict(entry.as_dict()) == entry
         assert Entry.from_dict(json.loads(json.dumps(entry.as_dict()))) == entry
@@ -515,8 +519,10 @@ def test_from_dict_undoes_as_dict() -> None:
         "body",
         "body_truncated",
         "modelled",
+        "drift",
     ]
-    assert [e.modelled for e in j.entries()] == [True, True, True, False]
+    assert [e.modelled for e in j.entries()] == [True, True, True, False, True]
+    assert [e.drift for e in j.entries()][:4] == [[], [], [], []]
     # Another version's entry: unknown keys are ignored, missing optional ones default.
     old = {k: first[k] for k in ("seq", "time", "method", "target", "operation_id", "status")}
     assert Entry.from_dict({**old, "new_field": 1}).reason is None

@@ -15,7 +15,6 @@ it. Each of those is a breach at once (``list-exactly-once`` or ``next-page-toke
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,11 +28,12 @@ from hypothesis.stateful import (
     rule,
 )
 
-from ..core.clock import US, format_fixed, parse_instant
+from ..core.clock import US
 from ..core.profiles import get_profile
 from ..core.store import CUSTOMER_TEXT_FIELDS as CUSTOMER_FIELDS
 from ..spec import Spec, default_spec
 from . import strategies as cst
+from .exchange_rules import TOKEN_RE, has_key, instant_us, page_token_problem, token_problem
 from .target import Exchange, Target, clip, redact
 
 RULES: dict[str, str] = {
@@ -57,9 +57,6 @@ RULES: dict[str, str] = {
     "webhook-secret-only-on-get": "webhook_secret appears in GET /customer only: never in a "
     "PUT's answer or any other response",
 }
-
-_TOKEN = re.compile(r"^vb_[A-Za-z0-9_-]{32}$")
-
 
 #: A list is never paged further than this (100,000 keys at 100 a page): a list that
 #: has not ended by then breaks list-exactly-once.
@@ -148,15 +145,6 @@ class KeyModel:
     deleted: bool = False
 
 
-def _us(text: Any) -> int | None:
-    if not isinstance(text, str):
-        return None
-    try:
-        return parse_instant(text)
-    except ValueError:
-        return None
-
-
 def _object(r: httpx.Response) -> dict[str, Any]:
     """The answer's JSON object, or {} (responses-conform says what is wrong with it)."""
     try:
@@ -169,28 +157,6 @@ def _object(r: httpx.Response) -> dict[str, Any]:
 def _key_id(item: dict[str, Any]) -> str:
     value = item.get("id")
     return value if isinstance(value, str) else repr(value)
-
-
-def token_problem(sent: str | None, nxt: Any, page: list[dict[str, Any]]) -> str | None:
-    """Why following ``nxt`` (the next_page_token of ``page``, asked for with
-    ``sent``) would not move strictly back in time; None when it would."""
-    n = _us(nxt)
-    if n is None:
-        return f"next_page_token {nxt!r} is not a timestamp, so paging cannot go on"
-    last = page[-1].get("tm_create") if page else None
-    last_us = _us(last)
-    if last_us is not None and n > last_us:
-        return (
-            f"next_page_token {nxt} is later than the page's last tm_create {last}: "
-            "it does not move back in time"
-        )
-    sent_us = _us(sent)
-    if sent_us is not None and n >= sent_us:
-        return (
-            f"next_page_token {nxt} does not move back in time from the page_token "
-            f"{sent} that asked for the page"
-        )
-    return None
 
 
 def repeated_ids(seen: set[str], page: list[dict[str, Any]]) -> list[str]:
@@ -271,7 +237,7 @@ class AccessKeyContract(RuleBasedStateMachine):
     def _no_webhook_secret(self, where: str, r: httpx.Response) -> None:
         text = r.text
         shown = any(secret in text for secret in self.target.webhook_secrets)
-        keyed = _has_key(_json_or_none(r), "webhook_secret")
+        keyed = has_key(_json_or_none(r), "webhook_secret")
         self.check(
             "webhook-secret-only-on-get",
             not shown and not keyed,
@@ -406,36 +372,14 @@ class AccessKeyContract(RuleBasedStateMachine):
     def _check_token(
         self, page: list[dict[str, Any]], nxt: Any, page_size: int, r: httpx.Response
     ) -> None:
-        size = page_size if 1 <= page_size <= 100 else 100
-        if not page:
-            want_end: Any = None if self.profile.null_token_at_end else ""
-            self.check(
-                "next-page-token",
-                nxt == want_end,
-                f"an empty page answered next_page_token {nxt!r}, not {want_end!r}",
-                r,
-                f'"next_page_token": {json.dumps(nxt)}',
-            )
-            return
-        last = _us(page[-1].get("tm_create"))
-        cursor = format_fixed(last) if last is not None else None
-        if self.profile.null_token_at_end:
-            ok = nxt is None or nxt == cursor
-            self.check(
-                "next-page-token",
-                ok and (nxt is not None or len(page) <= size),
-                f"docs page of {len(page)} answered next_page_token {nxt!r}",
-                r,
-                f'"next_page_token": {json.dumps(nxt)}',
-            )
-        else:
-            self.check(
-                "next-page-token",
-                nxt == cursor,
-                f"live page answered next_page_token {nxt!r}, not the last tm_create {cursor!r}",
-                r,
-                f'"next_page_token": {json.dumps(nxt)}',
-            )
+        problem = page_token_problem(self.profile, page, nxt, page_size)
+        self.check(
+            "next-page-token",
+            problem is None,
+            problem or "",
+            r,
+            f'"next_page_token": {json.dumps(nxt)}',
+        )
 
     # --- rules --------------------------------------------------------------------
 
@@ -464,13 +408,13 @@ class AccessKeyContract(RuleBasedStateMachine):
         prefix = obj.get("token_prefix")
         self.check(
             "token-format",
-            isinstance(token, str) and bool(_TOKEN.match(token)) and prefix == token[:11],
+            isinstance(token, str) and bool(TOKEN_RE.match(token)) and prefix == token[:11],
             f"token {str(token)[:11]}… / token_prefix {prefix!r}",
             r,
             f'"token": "{str(token)[:11]}…", "token_prefix": {json.dumps(prefix)}',
         )
         key_id = obj.get("id")
-        created, expires = _us(obj.get("tm_create")), _us(obj.get("tm_expire"))
+        created, expires = instant_us(obj.get("tm_create")), instant_us(obj.get("tm_expire"))
         times = (
             f'"tm_create": {json.dumps(obj.get("tm_create"))}, '
             f'"tm_expire": {json.dumps(obj.get("tm_expire"))}'
@@ -531,7 +475,8 @@ class AccessKeyContract(RuleBasedStateMachine):
         )
         self.check(
             "expire-arithmetic",
-            _us(obj.get("tm_create")) == m.tm_create and _us(obj.get("tm_expire")) == m.tm_expire,
+            instant_us(obj.get("tm_create")) == m.tm_create
+            and instant_us(obj.get("tm_expire")) == m.tm_expire,
             f"{where} shows other times than create did",
             r,
             f'"tm_create": {json.dumps(obj.get("tm_create"))}, '
@@ -629,7 +574,7 @@ class AccessKeyContract(RuleBasedStateMachine):
             return  # paging stopped on a breach, already recorded
         ids = [_key_id(k) for k in items]
         expected = set(self.baseline) | {k for k, m in self.model.items() if not m.deleted}
-        times = [_us(k.get("tm_create")) or 0 for k in items]
+        times = [instant_us(k.get("tm_create")) or 0 for k in items]
         dupes = len(ids) - len(set(ids))
         missing, unexpected = expected - set(ids), set(ids) - expected
         ordered = all(a > b for a, b in zip(times, times[1:], strict=False))
@@ -801,17 +746,6 @@ def _json_or_none(r: httpx.Response) -> Any:
         return r.json()
     except ValueError:
         return None
-
-
-def _has_key(value: Any, name: str, depth: int = 0) -> bool:
-    """Whether an object in ``value`` (at any depth, up to 32) has the key ``name``."""
-    if depth > 32:
-        return False
-    if isinstance(value, dict):
-        return name in value or any(_has_key(v, name, depth + 1) for v in value.values())
-    if isinstance(value, list):
-        return any(_has_key(v, name, depth + 1) for v in value)
-    return False
 
 
 _CUSTOMER_OPERATIONS = {

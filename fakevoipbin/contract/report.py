@@ -1,8 +1,10 @@
-"""``fakevoipbin run``'s report: what a client's tests exercised (the statuses and
-error reasons each operation answered), the routes production serves that the fake
-does not model and that the client called, and where they broke the spec, gathered
-from the fake's journal as the client runs. Like the journal, it holds no credential: a
-target's credentials are redacted, and bodies are not in it."""
+"""``fakevoipbin run``'s report (and ``fakevoipbin proxy``'s): what a client's tests
+exercised (the statuses and error reasons each operation answered), the routes
+production serves that the fake does not model and that the client called, and where
+they broke the spec, gathered from the journal as the client runs. Behind a proxy it
+also has the upstream's drift: each answer that broke openapi.yaml or one of the rules
+one exchange can show (``contract/exchange_rules.py``). Like the journal, it holds no
+credential: a target's credentials are redacted, and bodies are not in it."""
 
 from __future__ import annotations
 
@@ -38,6 +40,13 @@ class ClientReport:
     #: table's operation name).
     unmodelled: dict[tuple[str, str], Counter[int]] = field(default_factory=dict)
     requests: int = 0
+    #: The upstream a proxy forwarded to (None: the client ran against a fake).
+    upstream: str | None = None
+    #: The upstream's answers that broke openapi.yaml or a rule (kept or not, by
+    #: operation), and the first ``MAX_VIOLATIONS`` of them.
+    drift_by_op: Counter[str] = field(default_factory=Counter)
+    drift: list[dict[str, Any]] = field(default_factory=list)
+    drift_count: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __post_init__(self) -> None:
@@ -50,6 +59,8 @@ class ClientReport:
         violations."""
         with self._lock:
             self.requests += 1
+            for d in entry.drift:
+                self._note_drift(entry, d)
             if entry.operation_id is not None and not entry.modelled:
                 key = (entry.method, entry.operation_id)
                 self.unmodelled.setdefault(key, Counter())[entry.status] += 1
@@ -77,6 +88,24 @@ class ClientReport:
                             "description": redact_text(str(v.get("description"))),
                         }
                     )
+
+    def _note_drift(self, entry: Entry, d: dict[str, Any]) -> None:
+        operation = entry.operation_id or f"{entry.method} {entry.target.split('?')[0]}"
+        self.drift_count += 1
+        self.drift_by_op[operation] += 1
+        if len(self.drift) < MAX_VIOLATIONS:
+            self.drift.append(
+                {
+                    "operation": operation,
+                    "rule": d.get("rule"),
+                    "evidence": redact_text(str(d.get("evidence", ""))),
+                    "message": redact_text(str(d.get("message", ""))),
+                    "seq": entry.seq,
+                    "method": entry.method,
+                    "target": entry.target,
+                    "status": entry.status,
+                }
+            )
 
     def never_met(self, op_id: str) -> list[int]:
         """The documented error statuses ``op_id`` never answered."""
@@ -121,6 +150,9 @@ class ClientReport:
             "violation_count": self.violation_count,
             "unrouted": dict(self.unrouted),
             "unmodelled": self.unmodelled_routes(),
+            "upstream": self.upstream,
+            "drift": self.drift,
+            "drift_count": self.drift_count,
             "client_exit_code": exit_code,
         }
 
@@ -143,7 +175,10 @@ class ClientReport:
             for op_id, c in self.statuses.items()
         ]
         widths = [max(len(r[i]) for r in [header, *rows]) for i in range(4)]
-        lines = ["fakevoipbin contract report", ""]
+        title = "fakevoipbin contract report"
+        if self.upstream is not None:
+            title += f" (through the proxy to {self.upstream})"
+        lines = [title, ""]
         for r in [(*header, "error reasons met"), *rows]:
             lines.append(
                 f"{r[0]:<{widths[0]}}  {r[1]:>{widths[1]}}  {r[2]:<{widths[2]}}  "
@@ -158,8 +193,12 @@ class ClientReport:
         if unmodelled:
             lines.append("")
             lines.append(
-                "requests to routes production serves and fakevoipbin does not model "
-                "(501 NOT_MODELLED once through their middleware):"
+                "requests to routes production serves and openapi.yaml does not describe "
+                + (
+                    "(forwarded, not checked):"
+                    if self.upstream is not None
+                    else "(501 NOT_MODELLED once through their middleware):"
+                )
             )
             for u in unmodelled[:MAX_LISTED]:
                 statuses = ", ".join(f"{s}×{n}" for s, n in u["statuses"].items())
@@ -182,12 +221,31 @@ class ClientReport:
                 lines.append(f"  … and {self.violation_count - 50} more (see the JSON report)")
         else:
             lines.append("no client request broke openapi.yaml")
+        if self.upstream is not None:
+            lines.append("")
+            lines += self._drift_lines()
         return "\n".join(lines)
+
+    def _drift_lines(self) -> list[str]:
+        if not self.drift_count:
+            return ["production drift: no upstream answer broke openapi.yaml or a rule"]
+        lines = [
+            f"production drift: {self.drift_count} upstream answer(s) broke openapi.yaml or a rule:"
+        ]
+        for d in self.drift[:50]:
+            lines.append(
+                f"  #{d['seq']} {d['operation']} {d['method']} {d['target']} -> {d['status']}: "
+                f"[{d['rule']}] {d['message']}" + (f" ({d['evidence']})" if d["evidence"] else "")
+            )
+        if self.drift_count > 50:
+            lines.append(f"  … and {self.drift_count - 50} more (see the JSON report)")
+        return lines
 
     def junit(self) -> str:
         """JUnit XML: one test case per operation, its statuses met, error statuses
-        never met and error reasons met in the case's properties, and one ``failure``
-        per request that broke openapi.yaml (the suite's ``failures`` counts the
+        never met and error reasons met in the case's properties, one ``failure``
+        per request that broke openapi.yaml and one per upstream answer that drifted
+        (behind a proxy) (the suite's ``failures`` counts the
         failing cases). An operation the client never called is skipped. Each route
         the fake does not model that the client called is a skipped case of its own
         (class ``fakevoipbin.unmodelled``, named by method and path), with its calls and
@@ -195,6 +253,9 @@ class ClientReport:
         by_op: dict[str, list[dict[str, Any]]] = {op_id: [] for op_id in self.statuses}
         for v in self.violations:
             by_op.setdefault(v["operation_id"], []).append(v)
+        drift_by_op: dict[str, list[dict[str, Any]]] = {}
+        for d in self.drift:
+            drift_by_op.setdefault(d["operation"], []).append(d)
         cases: list[str] = []
         failing = skipped = 0
         for op_id, c in self.statuses.items():
@@ -230,7 +291,17 @@ class ClientReport:
                     'type="spec violation">only the first violations are listed; '
                     "see the JSON report's violation_count</failure>"
                 )
-            if self.violations_by_op[op_id]:
+            drifted = drift_by_op.get(op_id, [])
+            for d in drifted:
+                message = quoteattr(f"the upstream broke '{d['rule']}'")
+                text = (
+                    f"answer to #{d['seq']} {d['method']} {d['target']} -> {d['status']}: "
+                    f"{d['message']}" + (f" ({d['evidence']})" if d["evidence"] else "")
+                )
+                body.append(
+                    f'<failure message={message} type="upstream drift">{escape(text)}</failure>'
+                )
+            if self.violations_by_op[op_id] or drifted:
                 failing += 1
             elif calls == 0:
                 skipped += 1
@@ -263,6 +334,7 @@ class ClientReport:
             ("violation_count", str(self.violation_count)),
             ("unrouted_requests", str(sum(self.unrouted.values()))),
             ("unmodelled_requests", str(sum(r["count"] for r in unmodelled))),
+            ("drift_count", str(self.drift_count)),
         )
         head = (
             '<?xml version="1.0" encoding="utf-8"?>\n'

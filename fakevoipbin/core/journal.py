@@ -65,7 +65,9 @@ class Entry:
     production serves that the fake does not model (``operation_id`` is then the route
     table's operation name, e.g. ``GetCalls``, and a request let through its middleware
     is answered 501 ``NOT_MODELLED``), and for a request to no route at all
-    (``operation_id`` None: a 404 or a trailing-slash redirect)."""
+    (``operation_id`` None: a 404 or a trailing-slash redirect). ``drift`` is
+    ``fakevoipbin proxy``'s alone: each rule the upstream's answer broke, as
+    ``{rule, message, evidence}`` (the evidence redacted); a fake's entries have none."""
 
     seq: int
     time_us: int
@@ -84,6 +86,7 @@ class Entry:
     body: str | None = None
     body_truncated: bool = False
     modelled: bool = True
+    drift: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def time(self) -> str:
@@ -129,6 +132,8 @@ class Entry:
             op += ", not modelled"
         outcome = f"{self.status} {self.reason}" if self.reason else str(self.status)
         extra = f" fault={fault_label(self.fault)}" if self.fault else ""
+        if self.drift:
+            extra += " drift=" + ",".join(sorted({d["rule"] for d in self.drift}))
         auth = f" auth={self.auth}" if self.auth else ""
         return f"#{self.seq} {self.method} {self.target} [{op}] -> {outcome}{auth}{extra}"
 
@@ -142,8 +147,8 @@ def fault_label(fault: dict[str, Any]) -> str:
 
 # A stored exchange: seq, time_us, method, target, operation_id, status, request_id,
 # auth, request and response violations (tuples of their items), fault (its items,
-# or None), reason, the body bytes, whether they were cut, the kept headers, and
-# whether an operation of openapi.yaml answered.
+# or None), reason, the body bytes, whether they were cut, the kept headers,
+# whether an operation of openapi.yaml answered, and a proxy's drift (its items).
 _Row = tuple[Any, ...]
 
 
@@ -151,7 +156,7 @@ def _entry(row: _Row) -> Entry:
     """The Entry a stored row stands for: violations and the fault become fresh dicts,
     the body is parsed and redacted, the headers redacted."""
     (seq, time_us, method, target, operation_id, status, request_id, auth) = row[:8]
-    fault, reason, raw, truncated, headers, modelled = row[10:16]
+    fault, reason, raw, truncated, headers, modelled, drift = row[10:17]
     parsed, text = _read_body(raw, truncated)
     return Entry(
         seq,
@@ -171,6 +176,7 @@ def _entry(row: _Row) -> Entry:
         text,
         truncated,
         modelled,
+        [dict(d) for d in drift],
     )
 
 
@@ -467,6 +473,7 @@ class Journal(JournalQueries):
         body: bytes = b"",
         headers: tuple[tuple[str, str], ...] = (),
         modelled: bool = True,
+        drift: list[dict[str, Any]] | None = None,
     ) -> None:
         """Add an entry, made at ``time_us`` on the fake's clock: what was asked
         (``method``, ``target`` with credentials redacted, the ``operation_id``, the
@@ -474,7 +481,8 @@ class Journal(JournalQueries):
         (``status``, ``reason``, ``request_id``), who asked (``auth``), how either broke
         the spec, and the fault that answered, if one did; ``modelled``: whether an
         operation of openapi.yaml answered. ``headers`` are (lower-case name, value)
-        pairs, as sent. The body is kept as bytes (cut at ``MAX_BODY``)
+        pairs, as sent; ``drift``: a proxy's breaches of the upstream's answer. The
+        body is kept as bytes (cut at ``MAX_BODY``)
         and parsed and redacted only when read."""
         truncated = len(body) > MAX_BODY
         if truncated:
@@ -498,6 +506,7 @@ class Journal(JournalQueries):
                 truncated,
                 headers,
                 modelled,
+                _items(drift) if drift else (),
             )
             self._entries.append(row)
         if self.observers:

@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 from . import errors
 from .auth import Identity
 from .clock import US, ClockError, parse_instant
-from .profiles import INT32_MAX
+from .profiles import INT32_MAX, Profile
 from .state import State
 from .store import AccessKey, Customer, next_version, token_hash
 from .views import cursor
@@ -115,16 +115,22 @@ def _bad_page_token() -> errors.ApiError:
     )
 
 
+def wrapped_expire(profile: Profile, expire: int) -> int:
+    """``expire`` as the profile reads it: cast to int32 (live, as production's Go
+    does), or as sent (docs, which refuses what is over 2147483647)."""
+    if profile.wraps_expire_int32:
+        return (expire + 2**31) % 2**32 - 2**31
+    return expire
+
+
 def effective_expire(state: State, expire: int | None) -> tuple[int, list[dict[str, Any]]]:
     """The lifetime in seconds that production would use, and what is wrong with it.
 
     Missing means 0. ``live`` casts to int32 as production does, so 2**32 + 86400
     is accepted as 86400; ``docs`` refuses anything above 2147483647."""
     found: list[dict[str, Any]] = []
-    value = 0 if expire is None else expire
-    if state.profile.wraps_expire_int32:
-        value = (value + 2**31) % 2**32 - 2**31
-    elif value > INT32_MAX:
+    value = wrapped_expire(state.profile, 0 if expire is None else expire)
+    if not state.profile.wraps_expire_int32 and value > INT32_MAX:
         found.append(
             errors.violation("expire", "maximum", f"expire must be at most {INT32_MAX} seconds")
         )
