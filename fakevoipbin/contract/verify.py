@@ -25,7 +25,8 @@ from hypothesis import seed as hypothesis_seed
 from hypothesis.reporting import with_reporter
 from hypothesis.stateful import run_state_machine_as_test
 
-from .machine import RULES, Breach, Recorder, TargetLost, make_machine, repeated_ids, token_problem
+from .exchange_rules import token_problem
+from .machine import RULES, Breach, Recorder, TargetLost, make_machine, repeated_ids
 from .strategies import NAME_PREFIX
 from .target import BoundReached, Exchange, Target, TargetError, clip, redact
 
