@@ -1,7 +1,9 @@
-"""The command line: ``fakevoipbin serve``, ``run`` and ``verify`` (and ``--version``).
+"""The command line: ``fakevoipbin serve``, ``run``, ``proxy`` and ``verify`` (and
+``--version``).
 
-``serve`` and ``run`` take the same options, made from ``fakevoipbin.options``; ``run``
-adds its report options and the client's command after ``--``.
+``serve``, ``run`` and ``proxy`` take their options from ``fakevoipbin.options``:
+``run`` every option serve takes, its report's and ``--upstream``, and the client's
+command after ``--``; ``proxy`` the listener's, the report's and ``--upstream``.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ def parser() -> argparse.ArgumentParser:
     add_arguments(s, "serve")
     _add_verify(sub)
     _add_run(sub)
+    _add_proxy(sub)
     return p
 
 
@@ -110,25 +113,44 @@ def _add_verify(sub: Any) -> None:
 def _add_run(sub: Any) -> None:
     r = sub.add_parser(
         "run",
-        help="run a client's tests against a fresh fake and report on them",
+        help="run a client's tests against a fresh fake (or through a proxy to a real "
+        "server) and report on them",
         description="Start a fake (on a free port unless --port says otherwise), run CMD "
         "with FAKEVOIPBIN_URL, VOIPBIN_API_BASE_URL, FAKEVOIPBIN_ACCESSKEY and "
         "VOIPBIN_API_KEY set, stop it, then print the client's contract report: the "
         "statuses each operation met, the documented error statuses never met, and every "
-        "request that broke the spec. It takes every option serve takes. Exits with "
-        "CMD's exit code (under --strict, non-zero when the client broke the spec).",
-        usage="fakevoipbin run [serve options] [--report FILE] [--junit FILE] [--strict] "
-        "-- CMD [ARG ...]",
+        "request that broke the spec. It takes every option serve takes. With --upstream "
+        "URL, CMD talks to a checking proxy in front of URL instead (profile live unless "
+        "--profile says otherwise; the access key from --accesskey or VOIPBIN_API_KEY), "
+        "and the report also lists the upstream's drift. Exits with CMD's exit code "
+        "(under --strict, non-zero when the client broke the spec or the upstream drifted).",
+        usage="fakevoipbin run [serve options] [--upstream URL [--accesskey KEY]] "
+        "[--report FILE] [--junit FILE] [--strict] -- CMD [ARG ...]",
     )
     add_arguments(r, "run")
-    r.add_argument("--report", metavar="FILE", help="write the report as JSON to FILE")
-    r.add_argument("--junit", metavar="FILE", help="write the report as JUnit XML to FILE")
-    r.add_argument(
-        "--strict", action="store_true", help="exit non-zero when the client broke the spec"
-    )
     r.add_argument(
         "cmd", nargs=argparse.REMAINDER, metavar="-- CMD", help="the client's test command"
     )
+
+
+def _add_proxy(sub: Any) -> None:
+    x = sub.add_parser(
+        "proxy",
+        help="forward a client's traffic to a server (the real API) and check it",
+        description="Listen (on 127.0.0.1:8089 unless told), forward every request to "
+        "--upstream URL and return its answer unchanged, checking each request and answer "
+        "against openapi.yaml and the contract's one-exchange rules (no token outside a "
+        "create, the token and token_prefix format, tm_expire - tm_create == expire within "
+        "1 s, the profile's next_page_token, the error envelope). /v1.0/... goes under "
+        "URL; /auth/... and other paths to URL's root. GET /_fake/journal shows every "
+        "exchange, credentials redacted. Stop it with Ctrl-C or SIGTERM: it then prints "
+        "the report run prints, with the upstream's drift as its own section, and writes "
+        "--report, --junit and --record. Exit codes: 0; 1 it cannot listen, or under "
+        "--strict the client broke the spec or the upstream drifted; 2 a bad option (a "
+        "plain http:// upstream off loopback without --allow-insecure-upstream) or a file "
+        "that cannot be written.",
+    )
+    add_arguments(x, "proxy")
 
 
 class _Version(argparse.Action):
@@ -180,7 +202,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         except KeyboardInterrupt:
             print("fakevoipbin verify: interrupted", file=sys.stderr)
             return 130
-    if args.command not in ("serve", "run"):
+    if args.command not in ("serve", "run", "proxy"):
         p.print_help()
         return 2
     cmd: list[str] = []
@@ -193,11 +215,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OptionError as exc:
         print(f"fakevoipbin: {exc}", file=sys.stderr)
         return 2
+    if args.command == "proxy" and not options.upstream:
+        _subparsers(p)["proxy"].error("the following arguments are required: --upstream")
     _configure_logging(options)
     if args.command == "run":
         from .contract.run import run_client
 
-        return run_client(options, cmd, report=args.report, junit=args.junit, strict=args.strict)
+        return run_client(options, cmd)
+    if args.command == "proxy":
+        from .proxy.session import serve_proxy
+
+        return serve_proxy(options)
     return serve(options)
 
 

@@ -9,6 +9,8 @@ Each field says which faces take it:
 
 - ``serve``: ``fakevoipbin serve`` and ``fakevoipbin run`` (which takes every option
   serve takes);
+- ``run``: ``fakevoipbin run`` alone (its report, and ``--upstream``);
+- ``proxy``: ``fakevoipbin proxy``;
 - ``python``: ``FakeVoipbin(...)``;
 - ``marker``: ``@pytest.mark.fakevoipbin(...)``, which rebuilds the state per test.
 
@@ -23,6 +25,7 @@ import dataclasses
 import ipaddress
 import math
 import re
+import urllib.parse
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -36,9 +39,13 @@ DEFAULT_PORT = 8088
 RESPONSE_VALIDATION = ("strict", "log", "off")
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
-SERVE, PYTHON, MARKER = "serve", "python", "marker"
+SERVE, RUN, PROXY, PYTHON, MARKER = "serve", "run", "proxy", "python", "marker"
 _EPOCH = re.compile(r"-?[0-9]+(\.[0-9]+)?")
-FACES = (SERVE, "run", PYTHON, MARKER)
+FACES = (SERVE, RUN, PROXY, PYTHON, MARKER)
+#: Where ``fakevoipbin proxy`` listens unless told (beside serve's 8088).
+DEFAULT_PROXY_PORT = 8089
+#: The path an upstream's URL ends in: the API's base.
+API_BASE_PATH = "/v1.0"
 
 
 class OptionError(ValueError):
@@ -67,11 +74,12 @@ def _setting(
     metavar: str | None = None,
     choices: Iterable[str] | None = None,
     parse: Callable[[str], Any] | None = None,
+    secret: bool = False,
     **face_defaults: Any,
 ) -> Any:
     faces = frozenset(faces)
     if SERVE in faces:
-        faces |= {"run"}
+        faces |= {RUN}
     meta = Setting(
         help,
         faces,
@@ -80,7 +88,7 @@ def _setting(
         parse,
         face_defaults,
     )
-    return field(default=default, metadata={"setting": meta})
+    return field(default=default, metadata={"setting": meta}, repr=not secret)
 
 
 def parse_port(text: str) -> int:
@@ -137,7 +145,8 @@ def _check_port(value: int) -> None:
 
 
 def is_loopback(host: str) -> bool:
-    if host == "localhost":
+    """127.0.0.0/8, ::1 or localhost, judged from the text alone (no DNS lookup)."""
+    if host.lower() == "localhost":
         return True
     try:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
@@ -145,8 +154,51 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def check_upstream(url: str, allow_insecure: bool = False) -> str:
+    """The upstream's URL, checked: http or https, a host, a path ending in /v1.0, no
+    query; plain http only to loopback unless ``allow_insecure`` (a client's
+    credentials would cross the network in clear). The URL without a trailing slash;
+    ``OptionError`` in one line otherwise."""
+    parts = urllib.parse.urlsplit(url.strip())
+    try:
+        host = parts.hostname
+        parts.port  # noqa: B018 (a bad port raises here)
+    except ValueError as exc:
+        raise OptionError(f"the upstream {url!r} is not a URL: {exc}") from None
+    if parts.scheme not in ("http", "https") or not host:
+        raise OptionError(
+            f"the upstream {url!r} is not an http:// or https:// URL "
+            f"(e.g. https://api.voipbin.net{API_BASE_PATH})"
+        )
+    path = parts.path.rstrip("/")
+    if not path.endswith(API_BASE_PATH) or parts.query or parts.fragment:
+        raise OptionError(
+            f"the upstream {url!r} does not name the API's base: give its URL up to and "
+            f"including {API_BASE_PATH} (e.g. https://api.voipbin.net{API_BASE_PATH})"
+        )
+    if parts.scheme == "http" and not is_loopback(host) and not allow_insecure:
+        raise OptionError(
+            f"refusing the upstream {shown_url(url)}: plain http:// to {host}, which is not "
+            "a loopback address, would send the client's credentials across the network in "
+            "clear; use https://, or give --allow-insecure-upstream"
+        )
+    return urllib.parse.urlunsplit((parts.scheme, parts.netloc, path, "", ""))
+
+
+def shown_url(url: str) -> str:
+    """A URL as it may be printed: without a user or password in it."""
+    parts = urllib.parse.urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urllib.parse.urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+
+
 _STATE = (SERVE, PYTHON, MARKER)
 _SERVER = (SERVE, PYTHON)
+_LISTENER = (SERVE, PYTHON, PROXY)
+_CHECKER = (RUN, PROXY)
+#: The settings that only make a fake, which ``run --upstream`` refuses.
+FAKE_ONLY = ("fixtures", "now", "rate_limit", "state_file")
 
 
 @dataclass(frozen=True)
@@ -154,27 +206,33 @@ class Options:
     """The settings of one fake. Build it with keywords; it checks itself."""
 
     host: str = _setting(
-        DEFAULT_HOST, "address to listen on (default %(default)s)", _SERVER, metavar="HOST"
+        DEFAULT_HOST, "address to listen on (default %(default)s)", _LISTENER, metavar="HOST"
     )
     port: int = _setting(
         DEFAULT_PORT,
         "port to listen on (default %(default)s; 0 picks a free one)",
-        _SERVER,
+        _LISTENER,
         metavar="PORT",
         parse=parse_port,
         run=0,
         python=0,
+        proxy=DEFAULT_PROXY_PORT,
     )
+    #: None: the face's own (docs for a fake, live in front of an upstream).
     profile: str = _setting(
         "docs",
-        "docs follows the published tutorial, live the production server (default %(default)s)",
-        _STATE,
+        "docs follows the published tutorial, live the production server (default: docs "
+        "for a fake, live for proxy and run --upstream)",
+        (*_STATE, PROXY),
         choices=sorted(PROFILES),
+        run=None,
+        proxy="live",
     )
     seed: int = _setting(
         0,
-        "seed for ids, tokens, request ids and JWT secrets (default %(default)s)",
-        _STATE,
+        "seed for ids, tokens, request ids and JWT secrets, and --record's tokens "
+        "(default %(default)s)",
+        (*_STATE, PROXY),
         metavar="N",
         parse=int,
     )
@@ -205,13 +263,14 @@ class Options:
         choices=RESPONSE_VALIDATION,
         run="log",
     )
-    control: bool = _setting(True, "serve the control API (/_fake/)", _SERVER)
+    control: bool = _setting(True, "serve the control API (/_fake/)", _LISTENER)
     control_token: str | None = _setting(
         None,
         "require this value in the X-Fake-Control-Token header of control calls "
         "(needed to serve the control API on an address other than loopback)",
-        _SERVER,
+        _LISTENER,
         metavar="TOKEN",
+        secret=True,
     )
     state_file: str | None = _setting(
         None,
@@ -223,27 +282,79 @@ class Options:
     access_log: bool = _setting(
         False,
         "log each request to stderr (the access log never shows credentials)",
-        _SERVER,
+        _LISTENER,
         serve=True,
+        proxy=True,
     )
     log_level: str = _setting(
         "info",
         "how much fakevoipbin logs to stderr (default %(default)s)",
-        (SERVE,),
+        (SERVE, PROXY),
         choices=LOG_LEVELS,
+    )
+    upstream: str | None = _setting(
+        None,
+        "the server to forward to: its API base URL, including /v1.0, e.g. "
+        "https://api.voipbin.net/v1.0 (run: CMD talks to a checking proxy in front of "
+        "it instead of a fake)",
+        _CHECKER,
+        metavar="URL",
+    )
+    allow_insecure_upstream: bool = _setting(
+        False,
+        "allow a plain http:// upstream that is not on loopback (credentials cross the "
+        "network in clear)",
+        _CHECKER,
+    )
+    accesskey: str | None = _setting(
+        None,
+        "with --upstream: the upstream's access key, exported to CMD as VOIPBIN_API_KEY "
+        "and FAKEVOIPBIN_ACCESSKEY (default: $VOIPBIN_API_KEY)",
+        (RUN,),
+        metavar="KEY",
+        secret=True,
+    )
+    record: str | None = _setting(
+        None,
+        "with an upstream: write the customers and keys the session saw to FILE, as "
+        "fixtures serve --fixtures loads (fresh tokens from --seed, never the real ones)",
+        _CHECKER,
+        metavar="FILE",
+    )
+    report: str | None = _setting(
+        None, "write the report as JSON to FILE", _CHECKER, metavar="FILE"
+    )
+    junit: str | None = _setting(
+        None, "write the report as JUnit XML to FILE", _CHECKER, metavar="FILE"
+    )
+    strict: bool = _setting(
+        False,
+        "exit non-zero when the client broke the spec (or, through a proxy, the upstream drifted)",
+        _CHECKER,
     )
 
     def __post_init__(self) -> None:
+        if self.profile is None:
+            object.__setattr__(self, "profile", "live" if self.upstream else "docs")
         if self.profile not in PROFILES:
             raise OptionError(
                 f"unknown profile {self.profile!r}: choose one of {', '.join(sorted(PROFILES))}"
             )
         if isinstance(self.seed, bool) or not isinstance(self.seed, int):
             raise OptionError(f"the seed is an integer, not {self.seed!r}")
-        for name in ("rate_limit", "control", "access_log"):
+        for name in ("rate_limit", "control", "access_log", "allow_insecure_upstream", "strict"):
             if not isinstance(getattr(self, name), bool):
                 raise OptionError(f"{name} is true or false, not {getattr(self, name)!r}")
-        for name in ("fixtures", "control_token", "state_file"):
+        for name in (
+            "fixtures",
+            "control_token",
+            "state_file",
+            "upstream",
+            "accesskey",
+            "record",
+            "report",
+            "junit",
+        ):
             if not isinstance(getattr(self, name), (str, type(None))):
                 raise OptionError(f"{name} is a string, not {getattr(self, name)!r}")
         if isinstance(self.port, bool) or not isinstance(self.port, int):
@@ -257,12 +368,28 @@ class Options:
         ):
             if getattr(self, name) not in allowed:
                 raise OptionError(f"{name} is one of {', '.join(allowed)}")
+        self._check_upstream()
         if self.control and not self.control_token and not is_loopback(self.host):
             raise OptionError(
                 f"refusing to serve the control API on {self.host}, which is not a loopback "
                 "address: anyone who reaches it could reset or rewrite the state. Give "
                 "--control-token TOKEN (sent as X-Fake-Control-Token), or --no-control."
             )
+
+    def _check_upstream(self) -> None:
+        if self.upstream is None:
+            for name in ("accesskey", "record"):
+                if getattr(self, name) is not None:
+                    raise OptionError(f"{_flag(name)} needs --upstream URL")
+            return
+        object.__setattr__(
+            self, "upstream", check_upstream(self.upstream, self.allow_insecure_upstream)
+        )
+        for name in FAKE_ONLY:
+            if getattr(self, name):
+                raise OptionError(
+                    f"{_flag(name)} makes a fake, and with --upstream the upstream answers"
+                )
 
     # --- building ---------------------------------------------------------------------
 

@@ -73,7 +73,11 @@ _NO_UPGRADE_WARNINGS = _NoUpgradeWarnings()
 
 
 def _uvicorn_server(
-    app: Any, grace_s: int, debug: bool, on_started: Callable[[], None] = lambda: None
+    app: Any,
+    grace_s: int,
+    debug: bool,
+    on_started: Callable[[], None] = lambda: None,
+    own_headers: bool = True,
 ) -> Any:
     import uvicorn
 
@@ -122,6 +126,9 @@ def _uvicorn_server(
         # this also spares loading the websockets package at every start.
         ws="none",
         timeout_graceful_shutdown=grace_s,
+        # A proxy sends the upstream's Date and Server headers, not uvicorn's.
+        server_header=own_headers,
+        date_header=own_headers,
     )
     # After Config, which sets up uvicorn's loggers (a filter added twice is kept once).
     logging.getLogger("uvicorn.error").addFilter(_NO_UPGRADE_WARNINGS)
@@ -129,13 +136,17 @@ def _uvicorn_server(
 
 
 class Server:
-    """One fake's socket and uvicorn server. ``open()`` loads the state file (when
-    the options name one) and binds the socket; both raise ServeError."""
+    """One fake's (or proxy's) socket and uvicorn server. ``open()`` loads the state
+    file (when the options name one) and binds the socket; both raise ServeError.
+    ``own_headers`` False: no Date or Server header of uvicorn's (a proxy's)."""
 
-    def __init__(self, app: Any, state: State, options: Options) -> None:
+    def __init__(
+        self, app: Any, state: State | None, options: Options, own_headers: bool = True
+    ) -> None:
         self.app = app
         self.state = state
         self.options = options
+        self.own_headers = own_headers
         self.sock: socket.socket | None = None
         self.restored = False
         self._writer: Any = None
@@ -145,8 +156,8 @@ class Server:
     # --- opening ----------------------------------------------------------------------
 
     def open(self) -> Server:
-        if self.options.state_file:
-            self._open_state_file(Path(self.options.state_file))
+        if self.options.state_file and self.state is not None:
+            self._open_state_file(Path(self.options.state_file), self.state)
         try:
             self.sock = listen(self.options.host, self.options.port)
         except ServeError:
@@ -154,7 +165,7 @@ class Server:
             raise
         return self
 
-    def _open_state_file(self, path: Path) -> None:
+    def _open_state_file(self, path: Path, state: State) -> None:
         from .persist import StateFileError, StateWriter, load_state_file
 
         folder = path.parent
@@ -162,8 +173,8 @@ class Server:
             what = "is not a folder" if folder.exists() else "does not exist"
             raise ServeError(f"cannot keep the state file {path}: the folder {folder} {what}")
         try:
-            self.restored = load_state_file(self.state, path)
-            self._writer = StateWriter(self.state, path).start()
+            self.restored = load_state_file(state, path)
+            self._writer = StateWriter(state, path).start()
         except StateFileError as exc:
             raise ServeError(str(exc)) from None
         except OSError as exc:
@@ -188,7 +199,9 @@ class Server:
         """Serve until SIGINT or SIGTERM; ``on_ready`` runs once uvicorn is up."""
         assert self.sock is not None, "open() first"
         debug = self.options.log_level == "debug"
-        server = _uvicorn_server(self.app, GRACE_S["main"], debug, on_started=on_ready)
+        server = _uvicorn_server(
+            self.app, GRACE_S["main"], debug, on_started=on_ready, own_headers=self.own_headers
+        )
         try:
             # uvicorn's own run, which sets up its event loop (uvloop where installed).
             server.run(sockets=[self.sock])
@@ -199,7 +212,7 @@ class Server:
 
     def start(self) -> Server:
         assert self.sock is not None, "open() first"
-        server = _uvicorn_server(self.app, GRACE_S["thread"], False)
+        server = _uvicorn_server(self.app, GRACE_S["thread"], False, own_headers=self.own_headers)
         thread = threading.Thread(
             target=server.run, kwargs={"sockets": [self.sock]}, name="fakevoipbin", daemon=True
         )

@@ -53,7 +53,100 @@ def test_run_takes_every_option_serve_takes() -> None:
     serve, run = _flags(_subcommand("serve")), _flags(_subcommand("run"))
     assert set(serve) == set(names("serve"))
     assert set(serve) <= set(run)
-    assert set(run) - set(serve) == {"report", "junit", "strict"}
+    assert set(run) - set(serve) == {
+        "report",
+        "junit",
+        "strict",
+        "upstream",
+        "allow_insecure_upstream",
+        "accesskey",
+        "record",
+    }
+
+
+def test_proxy_takes_the_listeners_options_the_reports_and_the_upstreams() -> None:
+    proxy = _flags(_subcommand("proxy"))
+    assert set(proxy) == set(names("proxy"))
+    assert set(proxy) == {
+        "host",
+        "port",
+        "profile",
+        "seed",
+        "control",
+        "control_token",
+        "access_log",
+        "log_level",
+        "upstream",
+        "allow_insecure_upstream",
+        "record",
+        "report",
+        "junit",
+        "strict",
+    }
+    assert defaults("proxy")["port"] == 8089
+    assert defaults("proxy")["profile"] == "live"
+    assert proxy["access_log"] == "--no-access-log"
+
+
+def test_the_profile_follows_the_upstream_unless_given() -> None:
+    run = _subcommand("run")
+    plain = from_arguments(run.parse_args(["--", "true"]), "run")
+    assert plain.profile == "docs"
+    up = ["--upstream", "https://api.voipbin.net/v1.0", "--", "true"]
+    assert from_arguments(run.parse_args(up), "run").profile == "live"
+    given = from_arguments(run.parse_args(["--profile", "docs", *up]), "run")
+    assert given.profile == "docs"
+
+
+@pytest.mark.parametrize(
+    ("url", "words"),
+    [
+        ("http://api.voipbin.net/v1.0", "not a loopback address"),
+        ("http://10.0.0.1:8088/v1.0", "not a loopback address"),
+        ("ftp://api.voipbin.net/v1.0", "not an http:// or https:// URL"),
+        ("https://api.voipbin.net", "including /v1.0"),
+        ("https://api.voipbin.net/v1.0?x=1", "including /v1.0"),
+        ("https://api.voipbin.net:99999/v1.0", "not a URL"),
+    ],
+)
+def test_an_upstream_is_checked_from_its_text(url: str, words: str) -> None:
+    with pytest.raises(OptionError, match=words):
+        Options(upstream=url)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:8088/v1.0",
+        "http://127.9.9.9/v1.0/",
+        "http://[::1]:8088/v1.0",
+        "http://LOCALHOST:8088/v1.0",
+        "https://api.voipbin.net/v1.0",
+        "https://staging.example/api/v1.0",
+    ],
+)
+def test_loopback_or_https_upstreams_are_taken(url: str) -> None:
+    assert Options(upstream=url).upstream == url.rstrip("/")
+
+
+def test_an_insecure_upstream_is_taken_only_when_allowed() -> None:
+    url = "http://api.voipbin.net/v1.0"
+    assert Options(upstream=url, allow_insecure_upstream=True).upstream == url
+
+
+def test_fake_only_settings_clash_with_an_upstream() -> None:
+    up = "https://api.voipbin.net/v1.0"
+    for settings in ({"fixtures": "f.yaml"}, {"rate_limit": True}, {"state_file": "s"}):
+        with pytest.raises(OptionError, match="with --upstream the upstream answers"):
+            Options(upstream=up, **settings)  # type: ignore[arg-type]
+    with pytest.raises(OptionError, match="--accesskey needs --upstream"):
+        Options(accesskey="vb_" + "x" * 32)
+
+
+def test_secrets_are_not_in_the_options_repr() -> None:
+    options = Options(upstream="https://api.voipbin.net/v1.0", accesskey="vb_" + "s" * 32)
+    assert "s" * 32 not in repr(options)
+    assert "control_token" not in repr(Options(control_token="t0ps3cret"))
 
 
 def test_a_boolean_flag_is_named_for_the_faces_default() -> None:

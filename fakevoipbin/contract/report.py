@@ -9,15 +9,18 @@ credential: a target's credentials are redacted, and bodies are not in it."""
 from __future__ import annotations
 
 import json
+import sys
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
 from ..core.journal import Entry
 from ..core.redact import redact_text
 from ..core.routetable import default_table
+from ..options import Options
 from ..spec import Spec
 
 MAX_VIOLATIONS = 1000
@@ -194,11 +197,10 @@ class ClientReport:
             lines.append("")
             lines.append(
                 "requests to routes production serves and openapi.yaml does not describe "
-                + (
-                    "(forwarded, not checked):"
-                    if self.upstream is not None
-                    else "(501 NOT_MODELLED once through their middleware):"
-                )
+                "(forwarded, not checked):"
+                if self.upstream is not None
+                else "requests to routes production serves and fakevoipbin does not model "
+                "(501 NOT_MODELLED once through their middleware):"
             )
             for u in unmodelled[:MAX_LISTED]:
                 statuses = ", ".join(f"{s}×{n}" for s, n in u["statuses"].items())
@@ -351,3 +353,69 @@ class ClientReport:
 def _counted(counts: Counter[Any]) -> str:
     """``200×1, 400×2``: each value and how often, in order."""
     return ", ".join(f"{k}×{n}" for k, n in sorted(counts.items()))
+
+
+# --- writing it -----------------------------------------------------------------
+
+
+def report_paths_problem(options: Options, who: str) -> bool:
+    """Whether a path the report or the recording goes to cannot be written (said
+    on stderr), tried before anything runs."""
+    for path in (options.report, options.junit, options.record):
+        if path:
+            problem = unwritable(Path(path))
+            if problem:
+                sys.stderr.write(f"{who}: cannot write {path}: {problem}\n")
+                return True
+    return False
+
+
+def finish(found: ClientReport, code: int, options: Options, who: str, where: str) -> int:
+    """Print the report, write its files; the exit code ``code`` becomes (``strict``:
+    1 when the client broke the spec, the upstream drifted or nothing was asked)."""
+    print(found.table())
+    if not found.requests:
+        print(
+            f"{who}: the client made no request to {where}; "
+            f"did CMD read FAKEVOIPBIN_URL or VOIPBIN_API_BASE_URL?"
+        )
+    for path, text in ((options.report, found.to_json(code)), (options.junit, found.junit())):
+        if path:
+            try:
+                _write(Path(path), text)
+            except OSError as exc:
+                sys.stderr.write(f"{who}: cannot write {path}: {exc.strerror}\n")
+                return code or 2
+    if options.strict and code == 0:
+        if found.violation_count:
+            print(f"{who} --strict: the client broke the spec ({found.violation_count} request(s))")
+            return 1
+        if found.drift_count:
+            print(f"{who} --strict: the upstream drifted ({found.drift_count} answer(s))")
+            return 1
+        if not found.requests:
+            print(f"{who} --strict: no request reached {where}")
+            return 1
+    return code
+
+
+def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
+def unwritable(path: Path) -> str | None:
+    """Why ``path`` cannot be written (its missing folders are made), or None. Tried
+    for real, so a read-only place is found before the client's tests run."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        existed = path.exists()
+        if path.is_dir():
+            return "it is a folder"
+        with path.open("a", encoding="utf-8"):
+            pass
+        if not existed:
+            path.unlink()
+    except OSError as exc:
+        return exc.strerror or type(exc).__name__
+    return None

@@ -1,11 +1,11 @@
-"""``fakevoipbin run``: a client's tests against a fresh fake, and the report after."""
+"""``fakevoipbin run``: a client's tests against a fresh fake (or, with ``--upstream``,
+through a checking proxy to a real server), and the report after."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 from ..envnames import (
     ACCESSKEY_ENV,
@@ -17,29 +17,23 @@ from ..envnames import (
 from ..fixtures import FixtureError
 from ..options import Options
 from ..server import ServeError
-from ..testing import FakeVoipbin
-from .report import ClientReport
+from .report import ClientReport, finish, report_paths_problem
 
 
-def run_client(
-    options: Options,
-    cmd: list[str],
-    *,
-    report: str | None = None,
-    junit: str | None = None,
-    strict: bool = False,
-) -> int:
-    """Serve a fake with ``options``, run ``cmd`` against it, then print the report
-    (and write it to ``report`` as JSON, ``junit`` as JUnit XML; their folders are
-    made). CMD's exit code; under ``strict``, 1 when CMD passed but broke the spec or
-    made no request at all. 2 when a report path cannot be written (said before CMD
-    runs), 1 when the fake cannot start (serve's messages)."""
-    for path in (report, junit):
-        if path:
-            problem = unwritable(Path(path))
-            if problem:
-                sys.stderr.write(f"fakevoipbin run: cannot write {path}: {problem}\n")
-                return 2
+def run_client(options: Options, cmd: list[str]) -> int:
+    """Serve a fake with ``options`` (or a proxy to ``options.upstream``), run ``cmd``
+    against it, then print the report (and write it to ``options.report`` as JSON,
+    ``options.junit`` as JUnit XML; their folders are made). CMD's exit code; under
+    ``strict``, 1 when CMD passed but broke the spec, the upstream drifted, or no
+    request was made at all. 2 when a report path cannot be written or an upstream's
+    access key is missing (said before CMD runs), 1 when the fake cannot start
+    (serve's messages)."""
+    if report_paths_problem(options, "fakevoipbin run"):
+        return 2
+    if options.upstream:
+        return _run_through_proxy(options, cmd)
+    from ..testing import FakeVoipbin
+
     try:
         fake = FakeVoipbin(options)
     except FixtureError as exc:
@@ -54,70 +48,55 @@ def run_client(
         return 1
     url = fake.url
     try:
-        env = {
-            **os.environ,
-            URL_ENV: fake.url,
-            API_BASE_URL_ENV: fake.url,
-            ACCESSKEY_ENV: fake.accesskey,
-            API_KEY_ENV: fake.accesskey,
-        }
-        if options.control_token:  # for the pytest plugin's attach mode
-            env[CONTROL_TOKEN_ENV] = options.control_token
-        sys.stderr.write(
-            f"fakevoipbin run: {fake.url} (profile {fake.profile}) -> {' '.join(cmd)}\n"
-        )
-        sys.stderr.flush()
-        try:
-            code = subprocess.call(cmd, env=env)
-        except OSError as exc:
-            sys.stderr.write(f"fakevoipbin run: cannot run {cmd[0]}: {exc.strerror}\n")
-            return 127
+        what = f"{fake.url} (profile {fake.profile})"
+        code = _call(cmd, options, url, fake.accesskey, what)
     finally:
         fake.stop()
     # The server has stopped: every request the client made is in the report.
-    print(found.table())
-    if not found.requests:
-        print(
-            f"fakevoipbin run: the client made no request to the fake at {url}; "
-            f"did CMD read FAKEVOIPBIN_URL or VOIPBIN_API_BASE_URL?"
+    return finish(found, code, options, "fakevoipbin run", f"the fake at {url}")
+
+
+def _run_through_proxy(options: Options, cmd: list[str]) -> int:
+    from ..proxy.session import ProxySession
+
+    accesskey = options.accesskey or os.environ.get(API_KEY_ENV, "")
+    if not accesskey:
+        sys.stderr.write(
+            "fakevoipbin run --upstream: give the upstream's access key with --accesskey KEY "
+            f"or in {API_KEY_ENV}\n"
         )
-    for path, text in ((report, found.to_json(code)), (junit, found.junit())):
-        if path:
-            try:
-                _write(Path(path), text)
-            except OSError as exc:
-                sys.stderr.write(f"fakevoipbin run: cannot write {path}: {exc.strerror}\n")
-                return code or 2
-    if strict and code == 0:
-        if found.violation_count:
-            print(
-                f"fakevoipbin run --strict: the client broke the spec "
-                f"({found.violation_count} request(s))"
-            )
-            return 1
-        if not found.requests:
-            print("fakevoipbin run --strict: no request reached the fake")
-            return 1
-    return code
-
-
-def _write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-
-
-def unwritable(path: Path) -> str | None:
-    """Why ``path`` cannot be written (its missing folders are made), or None. Tried
-    for real, so a read-only place is found before the client's tests run."""
+        return 2
+    session = ProxySession(options)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        existed = path.exists()
-        if path.is_dir():
-            return "it is a folder"
-        with path.open("a", encoding="utf-8"):
-            pass
-        if not existed:
-            path.unlink()
+        session.server.open().start()
+    except ServeError as exc:
+        sys.stderr.write(f"fakevoipbin: {exc}\n")
+        return 1
+    url = session.url
+    try:
+        what = f"{url} (proxy to {session.upstream.url}, profile {options.profile})"
+        code = _call(cmd, options, url, accesskey, what)
+    finally:
+        session.server.stop()
+    code = finish(session.report, code, options, "fakevoipbin run", f"the proxy at {url}")
+    return session.write_recording("fakevoipbin run") or code
+
+
+def _call(cmd: list[str], options: Options, url: str, accesskey: str, what: str) -> int:
+    """Run CMD with the environment naming ``url`` and ``accesskey``."""
+    env = {
+        **os.environ,
+        URL_ENV: url,
+        API_BASE_URL_ENV: url,
+        ACCESSKEY_ENV: accesskey,
+        API_KEY_ENV: accesskey,
+    }
+    if options.control_token:  # for the pytest plugin's attach mode
+        env[CONTROL_TOKEN_ENV] = options.control_token
+    sys.stderr.write(f"fakevoipbin run: {what} -> {' '.join(cmd)}\n")
+    sys.stderr.flush()
+    try:
+        return subprocess.call(cmd, env=env)
     except OSError as exc:
-        return exc.strerror or type(exc).__name__
-    return None
+        sys.stderr.write(f"fakevoipbin run: cannot run {cmd[0]}: {exc.strerror}\n")
+        return 127

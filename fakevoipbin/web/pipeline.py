@@ -47,7 +47,7 @@ from ..core.ratelimit import Buckets
 from ..core.redact import redact_target
 from ..core.routetable import RouteTable, default_table
 from ..core.state import State
-from ..spec import Finding, Operation, Spec, findings
+from ..spec import Finding, Operation, Parameter, Spec, findings
 from . import cors, faults
 from .bodies import MAX_BODY, BodyGone, BodyReader
 from .encoding import JSON_TYPE, encode_json, envelope
@@ -353,7 +353,7 @@ class Pipeline:
 
     def credentials(self, ex: Exchange) -> None:
         try:
-            ex.identity = identify(self.state, _credentials(self._query(ex), ex.headers))
+            ex.identity = identify(self.state, read_credentials(self._query(ex), ex.headers))
         except AuthFailure as failure:
             ex.auth = f"refused: {failure.why}"
             raise
@@ -376,17 +376,7 @@ class Pipeline:
         for param in ex.op.parameters.values():
             if param.location != "query" or param.name not in query:
                 continue
-            values = query[param.name]
-            value: Any = values[0]
-            problems: list[Finding] = []
-            if len(values) > 1:
-                problems.append(Finding(param.name, "repeated", f"{param.name} is repeated"))
-            elif param.is_integer:
-                value = parse_go_int(value)
-                if value is None:
-                    problems.append(Finding(param.name, "type", f"{param.name} must be an integer"))
-            if not problems:
-                problems = self.spec.check_param(param, value)
+            value, problems = query_param(self.spec, param, query[param.name])
             if problems:
                 ex.request_findings = [*ex.request_findings, *problems]
                 raise errors.ApiError(
@@ -669,7 +659,22 @@ def _refuse_body(ex: Exchange, kind: errors.ErrorKind, finding: Finding) -> Exce
     return errors.ApiError(kind, [finding.as_detail()])
 
 
-def _credentials(query: Mapping[str, list[str]], headers: dict[str, str]) -> Credentials:
+def query_param(spec: Spec, param: Parameter, values: list[str]) -> tuple[Any, list[Finding]]:
+    """A query parameter's value as production binds it (an integer parsed as Go's
+    strconv does) and how it breaks openapi.yaml: repeated, not an integer, or off
+    its schema."""
+    value: Any = values[0]
+    if len(values) > 1:
+        return value, [Finding(param.name, "repeated", f"{param.name} is repeated")]
+    if param.is_integer:
+        value = parse_go_int(value)
+        if value is None:
+            return value, [Finding(param.name, "type", f"{param.name} must be an integer")]
+    return value, spec.check_param(param, value)
+
+
+def read_credentials(query: Mapping[str, list[str]], headers: dict[str, str]) -> Credentials:
+    """The five places production reads a credential from, as this request has them."""
     cookie = headers.get("cookie")
     cookies = parse_cookies(cookie) if cookie else _NO_COOKIES
     return Credentials(
