@@ -5,7 +5,8 @@ app answering the same bodies from constants, under the same uvicorn settings,
 driven by wrk when it is installed (a Python load generator otherwise). Prism serves
 the same openapi.yaml when node is present. In-process: reset, the pytest session
 fixture's start, 1,000 create+get pairs, serve's ready time. Hostile clients: a
-one-call delay fault and 12 stalled connections, timed. Validators: compiled.py
+one-call delay fault and 12 stalled connections, timed. Proxy: what ``fakevoipbin
+proxy`` adds per exchange in front of a fake (p50, taking turns). Validators: compiled.py
 against fastjsonschema and jsonschema-rs. Scale: 100,000 keys in one customer.
 Loopback only, bounded in time; prints a table.
 
@@ -540,6 +541,61 @@ def hostile_bench(quick: bool) -> None:
         )
 
 
+# --- the proxy -----------------------------------------------------------------------------
+
+
+def _exchange_ms(
+    conn: http.client.HTTPConnection, method: str, path: str, body: str | None
+) -> float:
+    headers = {"Content-Type": "application/json"} if body else {}
+    t = time.perf_counter()
+    conn.request(method, path, body=body, headers=headers)
+    r = conn.getresponse()
+    r.read()
+    took = (time.perf_counter() - t) * 1000
+    assert r.status == 200, (method, path, r.status)
+    return took
+
+
+def proxy_bench(quick: bool) -> None:
+    """What ``fakevoipbin proxy`` adds to an exchange on loopback, in front of a fake:
+    the same requests, one at a time on a kept-alive connection, taking turns between
+    the fake itself and the proxy in front of it; the difference of the medians."""
+    print("Proxy (fakevoipbin proxy in front of a fake, both served as subprocesses)", flush=True)
+    fake_port, proxy_port = free_port(), free_port()
+    fake_cmd = [PY, "-m", "fakevoipbin", "serve", "--port", str(fake_port), "--no-access-log"]
+    fake_cmd += ["--log-level", "warning"]
+    proxy_cmd = [PY, "-m", "fakevoipbin", "proxy", "--port", str(proxy_port), "--no-access-log"]
+    proxy_cmd += ["--upstream", f"http://127.0.0.1:{fake_port}/v1.0", "--profile", "docs"]
+    proxy_cmd += ["--log-level", "warning"]
+    n = 300 if quick else 2000
+    cases = (
+        ("GET one key", "GET", f"/v1.0/accesskeys/{KEY_ID}?accesskey={TOKEN}", None),
+        ("create", "POST", f"/v1.0/accesskeys?accesskey={TOKEN}", CREATE_BODY),
+    )
+    with server(fake_cmd, fake_port), server(proxy_cmd, proxy_port):
+        direct = http.client.HTTPConnection("127.0.0.1", fake_port, timeout=10)
+        proxied = http.client.HTTPConnection("127.0.0.1", proxy_port, timeout=10)
+        for what, method, path, body in cases:
+            for _ in range(50):  # warm both (and the proxy's pool)
+                _exchange_ms(direct, method, path, body)
+                _exchange_ms(proxied, method, path, body)
+            d: list[float] = []
+            x: list[float] = []
+            for _ in range(n):
+                d.append(_exchange_ms(direct, method, path, body))
+                x.append(_exchange_ms(proxied, method, path, body))
+            added = statistics.median(x) - statistics.median(d)
+            row(
+                f"proxy adds, p50, {what} ({n} exchanges each way)",
+                f"{added:.2f} ms",
+                f"direct {statistics.median(d):.2f} ms, through it "
+                f"{statistics.median(x):.2f} ms; target < 2 ms {'met' if added < 2 else 'NOT MET'}",
+            )
+        direct.close()
+        proxied.close()
+
+
 # --- validators ---------------------------------------------------------------------------
 
 
@@ -644,7 +700,7 @@ def main() -> int:
     p.add_argument("--quick", action="store_true", help="shorter runs, 20,000 keys at scale")
     p.add_argument(
         "--only",
-        choices=["http", "inprocess", "hostile", "validators", "scale"],
+        choices=["http", "inprocess", "hostile", "proxy", "validators", "scale"],
         help="one section only",
     )
     args = p.parse_args()
@@ -661,6 +717,8 @@ def main() -> int:
         in_process_bench(args.quick)
     if args.only in (None, "hostile"):
         hostile_bench(args.quick)
+    if args.only in (None, "proxy"):
+        proxy_bench(args.quick)
     if args.only in (None, "validators"):
         validators_bench()
     if args.only in (None, "scale"):

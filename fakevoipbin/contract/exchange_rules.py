@@ -176,7 +176,7 @@ def judge(
         found.append(
             Breach(
                 "token-only-on-create",
-                f"{op.operation_id} -> {status} answered a token field",
+                "a token field, outside a create's answer",
                 evidence(_field_text(body, "token")),
             )
         )
@@ -184,7 +184,7 @@ def judge(
         found.append(
             Breach(
                 "webhook-secret-only-on-get",
-                f"{op.operation_id} -> {status} answered a webhook_secret field",
+                "a webhook_secret field, outside GET /customer",
                 "webhook_secret: [REDACTED]",
             )
         )
@@ -202,7 +202,7 @@ def judge(
         found.append(
             Breach(
                 "token-format",
-                f"{op.operation_id} answered a token_prefix that is not vb_ and 8 characters",
+                "a token_prefix that is not vb_ and 8 URL-safe characters",
                 evidence(f'"token_prefix": {json.dumps(bad_prefix[0])}'),
             )
         )
