@@ -1,6 +1,7 @@
 """A client's suite against the installed wheel (run by tests/wheel_check.py, in a
 fresh venv, with ``python -W error -m pytest -W error``): the fixture, the marker,
-``fakevoipbin run`` and ``fakevoipbin serve``. Not collected by ``make test``."""
+``fakevoipbin run`` (against a fake, and ``--upstream`` through a proxy) and
+``fakevoipbin serve``. Not collected by ``make test``."""
 
 from __future__ import annotations
 
@@ -130,6 +131,29 @@ def test_run_starts_a_fake_runs_the_client_and_writes_the_report(tmp_path: Path)
     data = json.loads(report.read_text())
     assert data["operations"]["GetAccesskeys"]["calls"] == 1
     assert data["operations"]["GetAccesskeys"]["statuses"] == {"200": 1}
+
+
+def test_run_upstream_checks_the_client_through_a_proxy(tmp_path: Path) -> None:
+    report = tmp_path / "proxy.json"
+    with FakeVoipbin(profile="live") as upstream:
+        url, key = upstream.url, upstream.accesskey
+        r = subprocess.run(
+            [CLI, "run", "--upstream", url, "--accesskey", key]
+            + ["--report", str(report), "--", sys.executable, "-W", "error", "-c", CLIENT],
+            capture_output=True,
+            text=True,
+            env=STRICT_ENV,
+            timeout=120,
+        )
+        assert upstream.journal.calls("GetAccesskeys"), "the request never reached the upstream"
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "client ok" in r.stdout
+    assert "Warning" not in r.stderr and "Traceback" not in r.stderr, r.stderr
+    data = json.loads(report.read_text())
+    assert data["upstream"] == url
+    assert data["operations"]["GetAccesskeys"]["statuses"] == {"200": 1}
+    assert data["drift"] == [] and data["drift_count"] == 0
+    assert key not in r.stdout + r.stderr + report.read_text()
 
 
 def test_serve_answers_on_a_free_port_and_stops_on_sigint() -> None:
