@@ -164,16 +164,16 @@ def check_upstream(url: str, allow_insecure: bool = False) -> str:
         host = parts.hostname
         parts.port  # noqa: B018 (a bad port raises here)
     except ValueError as exc:
-        raise OptionError(f"the upstream {url!r} is not a URL: {exc}") from None
+        raise OptionError(f"the upstream {shown_url(url)!r} is not a URL: {exc}") from None
     if parts.scheme not in ("http", "https") or not host:
         raise OptionError(
-            f"the upstream {url!r} is not an http:// or https:// URL "
+            f"the upstream {shown_url(url)!r} is not an http:// or https:// URL "
             f"(e.g. https://api.voipbin.net{API_BASE_PATH})"
         )
     path = parts.path.rstrip("/")
     if not path.endswith(API_BASE_PATH) or parts.query or parts.fragment:
         raise OptionError(
-            f"the upstream {url!r} does not name the API's base: give its URL up to and "
+            f"the upstream {shown_url(url)!r} does not name the API's base: give its URL up to and "
             f"including {API_BASE_PATH} (e.g. https://api.voipbin.net{API_BASE_PATH})"
         )
     if parts.scheme == "http" and not is_loopback(host) and not allow_insecure:

@@ -33,11 +33,11 @@ from typing import Any
 import httpx
 
 from .. import __version__
-from ..contract.exchange_rules import judge
+from ..contract.exchange_rules import TOKEN_PREFIX_RE, judge
 from ..core.errors import REQUEST_BODY_TOO_LARGE, ROUTE_NOT_FOUND, ErrorKind
 from ..core.journal import KEPT_HEADERS, Journal
 from ..core.profiles import Profile
-from ..core.redact import redact_target, redact_text
+from ..core.redact import redact_target
 from ..core.routetable import default_table
 from ..spec import Finding, Operation, Spec
 from ..web.encoding import JSON_TYPE, encode_json, envelope
@@ -142,14 +142,19 @@ def credential_label(query: dict[str, list[str]], headers: dict[str, str]) -> st
     cookies = parse_cookies(headers.get("cookie", ""))
     key = next(iter(query.get("accesskey") or ()), "") or cookies.get("accesskey")
     if key:
-        return "accesskey " + redact_text(key).rstrip("…")[:11]
+        return "accesskey " + _prefix(key)
     bearer = headers.get("authorization", "")
     if bearer[:7].lower() == "bearer ":
         value = bearer[7:].strip()
-        return "accesskey " + value[:11] + " (bearer)" if value.startswith("vb_") else "jwt"
+        return f"accesskey {_prefix(value)} (bearer)" if value.startswith("vb_") else "jwt"
     if next(iter(query.get("token") or ()), "") or cookies.get("token"):
         return "jwt"
     return ""
+
+
+def _prefix(key: str) -> str:
+    """An access key's token_prefix, or ``(not a vb_ token)``: never more of it."""
+    return key[:11] if TOKEN_PREFIX_RE.match(key[:11]) else "(not a vb_ token)"
 
 
 class ProxyApp:
@@ -233,7 +238,10 @@ class ProxyApp:
     async def _forward(self, scope: Scope, receive: Receive, send: Send) -> None:
         method: str = scope["method"]
         raw_query: bytes = scope.get("query_string", b"")
-        raw = await _read_body(receive)
+        try:
+            raw = await _read_body(receive)
+        except ClientGone:
+            return  # nothing to forward, nobody to answer
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         if raw is None:
             await _send_json(send, REQUEST_BODY_TOO_LARGE.http, _error(REQUEST_BODY_TOO_LARGE))
@@ -260,7 +268,11 @@ class ProxyApp:
             return
         status = response.status_code
         out_headers = _response_headers(response.headers.raw)
-        self._check(scope, headers, raw, raw_query, status, response.headers, body)
+        try:
+            self._check(scope, headers, raw, raw_query, status, response.headers, body)
+        except Exception:  # a bug in the checks must not cost the client its answer
+            where = redact_target(scope["path"], b"")
+            log.exception("fakevoipbin proxy failed to check %s %s", method, where)
         await send({"type": "http.response.start", "status": status, "headers": out_headers})
         await send({"type": "http.response.body", "body": body})
 
@@ -369,7 +381,10 @@ class ProxyApp:
     # --- the proxy's own control API --------------------------------------------------
 
     async def _control(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await _read_body(receive)
+        try:
+            await _read_body(receive)
+        except ClientGone:
+            return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         if self.control_token is not None and not hmac.compare_digest(
             headers.get(CONTROL_TOKEN_HEADER, "").encode("utf-8", "replace"),
@@ -404,14 +419,19 @@ def _now_us() -> int:
     return time.time_ns() // 1000
 
 
+class ClientGone(Exception):
+    """The client went away before its body ended."""
+
+
 async def _read_body(receive: Receive) -> bytes | None:
-    """The whole request body, or None when it is over ``MAX_REQUEST_BODY``."""
+    """The whole request body, or None when it is over ``MAX_REQUEST_BODY``;
+    ``ClientGone`` when the client left before it ended."""
     chunks: list[bytes] = []
     size = 0
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
-            break
+            raise ClientGone()
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > MAX_REQUEST_BODY:
