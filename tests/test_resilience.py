@@ -712,10 +712,19 @@ def test_a_damaged_or_foreign_state_file_stops_the_start(
     assert not temp_files(path)
 
 
+def _ids_in(path: Path) -> set[str]:
+    """The key ids the state file holds now (it is replaced whole, never half-written)."""
+    try:
+        return {k["id"] for k in json.loads(path.read_bytes())["keys"]}
+    except (OSError, ValueError, KeyError):
+        return set()
+
+
 def test_a_state_file_outlives_sigkill_in_the_middle_of_writes(serve: Any, tmp_path: Path) -> None:
-    """Three times: create keys in a loop, kill -9 after about a second, restart on the
-    file. The writer saves every 50 ms, so a key acknowledged a quarter of a second
-    before the kill is in the file."""
+    """Three times: create keys in a loop; once the file on disk is seen to hold a key
+    acknowledged after about a second (the writer saves every 50 ms), kill -9 while
+    the creates go on, and restart on the file. Every key acknowledged up to that one
+    is in it, whole (no wall-clock bound: the file is watched, not timed)."""
     path = tmp_path / "state.json"
     acked: list[tuple[float, str, str]] = []  # (when, id, token)
     lag = []  # per round: keys made, of which missing after the restart
@@ -748,7 +757,13 @@ def test_a_state_file_outlives_sigkill_in_the_middle_of_writes(serve: Any, tmp_p
         t = threading.Thread(target=writer, daemon=True)
         t.start()
         time.sleep(1.0)
-        killed_at = time.monotonic()
+        assert len(mine) > 20, "the writer made too few keys to mean anything"
+        checkpoint = len(acked) + len(mine)  # the keys acknowledged so far, this one last
+        wanted = mine[-1][1]
+        deadline = time.monotonic() + 30
+        while wanted not in _ids_in(path):
+            assert time.monotonic() < deadline, "the state file never caught up"
+            time.sleep(0.02)
         srv.proc.kill()  # SIGKILL, in the middle of writes
         srv.proc.wait(10)
         stop.set()
@@ -764,7 +779,7 @@ def test_a_state_file_outlives_sigkill_in_the_middle_of_writes(serve: Any, tmp_p
         state = srv.call("GET", "/_fake/state").json()
         ids = {k["id"]: k for k in state["keys"]}
         lag.append((len(mine), len([kid for _, kid, _ in mine if kid not in ids])))
-        old_enough = [(w, kid, tok) for w, kid, tok in acked if w <= killed_at - 0.25]
+        old_enough = acked[:checkpoint]
         missing = [kid for _, kid, _ in old_enough if kid not in ids]
         assert not missing, f"round {round_}: {len(missing)} acknowledged keys lost; {lag}"
         for _, kid, tok in old_enough:
