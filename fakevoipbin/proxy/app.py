@@ -40,6 +40,7 @@ from ..core.profiles import Profile
 from ..core.redact import redact_target
 from ..core.routetable import default_table
 from ..spec import Finding, Operation, Spec
+from ..web.bodies import BodyGone, read_all
 from ..web.encoding import JSON_TYPE, encode_json, envelope
 from ..web.exchange import Receive, Scope, Send
 from ..web.inputs import BodyError, bind_object, parse_cookies, parse_json_body, parse_query
@@ -239,8 +240,8 @@ class ProxyApp:
         method: str = scope["method"]
         raw_query: bytes = scope.get("query_string", b"")
         try:
-            raw = await _read_body(receive)
-        except ClientGone:
+            raw = await read_all(receive, MAX_REQUEST_BODY)
+        except BodyGone:
             return  # nothing to forward, nobody to answer
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         if raw is None:
@@ -382,8 +383,8 @@ class ProxyApp:
 
     async def _control(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
-            await _read_body(receive)
-        except ClientGone:
+            await read_all(receive, MAX_REQUEST_BODY)
+        except BodyGone:
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         if self.control_token is not None and not hmac.compare_digest(
@@ -417,29 +418,6 @@ class ProxyApp:
 
 def _now_us() -> int:
     return time.time_ns() // 1000
-
-
-class ClientGone(Exception):
-    """The client went away before its body ended."""
-
-
-async def _read_body(receive: Receive) -> bytes | None:
-    """The whole request body, or None when it is over ``MAX_REQUEST_BODY``;
-    ``ClientGone`` when the client left before it ended."""
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            raise ClientGone()
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > MAX_REQUEST_BODY:
-            return None
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            break
-    return b"".join(chunks)
 
 
 def _connection_named(raw: list[tuple[bytes, bytes]]) -> set[bytes]:

@@ -19,7 +19,8 @@ from typing import Any
 
 import yaml
 
-from ..core.clock import US, ClockError, format_fixed, parse_instant
+from ..contract.exchange_rules import instant_us
+from ..core.clock import US, format_fixed, parse_instant
 from ..core.customers import IDENTITY_VERIFICATION_STATUSES, STATUSES
 from ..core.seeds import Seeds
 from ..core.store import CUSTOMER_TEXT_FIELDS, NIL_UUID
@@ -71,24 +72,15 @@ def _text(value: Any) -> str:
     return value
 
 
-def _instant(value: Any) -> int | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return parse_instant(value)
-    except ClockError:
-        return None
-
-
 def _key(body: Any) -> _Key | None:
     """The key in an answer, or None for a body of another shape or unreadable times."""
     if not isinstance(body, dict):
         return None
     kid, cid = _uuid(body.get("id")), _uuid(body.get("customer_id"))
-    created, expires = _instant(body.get("tm_create")), _instant(body.get("tm_expire"))
+    created, expires = instant_us(body.get("tm_create")), instant_us(body.get("tm_expire"))
     if kid is None or cid is None or created is None or expires is None:
         return None
-    deleted = _instant(body.get("tm_delete"))
+    deleted = instant_us(body.get("tm_delete"))
     if deleted is not None and deleted >= DELETE_SENTINEL_US:
         deleted = None
     return _Key(
@@ -127,7 +119,7 @@ def _customer(body: Any) -> tuple[str, dict[str, Any], int | None] | None:
         fields["status"] = body["status"]
     if body.get("identity_verification_status") in IDENTITY_VERIFICATION_STATUSES:
         fields["identity_verification_status"] = body["identity_verification_status"]
-    return cid, fields, _instant(body.get("tm_create"))
+    return cid, fields, instant_us(body.get("tm_create"))
 
 
 def _seconds_ago(ended_us: int, then_us: int) -> int:
