@@ -100,7 +100,7 @@ class Upstream:
 
         out: list[dict[str, Any]] = []
 
-        async def keep(message: dict[str, Any]) -> None:
+        async def keep(message: Any) -> None:
             out.append(message)
 
         await app(scope, receive_recorded, keep)
@@ -317,9 +317,7 @@ def test_a_gzip_answer_is_forwarded_byte_identical_and_still_judged(
 
     up = make_upstream(edit=gzipped)
     with proxy_to(up.url) as session, httpx.Client(timeout=10) as c:
-        r = c.get(
-            f"{session.url}/accesskeys/{TUTORIAL_KEY_ID}", params={"accesskey": up.accesskey}
-        )
+        r = c.get(f"{session.url}/accesskeys/{TUTORIAL_KEY_ID}", params={"accesskey": up.accesskey})
         seen = up.seen[-1]
         assert r.status_code == 200
         assert r.read() == gzip.decompress(seen.body)  # httpx decoded it ...
@@ -371,9 +369,10 @@ def closed_port() -> int:
 
 
 def test_an_unreachable_upstream_is_a_502_envelope_and_the_proxy_keeps_serving() -> None:
-    with proxy_to(f"http://127.0.0.1:{closed_port()}/v1.0") as session, httpx.Client(
-        timeout=10
-    ) as c:
+    with (
+        proxy_to(f"http://127.0.0.1:{closed_port()}/v1.0") as session,
+        httpx.Client(timeout=10) as c,
+    ):
         for _ in range(2):
             r = c.get(session.url + "/customer", params={"accesskey": TUTORIAL_TOKEN})
             assert r.status_code == 502
@@ -407,7 +406,8 @@ def test_the_journal_lists_exchanges_redacted_with_drift_and_clears(
         root, key = root_of(session), up.accesskey
         c.get(session.url + "/customer", params={"accesskey": key})
         c.get(
-            f"{session.url}/accesskeys/{TUTORIAL_KEY_ID}", headers={"Authorization": f"Bearer {key}"}
+            f"{session.url}/accesskeys/{TUTORIAL_KEY_ID}",
+            headers={"Authorization": f"Bearer {key}"},
         )
         c.post(root + "/auth/login", json=ADMIN_LOGIN)
         c.post(session.url + "/accesskeys", params={"accesskey": key}, json={"name": "j"})
@@ -454,7 +454,9 @@ def test_the_control_token_guards_the_proxys_control_api(
             assert r.status_code == 200
         assert c.delete(root + "/_fake/journal").status_code == 401
         assert (
-            c.delete(root + "/_fake/journal", headers={"X-Fake-Control-Token": "sesame"}).status_code
+            c.delete(
+                root + "/_fake/journal", headers={"X-Fake-Control-Token": "sesame"}
+            ).status_code
             == 200
         )
     assert up.seen == []
