@@ -396,7 +396,7 @@ def test_no_secret_reaches_anything_the_proxy_writes(
         assert journal.status_code == 200 and len(journal.json()["entries"]) == 9
     code, out, err = p.stop()
     assert code == 0, out + err
-    assert "fakevoipbin.access" in err or "GET /v1.0/customer" in err  # the access log ran
+    assert "fakevoipbin.access" in err  # the access log ran
     written = {
         "stdout": out,
         "stderr": err,
