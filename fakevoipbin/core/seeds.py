@@ -21,7 +21,16 @@ _URLSAFE = bytes.maketrans(b"+/", b"-_")
 #: A v4 UUID's version nibble (4) and variant bits (10), over 128 random bits.
 _UUID4_KEEP = ~(0xF000 << 64) & ~(0xC000 << 48) & (2**128 - 1)
 _UUID4_SET = (0x4000 << 64) | (0x8000 << 48)
-PURPOSES = ("key-ids", "tokens", "request-ids", "jwt-secret", "customers", "faults")
+PURPOSES = (
+    "key-ids",
+    "tokens",
+    "request-ids",
+    "jwt-secret",
+    "customers",
+    "faults",
+    # --record's fresh tokens: never a same-seed fake's own (an upstream fake's keys).
+    "record-tokens",
+)
 
 
 class Seeds:
@@ -43,9 +52,9 @@ class Seeds:
         h = bits.to_bytes(16, "big").hex()
         return "-".join((h[:8], h[8:12], h[12:16], h[16:20], h[20:]))
 
-    def token(self) -> str:
+    def token(self, purpose: str = "tokens") -> str:
         """``vb_`` + 32 characters of unpadded URL-safe base64 of 32 random bytes."""
-        raw = self._streams["tokens"].getrandbits(256).to_bytes(32, "little")
+        raw = self._streams[purpose].getrandbits(256).to_bytes(32, "little")
         return "vb_" + binascii.b2a_base64(raw, newline=False)[:32].translate(_URLSAFE).decode()
 
     def request_id(self) -> str:

@@ -223,7 +223,7 @@ class Recording:
                 c["created_ago"] = _seconds_ago(ended_us, created)
             entries = sorted(by_customer[cid], key=lambda e: (-e["created_ago"], e["id"]))
             for e in entries:
-                e["token"] = seeds.token()
+                e["token"] = seeds.token("record-tokens")
             if entries:
                 c["keys"] = [_ordered(e) for e in entries]
             out.append(c)
