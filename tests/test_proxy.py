@@ -21,6 +21,7 @@ from fakevoipbin.options import Options
 from fakevoipbin.proxy.session import ProxySession
 from fakevoipbin.server import Server
 from fakevoipbin.testing import FakeVoipbin
+from fakevoipbin.web.control import CONTROL_UNAUTHENTICATED
 
 from .conftest import ADMIN_LOGIN, NOW, TUTORIAL_KEY_ID, TUTORIAL_TOKEN
 
@@ -447,7 +448,9 @@ def test_the_control_token_guards_the_proxys_control_api(
         for method, path in (("GET", "/_fake/health"), ("GET", "/_fake/journal")):
             r = c.request(method, root + path)
             assert r.status_code == 401
-            assert r.json()["error"]["reason"] == "CONTROL_TOKEN_REQUIRED"
+            # the fake's own control API's answer (web/control.py), word for word
+            assert r.json()["error"]["reason"] == CONTROL_UNAUTHENTICATED.reason
+            assert r.json()["error"]["message"] == CONTROL_UNAUTHENTICATED.message
             r = c.request(method, root + path, headers={"X-Fake-Control-Token": "wrong"})
             assert r.status_code == 401
             r = c.request(method, root + path, headers={"X-Fake-Control-Token": "sesame"})
@@ -489,3 +492,39 @@ def test_a_request_that_breaks_the_spec_is_counted_and_still_forwarded(
     assert_forwarded_unchanged(r, seen)
     assert report["violation_count"] >= 1
     assert any(v["operation_id"] == "PostAccesskeys" for v in report["violations"])
+
+
+def test_the_journal_names_the_credential_production_would_use_never_its_secret() -> None:
+    from fakevoipbin.proxy.app import credential_label
+
+    key = {"accesskey": [TUTORIAL_TOKEN]}
+    assert credential_label(key, {}) == "accesskey vb_a3Bf9xKm"
+    # production reads a token cookie before a query accesskey (core/auth.pick_credential)
+    assert credential_label(key, {"cookie": "token=eyJx.y.z"}) == "jwt"
+    assert credential_label({}, {"authorization": f"Bearer {TUTORIAL_TOKEN}"}) == (
+        "accesskey vb_a3Bf9xKm (bearer)"
+    )
+    assert credential_label({}, {"cookie": f"accesskey={TUTORIAL_TOKEN}"}) == (
+        "accesskey vb_a3Bf9xKm"
+    )
+    assert credential_label({"accesskey": ["hunter2-secret"]}, {}) == (
+        "accesskey (not a vb_ token)"
+    )
+    assert credential_label({}, {}) == ""
+
+
+def test_a_bug_in_the_checks_still_forwards_the_answer(
+    make_upstream: Callable[..., Upstream], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import fakevoipbin.proxy.app as proxy_app
+
+    def broken(*_args: Any, **_kwargs: Any) -> Any:
+        raise RuntimeError("a bug in a rule")
+
+    monkeypatch.setattr(proxy_app, "judge", broken)
+    up = make_upstream()
+    with proxy_to(up.url) as session, httpx.Client(timeout=10) as c:
+        r = c.get(session.url + "/accesskeys", params={"accesskey": TUTORIAL_TOKEN})
+        assert r.status_code == 200
+        assert TUTORIAL_KEY_ID in r.text
+        assert r.content == up.seen[-1].body

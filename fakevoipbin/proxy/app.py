@@ -21,7 +21,6 @@ proxy's own, never production's.
 
 from __future__ import annotations
 
-import hmac
 import json
 import logging
 import time
@@ -31,9 +30,11 @@ from http.cookiejar import DefaultCookiePolicy
 from typing import Any
 
 import httpx
+from starlette.routing import Match
 
 from .. import __version__
 from ..contract.exchange_rules import TOKEN_PREFIX_RE, judge
+from ..core.auth import pick_credential
 from ..core.errors import REQUEST_BODY_TOO_LARGE, ROUTE_NOT_FOUND, ErrorKind
 from ..core.journal import KEPT_HEADERS, Journal
 from ..core.profiles import Profile
@@ -41,10 +42,10 @@ from ..core.redact import redact_target
 from ..core.routetable import default_table
 from ..spec import Finding, Operation, Spec
 from ..web.bodies import BodyGone, read_all
-from ..web.encoding import JSON_TYPE, encode_json, envelope
+from ..web.control import CONTROL_UNAUTHENTICATED, control_token_ok, error_response, json_response
 from ..web.exchange import Receive, Scope, Send
-from ..web.inputs import BodyError, bind_object, parse_cookies, parse_json_body, parse_query
-from ..web.pipeline import query_param
+from ..web.inputs import BodyError, bind_object, parse_json_body, parse_query
+from ..web.pipeline import query_param, read_credentials
 from ..web.routing import ExactRoute
 from .upstream import Upstream
 
@@ -76,14 +77,6 @@ UPSTREAM_UNREACHABLE = ErrorKind(
 UPSTREAM_TIMEOUT_ERROR = ErrorKind(
     504, "UNAVAILABLE", "UPSTREAM_TIMEOUT", "The upstream did not answer fakevoipbin proxy in time."
 )
-CONTROL_UNAUTHENTICATED = ErrorKind(
-    401,
-    "UNAUTHENTICATED",
-    "CONTROL_TOKEN_REQUIRED",
-    "This proxy's control API needs the X-Fake-Control-Token header.",
-)
-CONTROL_TOKEN_HEADER = "x-fake-control-token"
-
 log = logging.getLogger("fakevoipbin.proxy")
 access_log = logging.getLogger("fakevoipbin.access")
 #: httpx logs each request's URL at INFO, a credential in its query included, and
@@ -109,7 +102,7 @@ class Operations:
         scope = {"type": "http", "method": method, "path": path, "root_path": ""}
         for route, op in self._routes:
             matched, child = route.matches(scope)
-            if child:
+            if matched is Match.FULL:
                 return op, dict(child.get("path_params") or {})
         return None, {}
 
@@ -138,19 +131,18 @@ def request_findings(
 
 
 def credential_label(query: dict[str, list[str]], headers: dict[str, str]) -> str:
-    """Which credential the request carried, never the secret: ``accesskey vb_…`` by
-    its prefix, ``jwt`` for a JWT, ``""`` for none."""
-    cookies = parse_cookies(headers.get("cookie", ""))
-    key = next(iter(query.get("accesskey") or ()), "") or cookies.get("accesskey")
-    if key:
-        return "accesskey " + _prefix(key)
-    bearer = headers.get("authorization", "")
-    if bearer[:7].lower() == "bearer ":
-        value = bearer[7:].strip()
-        return f"accesskey {_prefix(value)} (bearer)" if value.startswith("vb_") else "jwt"
-    if next(iter(query.get("token") or ()), "") or cookies.get("token"):
-        return "jwt"
-    return ""
+    """Which credential the request carried, taken in production's order
+    (``core/auth.pick_credential``), never the secret: ``accesskey vb_…`` by its
+    prefix, ``jwt`` for a JWT, ``""`` for none."""
+    picked = pick_credential(read_credentials(query, headers))
+    if picked is None:
+        return ""
+    kind, source, value = picked
+    if kind == "accesskey":
+        return "accesskey " + _prefix(value)
+    if source == "bearer" and value.startswith("vb_"):  # docs takes a key as a Bearer
+        return f"accesskey {_prefix(value)} (bearer)"
+    return "jwt"
 
 
 def _prefix(key: str) -> str:
@@ -245,8 +237,8 @@ class ProxyApp:
             return  # nothing to forward, nobody to answer
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         if raw is None:
-            await _send_json(send, REQUEST_BODY_TOO_LARGE.http, _error(REQUEST_BODY_TOO_LARGE))
             self._journal(scope, headers, b"", REQUEST_BODY_TOO_LARGE.http, None, [], [], "")
+            await error_response(REQUEST_BODY_TOO_LARGE, "")(scope, receive, send)
             return
         raw_path = scope.get("raw_path") or scope["path"].encode("utf-8")
         url = self.upstream.url_for(raw_path.decode("latin-1"), raw_query.decode("latin-1"))
@@ -259,13 +251,13 @@ class ProxyApp:
             finally:
                 await response.aclose()
         except httpx.TimeoutException:
-            await self._refuse(scope, send, headers, raw, UPSTREAM_TIMEOUT_ERROR)
+            await self._refuse(scope, receive, send, headers, raw, UPSTREAM_TIMEOUT_ERROR)
             return
         except httpx.HTTPError as exc:
             log.warning(
                 "fakevoipbin proxy: %s %s: %s", method, self.upstream.url, type(exc).__name__
             )
-            await self._refuse(scope, send, headers, raw, UPSTREAM_UNREACHABLE)
+            await self._refuse(scope, receive, send, headers, raw, UPSTREAM_UNREACHABLE)
             return
         status = response.status_code
         out_headers = _response_headers(response.headers.raw)
@@ -278,12 +270,18 @@ class ProxyApp:
         await send({"type": "http.response.body", "body": body})
 
     async def _refuse(
-        self, scope: Scope, send: Send, headers: dict[str, str], raw: bytes, kind: ErrorKind
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        headers: dict[str, str],
+        raw: bytes,
+        kind: ErrorKind,
     ) -> None:
         op, _params = self.operations.match(scope["method"], scope["path"])
         op_id = op.operation_id if op is not None else None
         self._journal(scope, headers, raw, kind.http, op_id, [], [], kind.reason)
-        await _send_json(send, kind.http, _error(kind))
+        await error_response(kind, "")(scope, receive, send)
 
     # --- checking ---------------------------------------------------------------------
 
@@ -340,6 +338,7 @@ class ProxyApp:
             reason,
             modelled=op is not None,
             request_id=request_id,
+            query=query,
         )
         if self.observe is not None and op is not None:
             self.observe(op.operation_id, status, answer, _now_us())
@@ -357,6 +356,7 @@ class ProxyApp:
         *,
         modelled: bool = False,
         request_id: str | None = None,
+        query: dict[str, list[str]] | None = None,
     ) -> None:
         method: str = scope["method"]
         target = redact_target(scope["path"], scope.get("query_string", b""))
@@ -371,7 +371,9 @@ class ProxyApp:
             modelled=modelled,
             status=status,
             request_id=request_id,
-            auth=credential_label(parse_query(scope.get("query_string", b"")), headers),
+            auth=credential_label(
+                parse_query(scope.get("query_string", b"")) if query is None else query, headers
+            ),
             request_violations=[f.as_detail() for f in found] or None,
             reason=reason,
             body=raw,
@@ -387,11 +389,8 @@ class ProxyApp:
         except BodyGone:
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        if self.control_token is not None and not hmac.compare_digest(
-            headers.get(CONTROL_TOKEN_HEADER, "").encode("utf-8", "replace"),
-            self.control_token.encode("utf-8"),
-        ):
-            await _send_json(send, 401, _error(CONTROL_UNAUTHENTICATED))
+        if not control_token_ok(headers, self.control_token):
+            await error_response(CONTROL_UNAUTHENTICATED, "")(scope, receive, send)
             return
         route = (scope["method"], scope["path"])
         if route == ("GET", "/_fake/health"):
@@ -410,10 +409,9 @@ class ProxyApp:
             self.journal.clear()
             body = {"cleared": count}
         else:
-            kind = ROUTE_NOT_FOUND
-            await _send_json(send, kind.http, _error(kind))
+            await error_response(ROUTE_NOT_FOUND, "")(scope, receive, send)
             return
-        await _send_json(send, 200, body)
+        await json_response(200, body)(scope, receive, send)
 
 
 def _now_us() -> int:
@@ -458,14 +456,3 @@ def _answer_json(headers: httpx.Headers, body: bytes) -> tuple[Any, bool, bool]:
         return json.loads(body), True, True
     except (ValueError, RecursionError):
         return None, False, True
-
-
-def _error(kind: ErrorKind) -> dict[str, Any]:
-    return envelope(kind, "", None)
-
-
-async def _send_json(send: Send, status: int, body: Any) -> None:
-    data = encode_json(body)
-    headers = [(b"content-type", JSON_TYPE), (b"content-length", str(len(data)).encode())]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": data})

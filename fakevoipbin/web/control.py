@@ -41,7 +41,7 @@ CONTROL_TOKEN_HEADER = "x-fake-control-token"
 #: Where ControlGate leaves the request id for the endpoints' error envelopes.
 REQUEST_ID = "fakevoipbin.request_id"
 
-_UNAUTHENTICATED = ErrorKind(
+CONTROL_UNAUTHENTICATED = ErrorKind(
     401,
     "UNAUTHENTICATED",
     "AUTHENTICATION_REQUIRED",
@@ -270,14 +270,14 @@ class ControlEndpoint:
             body = await self._body(scope, receive) if self.wants_body else None
             result = self.handler(body)
         except asyncio.TimeoutError:
-            result = _error(REQUEST_TIMEOUT, request_id)
+            result = error_response(REQUEST_TIMEOUT, request_id)
         except BodyGone:
             return  # nobody is left to answer
         except ControlError as exc:
             kind = ErrorKind(400, "INVALID_ARGUMENT", "INVALID_ARGUMENT", exc.message)
-            result = _error(kind, request_id)
+            result = error_response(kind, request_id)
         if not isinstance(result, Response):
-            result = _json(200, result)
+            result = json_response(200, result)
         await result(scope, receive, send)
 
     async def _body(self, scope: Scope, receive: Receive) -> Any:
@@ -299,18 +299,30 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
-def _json(status: int, body: Any) -> Response:
+def json_response(status: int, body: Any) -> Response:
+    """A JSON answer as the API writes it."""
     return Response(
         encode_json(body), status_code=status, headers={"content-type": JSON_TYPE.decode()}
     )
 
 
-def _error(kind: ErrorKind, request_id: str) -> Response:
-    return _json(kind.http, envelope(kind, request_id, None))
+def error_response(kind: ErrorKind, request_id: str) -> Response:
+    """An error in the API's envelope."""
+    return json_response(kind.http, envelope(kind, request_id, None))
 
 
 async def _route_not_found(scope: Scope, receive: Receive, send: Send) -> None:
-    await _error(ROUTE_NOT_FOUND, scope.get(REQUEST_ID, ""))(scope, receive, send)
+    await error_response(ROUTE_NOT_FOUND, scope.get(REQUEST_ID, ""))(scope, receive, send)
+
+
+def control_token_ok(headers: dict[str, str], token: str | None) -> bool:
+    """Whether a control call may go on: the server has no control token, or the
+    request's X-Fake-Control-Token is it (compared in constant time)."""
+    if token is None:
+        return True
+    return hmac.compare_digest(
+        headers.get(CONTROL_TOKEN_HEADER, "").encode("utf-8", "replace"), token.encode("utf-8")
+    )
 
 
 class ControlGate:
@@ -339,11 +351,8 @@ class ControlGate:
         if cors.is_preflight(method, headers):
             await Response(status_code=204)(scope, receive, stamped)
             return
-        if self.token is not None and not hmac.compare_digest(
-            headers.get(CONTROL_TOKEN_HEADER, "").encode("utf-8", "replace"),
-            self.token.encode("utf-8"),
-        ):
-            await _error(_UNAUTHENTICATED, request_id)(scope, receive, stamped)
+        if not control_token_ok(headers, self.token):
+            await error_response(CONTROL_UNAUTHENTICATED, request_id)(scope, receive, stamped)
             return
         scope[REQUEST_ID] = request_id
         await self.app(scope, receive, stamped)
