@@ -19,8 +19,9 @@ import httpx
 
 from .core.clock import format_fixed, parse_instant
 from .core.faults import FaultRule
-from .core.journal import Entry, JournalQueries
+from .core.journal import Entry
 from .envnames import ACCESSKEY_ENV, CONTROL_TOKEN_ENV
+from .journal_queries import JournalQueries
 from .options import parse_instant_text
 
 

@@ -31,8 +31,8 @@ from .assemble import Configurator, build_app, build_state
 from .core import admin
 from .core.clock import US, format_fixed
 from .core.faults import FaultRule, make_rule
-from .core.journal import JournalQueries
 from .core.state import State
+from .journal_queries import JournalQueries, LocalJournal
 from .options import Instant, Options, instant_us
 from .server import Server
 
@@ -75,10 +75,7 @@ class Local:
         self.app = app
         self.state = app.state
         self.configurator = configurator
-
-    @property
-    def journal(self) -> JournalQueries:
-        return self.state.journal
+        self.journal: JournalQueries = LocalJournal(app.state.journal)
 
     @property
     def profile(self) -> str:

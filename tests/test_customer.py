@@ -24,6 +24,7 @@ from fakevoipbin.core.clock import US, format_fixed, format_trimmed, parse_insta
 from fakevoipbin.core.customers import webhook_secret
 from fakevoipbin.core.fixtureset import PERMISSIONS, FixtureSet, FixtureUser
 from fakevoipbin.fixtures import FixtureError, load_fixtures, parse_fixtures
+from fakevoipbin.journal_queries import LocalJournal
 from fakevoipbin.spec import default_spec
 
 from .conftest import (
@@ -154,7 +155,7 @@ def test_get_answers_the_fixture_customer_in_productions_key_order(fake: Harness
         "webhook_secret": webhook_secret(0, TUTORIAL_CUSTOMER),
     }
     assert SECRET.match(body["webhook_secret"])
-    fake.state.journal.assert_called("GetCustomer", times=1, status=200)
+    LocalJournal(fake.state.journal).assert_called("GetCustomer", times=1, status=200)
 
 
 def test_a_customer_with_a_name_only_omits_every_other_text_field(fake: Harness) -> None:
@@ -285,7 +286,7 @@ def test_put_overwrites_all_seven_fields_and_drops_the_secret(fake: Harness) -> 
     got = c.get("/customer").json()
     assert {k: v for k, v in got.items() if k != "webhook_secret"} == body
     assert got["webhook_secret"] == before["webhook_secret"]
-    fake.state.journal.assert_called("PutCustomer", times=1, status=200)
+    LocalJournal(fake.state.journal).assert_called("PutCustomer", times=1, status=200)
 
 
 def test_put_of_nothing_blanks_every_text_field(fake: Harness) -> None:

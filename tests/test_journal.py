@@ -1,8 +1,9 @@
-"""The request journal (core/journal.py, core/redact.py, the pipeline's journal stage):
-what each entry holds (the error reason, the body redacted, the kept headers), that
-nothing on the way in parses the body and rows stay out of the garbage collector, the
-matchers of ``JournalQueries``, ``Entry.from_dict`` undoing ``as_dict``, and that no
-credential or secret is ever written down."""
+"""The request journal (core/journal.py, core/redact.py, the pipeline's journal stage)
+and its matchers (journal_queries.py): what each entry holds (the error reason, the
+body redacted, the kept headers), that nothing on the way in parses the body and rows
+stay out of the garbage collector, the matchers of ``JournalQueries``,
+``Entry.from_dict`` undoing ``as_dict``, and that no credential or secret is ever
+written down."""
 
 from __future__ import annotations
 
@@ -17,17 +18,12 @@ import jsonschema
 import pytest
 import yaml
 
+from fakevoipbin import journal_queries
 from fakevoipbin.core import journal as journal_module
 from fakevoipbin.core.clock import parse_instant
-from fakevoipbin.core.journal import (
-    ANY,
-    DEFAULT_SIZE,
-    MAX_BODY,
-    Entry,
-    Journal,
-    JournalQueries,
-)
+from fakevoipbin.core.journal import DEFAULT_SIZE, MAX_BODY, Entry, Journal
 from fakevoipbin.core.redact import MAX_DEPTH, redact_body_text
+from fakevoipbin.journal_queries import ANY, JournalQueries, LocalJournal
 
 from . import spec_check
 from .conftest import ADMIN_LOGIN, NOW, TUTORIAL_TOKEN, Harness
@@ -48,6 +44,11 @@ def record(j: Journal, **kw: Any) -> None:
     }
     base.update(kw)
     j.record(**base)
+
+
+def queries(h: Harness) -> LocalJournal:
+    """The matchers over a harness's journal, as ``fake.journal`` has them."""
+    return LocalJournal(h.state.journal)
 
 
 def body(value: Any) -> bytes:
@@ -93,7 +94,7 @@ def test_an_entry_holds_the_body_the_kept_headers_and_no_reason_for_a_success(
     }
     assert entry.reason is None
     assert entry.query == {"page_size": ["5"], "accesskey": ["[REDACTED]"]}
-    docs.state.journal.assert_called(
+    queries(docs).assert_called(
         "PostAccesskeys",
         json={"name": "ci"},
         query={"page_size": "5"},
@@ -121,9 +122,9 @@ def test_an_entry_holds_the_error_reason(docs: Harness) -> None:
         (400, "INVALID_JSON_BODY"),
         (400, "INVALID_ID"),
     ]
-    docs.state.journal.assert_called("GetAccesskeys", times=2, status=401)
-    docs.state.journal.assert_called("GetAccesskeys", times=1, reason="INVALID_CREDENTIALS")
-    docs.state.journal.assert_not_called("GetAccesskeys", reason=None)
+    queries(docs).assert_called("GetAccesskeys", times=2, status=401)
+    queries(docs).assert_called("GetAccesskeys", times=1, reason="INVALID_CREDENTIALS")
+    queries(docs).assert_not_called("GetAccesskeys", reason=None)
 
 
 def test_a_refused_login_has_no_reason_and_its_password_is_redacted(
@@ -142,8 +143,8 @@ def test_a_refused_login_has_no_reason_and_its_password_is_redacted(
     assert ADMIN_LOGIN["password"] not in written
     assert good.json()["token"] not in written  # the JWT answered
     # A secret is never matchable by its value.
-    assert docs.state.journal.calls("PostAuthLogin", json={"password": SECRET}) == []
-    assert len(docs.state.journal.calls("PostAuthLogin", json={"password": "[REDACTED]"})) == 2
+    assert queries(docs).calls("PostAuthLogin", json={"password": SECRET}) == []
+    assert len(queries(docs).calls("PostAuthLogin", json={"password": "[REDACTED]"})) == 2
 
 
 def test_authorization_and_cookie_are_never_recorded(docs: Harness, ctl: httpx.Client) -> None:
@@ -163,7 +164,7 @@ def test_credentials_in_the_query_are_redacted_and_never_matchable(
     anonymous = docs.client(None)
     anonymous.get("/accesskeys", params={"accesskey": TUTORIAL_TOKEN, "page_size": "3"})
     anonymous.get("/accesskeys", params={"token": JWT})
-    journal = docs.state.journal
+    journal = queries(docs)
     assert journal.calls("GetAccesskeys", query={"accesskey": TUTORIAL_TOKEN}) == []
     assert journal.calls("GetAccesskeys", query={"token": JWT}) == []
     assert len(journal.calls(query={"accesskey": "[REDACTED]", "page_size": 3})) == 1
@@ -339,7 +340,7 @@ def test_headers_are_redacted_when_read() -> None:
 
 
 @pytest.fixture
-def filled() -> Journal:
+def filled() -> LocalJournal:
     j = Journal()
     record(
         j,
@@ -356,10 +357,10 @@ def filled() -> Journal:
     )
     record(j, method="GET", target="/v1.0/accesskeys", operation_id="GetAccesskeys", status=401,
            reason="AUTHENTICATION_REQUIRED", auth="refused: no credential")  # fmt: skip
-    return j
+    return LocalJournal(j)
 
 
-def test_json_matches_as_a_subset(filled: Journal) -> None:
+def test_json_matches_as_a_subset(filled: LocalJournal) -> None:
     def count(wanted: Any) -> int:
         return len(filled.calls("PostAccesskeys", json=wanted))
 
@@ -376,7 +377,7 @@ def test_json_matches_as_a_subset(filled: Journal) -> None:
     assert filled.calls("GetAccesskeys", json={}) == []  # no body is not an object
 
 
-def test_query_matches_by_name_with_values_as_strings(filled: Journal) -> None:
+def test_query_matches_by_name_with_values_as_strings(filled: LocalJournal) -> None:
     def count(query: dict[str, Any]) -> int:
         return len(filled.calls(query=query))
 
@@ -390,7 +391,7 @@ def test_query_matches_by_name_with_values_as_strings(filled: Journal) -> None:
     assert count({}) == 3
 
 
-def test_reason_left_out_is_any_and_none_is_no_reason(filled: Journal) -> None:
+def test_reason_left_out_is_any_and_none_is_no_reason(filled: LocalJournal) -> None:
     assert len(filled.calls("PostAccesskeys")) == 2
     assert len(filled.calls("PostAccesskeys", reason=ANY)) == 2
     assert [e.status for e in filled.calls("PostAccesskeys", reason=None)] == [200]
@@ -404,7 +405,7 @@ def test_reason_left_out_is_any_and_none_is_no_reason(filled: Journal) -> None:
 
 
 def test_a_failure_names_the_closest_calls_their_auth_reason_and_a_body_diff(
-    filled: Journal,
+    filled: LocalJournal,
 ) -> None:
     with pytest.raises(AssertionError) as info:
         filled.assert_called("PostAccesskeys", json={"name": "b", "expire": 86400}, times=1)
@@ -425,10 +426,10 @@ def test_a_failure_names_the_closest_calls_their_auth_reason_and_a_body_diff(
     assert not any('"name"' in line and line.startswith(("  -", "  +")) for line in diff)
 
     with pytest.raises(AssertionError, match="the journal is empty"):
-        Journal().assert_called("PostAccesskeys")
+        LocalJournal(Journal()).assert_called("PostAccesskeys")
 
 
-def test_a_mistyped_operation_id_is_an_error_not_a_pass(filled: Journal) -> None:
+def test_a_mistyped_operation_id_is_an_error_not_a_pass(filled: LocalJournal) -> None:
     with pytest.raises(ValueError, match="PostAccessKeys"):
         filled.assert_not_called("PostAccessKeys")
     with pytest.raises(ValueError, match="not an operationId"):
@@ -442,7 +443,7 @@ def test_the_operations_the_matchers_know_are_the_spec_s() -> None:
         for method, op in item.items()
         if isinstance(op, dict) and "operationId" in op
     }
-    assert in_spec == journal_module._METHOD_OF
+    assert in_spec == journal_queries._METHOD_OF
 
 
 def test_the_queries_need_only_entries() -> None:

@@ -14,6 +14,7 @@ import pytest
 from fakevoipbin.core.auth import encode_jwt, mint_delegate_token, mint_direct_token
 from fakevoipbin.core.clock import format_fixed
 from fakevoipbin.fixtures import parse_fixtures
+from fakevoipbin.journal_queries import LocalJournal
 
 from .conftest import (
     ADMIN_LOGIN,
@@ -367,7 +368,7 @@ def test_the_journal_names_me_and_its_caller(fake: Harness) -> None:
     token = fake.login(ADMIN_LOGIN)
     me(fake, token)
     me(fake, TUTORIAL_TOKEN, "accesskey_query")
-    journal = fake.state.journal
+    journal = LocalJournal(fake.state.journal)
     journal.assert_called("GetMe", status=200, reason=None, times=1)
     journal.assert_called("GetMe", status=403, reason="AGENT_AUTH_REQUIRED", times=1)
     entries = journal.calls("GetMe")

@@ -403,7 +403,7 @@ def test_journal_holds_the_entry_once_the_client_has_the_answer(fake: FakeVoipbi
 def test_journal_is_a_ring_buffer(fake: FakeVoipbin) -> None:
     assert isinstance(fake.state.journal, Journal)
     assert fake.journal.size >= 1
-    assert fake.journal._entries.maxlen == fake.journal.size  # bounded, not a list
+    assert fake.state.journal._entries.maxlen == fake.journal.size  # bounded, not a list
 
     ring = Journal(size=5)
     for i in range(7):

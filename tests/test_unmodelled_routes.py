@@ -31,6 +31,7 @@ from fakevoipbin.core.routetable import (
     parse,
 )
 from fakevoipbin.fixtures import parse_fixtures
+from fakevoipbin.journal_queries import LocalJournal
 from fakevoipbin.resources import default_fixtures_path
 from fakevoipbin.spec import Spec
 from fakevoipbin.web.pipeline import CHECK_ORDER
@@ -548,7 +549,7 @@ def test_the_journal_marks_what_the_fake_does_not_model(fake: Harness) -> None:
     assert (customers.operation_id, customers.reason) == ("GetCustomers", "PERMISSION_DENIED")
     assert (nothing.operation_id, nothing.modelled) == (None, False)
     assert (keys.operation_id, keys.modelled) == ("GetAccesskeys", True)
-    journal = fake.state.journal
+    journal = LocalJournal(fake.state.journal)
     assert [e.status for e in journal.assert_called("GetCalls", times=2)] == [401, 501]
     journal.assert_called("GetCalls", times=1, reason="NOT_MODELLED", query={"page_size": "5"})
     journal.assert_not_called("GetCallsId")
