@@ -243,3 +243,33 @@ def test_the_journal_clears_and_counts_alike_attached_or_not(fake: FakeVoipbin) 
         assert len(f.journal) == 1
         f.journal.clear()
         assert len(f.journal) == 0
+
+
+#: An integer past 64 bits and a number past a double's range, in one body.
+BIG_AND_HUGE = b'{"expire": 86400, "a": 123456789012345678901234567890123, "b": 1e309}'
+
+
+def test_an_attached_journal_reads_numbers_no_machine_type_holds() -> None:
+    """The journal holds what ``GET /_fake/journal`` could not write (it answered 500
+    for good, and the fake's log got the traceback): an attached fake reads it back."""
+    served = start("--now", NOW)
+    try:
+        fake = FakeVoipbin.attach(served.url)
+        fake.reset()
+        headers = {"content-type": "application/json"}
+        with fake.client(params={"accesskey": fake.accesskey}, headers=headers) as c:
+            assert c.post("/accesskeys", content=BIG_AND_HUGE).status_code == 200
+            assert c.post("/accesskeys", content=b'{"expire": 1e999999}').status_code == 400
+            assert c.post("/accesskeys", content=b'{"name": "\\ud800"}').status_code == 400
+        big = 123456789012345678901234567890123
+        (made,) = fake.journal.calls("PostAccesskeys", json={"a": big, "b": "1e309"})
+        assert made.json == {"expire": 86400, "a": big, "b": "1e309"}
+        assert [e.json for e in fake.journal.entries()[1:]] == [
+            {"expire": "1e999999"},
+            {"name": "\ufffd"},
+        ]
+        fake.journal.assert_called("PostAccesskeys", times=2, status=400)
+        fake.stop()
+    finally:
+        _code, out = stop(served)
+    assert "Traceback" not in out, out

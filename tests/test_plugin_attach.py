@@ -191,3 +191,34 @@ def test_a_url_with_no_fake_behind_it_names_it(pytester: pytest.Pytester) -> Non
     )
     assert proc.returncode == 1
     assert "FAKEVOIPBIN_URL=http://127.0.0.1:9/v1.0: cannot reach" in proc.stdout, proc.stdout
+
+
+NUMBERS_TESTS = inner(
+    """
+    BIG = 123456789012345678901234567890123
+
+
+    def test_the_journal_shows_numbers_no_machine_type_holds(fakevoipbin):
+        body = b'{"expire": 86400, "a": 123456789012345678901234567890123, "b": 1e309}'
+        with fakevoipbin.client(params={"accesskey": fakevoipbin.accesskey}) as c:
+            r = c.post("/accesskeys", content=body, headers={"content-type": "application/json"})
+        assert r.status_code == 200
+        fakevoipbin.journal.assert_called("PostAccesskeys", times=1, json={"a": BIG, "b": "1e309"})
+    """
+)
+
+
+def test_a_journal_of_numbers_no_machine_type_holds_reads_alike_under_run(
+    pytester: pytest.Pytester,
+) -> None:
+    """The same client test passes in-process and under ``fakevoipbin run`` (whose
+    fake's ``GET /_fake/journal`` answered 500 for such a body, with a traceback in
+    run's output)."""
+    pytester.makepyfile(test_numbers=NUMBERS_TESTS)
+    run_inner(pytester, timeout=120).assert_outcomes(passed=1)
+    proc, report = run_client_suite(pytester.path)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out
+    assert "1 passed" in proc.stdout, out
+    assert "Traceback" not in out and "AttachError" not in out, out
+    assert report is not None and report["requests"] == 1

@@ -12,6 +12,7 @@ tests assert with (``assert_called`` and the rest) are the testing face's
 from __future__ import annotations
 
 import json as jsonlib
+import math
 import threading
 from collections import deque
 from collections.abc import Callable, Mapping
@@ -174,10 +175,32 @@ def _read_body(raw: bytes, truncated: bool) -> tuple[Any, str | None]:
         return None, None
     if not truncated:
         try:
-            return redact_json(jsonlib.loads(raw)), None
+            return redact_json(parse_body(raw)), None
         except (ValueError, RecursionError):  # not JSON (TooDeep is a ValueError too)
             pass
     return None, redact_body_text(raw.decode("utf-8", "replace"))
+
+
+def parse_body(raw: bytes) -> Any:
+    """A JSON body as the journal shows it, in values any JSON encoder can write back
+    with the digits the client sent: an integer stays an integer, however long (the
+    standard library writes it exactly); a number no double holds (``1e309``, which
+    would be infinity) stays its text, a string; ``NaN`` and ``Infinity`` are not JSON
+    (a ``ValueError``: the body shows as text). Lone surrogates are ``redact_json``'s."""
+    return _decode(raw.decode(jsonlib.detect_encoding(raw), "surrogatepass"))
+
+
+def _finite_or_text(text: str) -> float | str:
+    value = float(text)
+    return value if math.isfinite(value) else text
+
+
+def _not_json(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+# Made once (json.loads with hooks would make a decoder per body).
+_decode = jsonlib.JSONDecoder(parse_float=_finite_or_text, parse_constant=_not_json).decode
 
 
 class Journal:

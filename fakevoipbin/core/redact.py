@@ -68,12 +68,16 @@ class TooDeep(ValueError):
 
 def redact_json(value: Any, depth: int = 0) -> Any:
     """A parsed JSON body with every secret field's value ``[REDACTED]`` and any token
-    left in another string shrunk to its prefix. Raises ``TooDeep`` past ``MAX_DEPTH``."""
+    left in another string shrunk to its prefix. A lone surrogate (a ``"\\ud800"``
+    escape, in a key or a value) becomes U+FFFD, as Go's decoder reads it, so every
+    string can be written as UTF-8. Raises ``TooDeep`` past ``MAX_DEPTH``."""
     if isinstance(value, dict):
         if depth >= MAX_DEPTH:
             raise TooDeep("the body nests too deep")
         return {
-            k: (REDACTED if k.lower() in SECRET_FIELDS else redact_json(v, depth + 1))
+            (k if k.isascii() else whole_text(k)): (
+                REDACTED if k.lower() in SECRET_FIELDS else redact_json(v, depth + 1)
+            )
             for k, v in value.items()
         }
     if isinstance(value, list):
@@ -81,8 +85,17 @@ def redact_json(value: Any, depth: int = 0) -> Any:
             raise TooDeep("the body nests too deep")
         return [redact_json(v, depth + 1) for v in value]
     if isinstance(value, str):
-        return redact_text(value)
+        return redact_text(value if value.isascii() else whole_text(value))
     return value
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def whole_text(text: str) -> str:
+    """``text`` with each lone surrogate U+FFFD (JSON's ``\\ud800`` escapes give them;
+    UTF-8 cannot carry them)."""
+    return _SURROGATE.sub("\ufffd", text)
 
 
 def redact_body_text(text: str) -> str:
