@@ -7,6 +7,7 @@ written down."""
 
 from __future__ import annotations
 
+import ast
 import gc
 import json
 from collections.abc import Iterator
@@ -464,6 +465,37 @@ def test_the_queries_need_only_entries() -> None:
     assert remote.calls("PostAccesskeys", reason="INVALID_ARGUMENT")[0].status == 400
     with pytest.raises(NotImplementedError):
         JournalQueries().entries()
+
+
+def _imported(node: ast.AST) -> list[str]:
+    """The modules an import of a core module names, relative ones resolved."""
+    if isinstance(node, ast.Import):
+        return [a.name for a in node.names]
+    if not isinstance(node, ast.ImportFrom):
+        return []
+    base = node.module or ""
+    if node.level:
+        anchor = ["fakevoipbin", "core"][: 3 - node.level]
+        base = ".".join([*anchor, *([base] if base else [])])
+    return [base, *(f"{base}.{a.name}" for a in node.names)]
+
+
+def test_the_matchers_live_in_the_testing_face_and_the_core_never_imports_it() -> None:
+    """core/journal.py keeps the entries and the ring buffer; the matchers are
+    journal_queries.py's, which no module of the core imports (not even lazily)."""
+    assert not hasattr(Journal(), "assert_called") and not hasattr(Journal(), "calls")
+    face = {"testing", "attach", "journal_queries", "pytest_plugin"}
+    assert _imported(ast.parse("from ..journal_queries import ANY").body[0])[0] == (
+        "fakevoipbin.journal_queries"
+    )
+    core = Path(journal_module.__file__).parent
+    for path in core.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            for name in _imported(node):
+                top, _, rest = name.partition(".")
+                assert not (top == "fakevoipbin" and rest.split(".")[0] in face), (
+                    f"{path.name} imports {name}"
+                )
 
 
 # --- as_dict, from_dict and GET /_fake/journal ----------------------------------------

@@ -28,6 +28,7 @@ from fakevoipbin.spec import Spec
 from fakevoipbin.web.encoding import encode_json
 
 from .conftest import NOW, TUTORIAL_KEY_ID, TUTORIAL_TOKEN, Harness
+from .test_proxy import closed_port, proxy_to
 
 BIG = 123456789012345678901234567890123
 #: The issue's body: an integer past 64 bits and a number past a double's range.
@@ -148,6 +149,29 @@ def test_get_journal_answers_after_the_two_in_two_bodies(local: FakeVoipbin) -> 
     ]
     assert [Entry.from_dict(e) for e in served] == local.journal.entries()
     local.journal.assert_called("PostAccesskeys", times=1, json={"b": "-1e309"})
+
+
+def test_the_proxys_journal_answers_after_them_too() -> None:
+    """``fakevoipbin proxy`` journals what it forwards (here, to nothing) the same way."""
+    with (
+        proxy_to(f"http://127.0.0.1:{closed_port()}/v1.0") as session,
+        httpx.Client(timeout=10) as c,
+    ):
+        for raw in (BOTH, b'{"name": "\\ud800", "n": NaN}'):
+            r = c.post(
+                session.url + "/accesskeys",
+                content=raw,
+                params={"accesskey": TUTORIAL_TOKEN},
+                headers={"content-type": "application/json"},
+            )
+            assert r.status_code == 502
+        journal = c.get(session.server.root + "/_fake/journal")
+        assert journal.status_code == 200
+        entries = strict_json(journal.content)["entries"]
+    assert [(e["json"], e["body"]) for e in entries] == [
+        ({"expire": 86400, "a": BIG, "b": "1e309"}, None),
+        (None, '{"name": "\\ud800", "n": NaN}'),
+    ]
 
 
 # --- any body, in-process ----------------------------------------------------------------

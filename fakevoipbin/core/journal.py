@@ -44,7 +44,9 @@ class Entry:
     no envelope: a redirect, a refused login's bare 400). ``json`` is the request body
     parsed, each ``token``, ``accesskey``, ``password`` and ``webhook_secret`` field
     (at any depth, in any case) ``"[REDACTED]"`` and tokens in other strings shrunk to
-    their prefix; it is None when no body was read, or it was not JSON, or it was cut.
+    their prefix, in values JSON carries with the client's digits (``parse_body``: an
+    integer stays whole, ``1e309`` is the string ``"1e309"``, a lone surrogate U+FFFD);
+    it is None when no body was read, or it was not JSON, or it was cut.
     ``body`` is then the body as text, redacted best effort (None when there was none
     or it was JSON). ``body_truncated``: the body was over ``MAX_BODY`` bytes and only
     its start is kept. ``headers`` holds the Content-Type, User-Agent and X-Request-Id
