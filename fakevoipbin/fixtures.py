@@ -12,7 +12,7 @@ import yaml
 
 from .compiled import Check, Compiler, Unsupported
 from .core import agents
-from .core.customers import IDENTITY_VERIFICATION_STATUSES, STATUSES
+from .core.customer_fields import ABSENT, nested_properties, value_at
 from .core.fixtureset import (
     PERMISSIONS,
     FixtureCustomer,
@@ -20,13 +20,16 @@ from .core.fixtureset import (
     FixtureSet,
     FixtureUser,
 )
-from .core.store import CUSTOMER_TEXT_FIELDS, NIL_UUID
+from .core.formats import TOKEN_PATTERN, UUID_PATTERN, token_prefix
+from .core.store import CUSTOMER_FIELDS
 from .resources import default_fixtures_path
 
 #: libyaml's safe loader when PyYAML has it (several times faster), else PyYAML's own.
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
-_UUID = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+_UUID = UUID_PATTERN
+#: The customer fields a fixture file may set (``store.Customer`` marks them).
+_FIXTURE_FIELDS = tuple(f for f in CUSTOMER_FIELDS if f.fixture)
 _SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {
@@ -36,19 +39,9 @@ _SCHEMA: dict[str, Any] = {
             "items": {
                 "type": "object",
                 "properties": {
-                    "id": {"type": "string", "pattern": _UUID},
-                    "name": {"type": "string"},
-                    "frozen": {"type": "boolean"},
-                    **{f: {"type": "string"} for f in CUSTOMER_TEXT_FIELDS if f != "name"},
-                    "billing_account_id": {"type": "string", "pattern": _UUID},
-                    "metadata": {
-                        "type": "object",
-                        "properties": {"rtp_debug": {"type": "boolean"}},
-                        "additionalProperties": False,
-                    },
-                    "email_verified": {"type": "boolean"},
-                    "status": {"enum": list(STATUSES)},
-                    "identity_verification_status": {"enum": list(IDENTITY_VERIFICATION_STATUSES)},
+                    **nested_properties(_FIXTURE_FIELDS),
+                    # The file's own: tm_create as seconds before the clock's start,
+                    # the customer's keys and its login users.
                     "created_ago": {"type": "integer", "minimum": 0},
                     "keys": {
                         "type": "array",
@@ -58,7 +51,7 @@ _SCHEMA: dict[str, Any] = {
                                 "id": {"type": "string", "pattern": _UUID},
                                 "name": {"type": "string", "maxLength": 255},
                                 "detail": {"type": "string"},
-                                "token": {"type": "string", "pattern": "^vb_[A-Za-z0-9_-]{32}$"},
+                                "token": {"type": "string", "pattern": TOKEN_PATTERN},
                                 "expire": {"type": "integer", "minimum": 1},
                                 "created_ago": {"type": "integer", "minimum": 0},
                                 "deleted_ago": {"type": "integer", "minimum": 0},
@@ -185,31 +178,39 @@ def parse_fixtures(doc: Any, source: str = "<data>") -> FixtureSet:
             )
             for u in c.get("users", [])
         )
-        status = c.get("status")
-        frozen = bool(c.get("frozen", status == "frozen"))
-        if status is not None and frozen != (status == "frozen"):
-            where = c.get("id") or c.get("name") or "a customer"
-            raise FixtureError(
-                f"{source}: {where}: frozen: {str(frozen).lower()} contradicts status {status}"
-            )
         customers.append(
             FixtureCustomer(
                 id=c.get("id"),
-                name=c.get("name", ""),
-                frozen=frozen,
+                fields=_customer_fields(c, source),
                 keys=keys,
                 users=users,
-                **{f: c.get(f, "") for f in CUSTOMER_TEXT_FIELDS if f != "name"},
-                billing_account_id=c.get("billing_account_id", NIL_UUID),
-                rtp_debug=bool(c.get("metadata", {}).get("rtp_debug", False)),
-                email_verified=bool(c.get("email_verified", False)),
-                status=status,
-                identity_verification_status=c.get("identity_verification_status", "none"),
                 created_ago=c.get("created_ago"),
             )
         )
     _check_unique(customers, source)
     return FixtureSet(customers=tuple(customers), source=source)
+
+
+def _customer_fields(c: dict[str, Any], source: str) -> tuple[tuple[str, Any], ...]:
+    """The customer fields a file's customer sets, by attribute name (the id aside):
+    each one the file gives, ``frozen`` and ``status`` always. Either says the other
+    (``status: frozen`` is frozen; frozen without a status is ``frozen``, else
+    ``active``); a file that gives both must have them agree."""
+    out = {}
+    for f in _FIXTURE_FIELDS:
+        value = value_at(c, f.path)
+        if value is not ABSENT and f.kind != "id":
+            out[f.name] = value
+    status = out.get("status")
+    frozen = bool(out.get("frozen", status == "frozen"))
+    if status is not None and frozen != (status == "frozen"):
+        where = c.get("id") or c.get("name") or "a customer"
+        raise FixtureError(
+            f"{source}: {where}: frozen: {str(frozen).lower()} contradicts status {status}"
+        )
+    out["frozen"] = frozen
+    out["status"] = status or ("frozen" if frozen else "active")
+    return tuple((f.name, out[f.name]) for f in _FIXTURE_FIELDS if f.name in out)
 
 
 def _permission(value: str | int) -> int:
@@ -228,7 +229,7 @@ def _check_unique(customers: list[FixtureCustomer], source: str) -> None:
             if value is None:
                 continue
             if (label, value) in seen:
-                shown = value[:11] + "…" if label == "token" else value
+                shown = token_prefix(value) + "…" if label == "token" else value
                 raise FixtureError(f"{source}: {label} {shown} appears twice")
             seen.add((label, value))
 

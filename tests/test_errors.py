@@ -639,6 +639,32 @@ def test_account_frozen(fake, op):
     assert all(isinstance(d, dict) and d for d in error["details"])
 
 
+def test_account_frozen_details_are_a_go_map_in_the_raw_body(fake):
+    """Production builds the details as a Go map (``[]map[string]any``), which
+    encoding/json writes with its keys sorted: ``deletion_effective_at`` first. VoIPbin's
+    CLI prints the raw body, so the bytes are what a user sees."""
+    fmt = fake.state.profile.format_time
+    scheduled = fake.state.store.customers[FROZEN_CUSTOMER].tm_deletion_scheduled
+    assert scheduled is not None
+    effective = scheduled + 30 * 86_400 * 1_000_000
+    r = fake.client(FROZEN_TOKEN).get("/accesskeys")
+    check_error(r, ACCOUNT_FROZEN)
+    details = (
+        f'"details":[{{"deletion_effective_at":"{fmt(effective)}",'
+        f'"deletion_scheduled_at":"{fmt(scheduled)}",'
+        '"recovery_endpoint":"DELETE /auth/unregister"}]'
+    )
+    assert r.content.startswith(b'{"error":{' + details.encode() + b',"message":'), r.text
+
+
+def test_a_429s_details_are_one_key(fake):
+    """The 429's details (production's ``[]map[string]any{{"limited_by": …}}``) hold one
+    key, so no order can differ; the bytes are pinned all the same."""
+    r = fake.client().get("/accesskeys", headers={"X-Fake-Fault": "429; limited_by=customer"})
+    assert r.status_code == 429, r.text
+    assert r.content.startswith(b'{"error":{"details":[{"limited_by":"customer"}],"message":')
+
+
 @pytest.mark.parametrize(
     "method, url, kw",
     [

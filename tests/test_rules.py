@@ -15,6 +15,7 @@ from fakevoipbin.core import rules
 from fakevoipbin.core.auth import Identity
 from fakevoipbin.core.clock import US, format_fixed, format_trimmed, parse_instant
 from fakevoipbin.core.errors import ApiError
+from fakevoipbin.core.formats import NIL_UUID
 from fakevoipbin.core.state import State
 from fakevoipbin.core.store import (
     PERMISSION_CUSTOMER_ADMIN,
@@ -128,9 +129,9 @@ def test_parse_key_id_accepts_every_gofrs_spelling(text: str) -> None:
 @pytest.mark.parametrize(
     "text",
     [
-        rules.NIL_ID,
+        NIL_UUID,
         "0" * 32,
-        "{" + rules.NIL_ID + "}",
+        "{" + NIL_UUID + "}",
         "urn:uuid:" + "0" * 32,
         "",
         "junk",

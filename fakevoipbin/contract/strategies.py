@@ -16,9 +16,6 @@ names = _text.map(lambda s: NAME_PREFIX + s)
 details = st.none() | _text
 #: Valid lifetimes: one day to ten years, with the edges.
 expires = st.one_of(st.just(86_400), st.integers(min_value=86_400, max_value=10 * 365 * 86_400))
-#: Anything an int64 can hold; most are refused.
-any_expire = st.integers(min_value=-(2**63), max_value=2**63 - 1)
-page_sizes = st.integers(min_value=-2, max_value=120)
 #: A PUT /v1.0/customer body: some of its seven text fields (each one left out becomes
 #: ""), each prefixed like a key's name, or "".
 customer_updates = st.dictionaries(

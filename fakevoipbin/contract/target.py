@@ -23,6 +23,7 @@ from typing import Any
 import httpx
 
 from ..core.clock import format_fixed, parse_instant
+from ..core.formats import TOKEN_LEAD, TOKEN_PREFIX_LEN, TOKENISH_RE, token_prefix
 from ..core.store import CUSTOMER_TEXT_FIELDS
 
 #: Production allows a customer 16.7 requests/s; a real server is paced under that.
@@ -34,8 +35,6 @@ ANSWER_CHARS = 4000
 LOG_LIMIT = 2000
 #: Where ``call`` leaves the exchange's number on the httpx.Response it returns.
 SEQ = "fakevoipbin.verify.seq"
-
-_TOKENISH = re.compile(r"(?<![A-Za-z0-9_-])vb_[A-Za-z0-9_-]{9,}")
 
 
 class TargetError(RuntimeError):
@@ -75,8 +74,8 @@ def clip(text: str, limit: int = 200) -> str:
 def mask(secret: str) -> str:
     """A token as its public prefix (``vb_`` and 8 more, as ``token_prefix``); any
     other secret as ``[REDACTED]``."""
-    if secret.startswith("vb_") and len(secret) > 11:
-        return secret[:11] + "…"
+    if secret.startswith(TOKEN_LEAD) and len(secret) > TOKEN_PREFIX_LEN:
+        return token_prefix(secret) + "…"
     return "[REDACTED]"
 
 
@@ -84,7 +83,7 @@ def redact(text: str, secrets: Iterable[str] = ()) -> str:
     """``text`` with every secret and every ``vb_…`` token in it masked."""
     for secret in sorted({s for s in secrets if len(s) >= 4}, key=len, reverse=True):
         text = text.replace(secret, mask(secret))
-    return _TOKENISH.sub(lambda m: mask(m[0]), text)
+    return TOKENISH_RE.sub(lambda m: mask(m[0]), text)
 
 
 @dataclass(frozen=True)
@@ -144,10 +143,9 @@ class Target:
         self.accesskey = accesskey
         #: API requests made (control calls not counted), retries included.
         self.requests = 0
-        #: Times a 429 moved a fake's clock on (``clock_moved`` seconds in all), and
-        #: the seconds slept for pace and ``Retry-After`` elsewhere.
+        #: Times a 429 moved a fake's clock on, and the seconds slept for pace and
+        #: ``Retry-After`` elsewhere.
         self.clock_moves = 0
-        self.clock_moved = 0.0
         self.slept = 0.0
         self.log: list[Exchange] = []
         self.created: dict[str, str] = {}  # key id -> token prefix
@@ -302,7 +300,7 @@ class Target:
             made = _object(r)
             key_id, raw = made.get("id"), made.get("token")
             if isinstance(key_id, str) and isinstance(raw, str):
-                self.created[key_id] = raw[:11]
+                self.created[key_id] = token_prefix(raw)
                 self._token_keys[raw] = key_id
         if token == self.admin_token:
             who = "admin"
@@ -450,7 +448,6 @@ class Target:
     def advance_clock(self, seconds: float) -> None:
         """Move a fake's clock on, as the time a 429 asks to wait."""
         self.clock_moves += 1
-        self.clock_moved += seconds
         self._control("POST", "/_fake/clock", {"advance": seconds})
 
 

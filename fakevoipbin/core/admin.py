@@ -10,10 +10,12 @@ from typing import Any
 
 from . import agents
 from .clock import ClockError, check_range, format_fixed, parse_instant
-from .customers import IDENTITY_VERIFICATION_STATUSES, STATUSES, check_fields
+from .customer_fields import value_schema
+from .customers import check_fields
+from .formats import UUID_PATTERN
 from .rules import insert_new_key
 from .state import State
-from .store import CUSTOMER_TEXT_FIELDS, NIL_UUID, AccessKey, Customer, Store, User
+from .store import CUSTOMER_FIELDS, AccessKey, Customer, Store, User
 
 DUMP_FORMAT = "fakevoipbin-state"
 DUMP_VERSION = 1
@@ -109,30 +111,18 @@ def dump(state: State) -> dict[str, Any]:
 
 
 def _dump_customer(c: Customer) -> dict[str, Any]:
-    """A customer's fields (never its webhook secret, which is derived, not kept)."""
-    return {
-        "id": c.id,
-        "name": c.name,
-        "frozen": c.frozen,
-        "tm_deletion_scheduled": _t(c.tm_deletion_scheduled),
-        **{f: getattr(c, f) for f in CUSTOMER_TEXT_FIELDS if f != "name"},
-        "billing_account_id": c.billing_account_id,
-        "rtp_debug": c.rtp_debug,
-        "email_verified": c.email_verified,
-        "status": c.status,
-        "identity_verification_status": c.identity_verification_status,
-        "tm_create": _t(c.tm_create),
-        "tm_update": _t(c.tm_update),
-        "tm_delete": _t(c.tm_delete),
-    }
+    """Every field ``store.Customer`` declares, by attribute name, in its order (never
+    its webhook secret, which is derived, not kept)."""
+    out = {}
+    for f in CUSTOMER_FIELDS:
+        value = getattr(c, f.name)
+        out[f.name] = _t(value) if f.kind == "stamp" else value
+    return out
 
 
 _TS = {"type": "string"}
 _TS_OR_NULL = {"type": ["string", "null"]}
-_UUID = {
-    "type": "string",
-    "pattern": "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$",
-}
+_UUID = {"type": "string", "pattern": UUID_PATTERN}
 _DUMP_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {
@@ -150,23 +140,10 @@ _DUMP_SCHEMA: dict[str, Any] = {
             "type": "array",
             "items": {
                 "type": "object",
-                "properties": {
-                    "id": _UUID,
-                    "name": {"type": "string"},
-                    "frozen": {"type": "boolean"},
-                    "tm_deletion_scheduled": _TS_OR_NULL,
-                    # Optional, so a dump from before they were kept still loads.
-                    **{f: {"type": "string"} for f in CUSTOMER_TEXT_FIELDS if f != "name"},
-                    "billing_account_id": _UUID,
-                    "rtp_debug": {"type": "boolean"},
-                    "email_verified": {"type": "boolean"},
-                    "status": {"enum": list(STATUSES)},
-                    "identity_verification_status": {"enum": list(IDENTITY_VERIFICATION_STATUSES)},
-                    "tm_create": _TS_OR_NULL,
-                    "tm_update": _TS_OR_NULL,
-                    "tm_delete": _TS_OR_NULL,
-                },
-                "required": ["id", "name", "frozen", "tm_deletion_scheduled"],
+                # Every declared field; those a dump had before the others were kept
+                # are required, so an older dump still loads.
+                "properties": {f.name: value_schema(f) for f in CUSTOMER_FIELDS},
+                "required": [f.name for f in CUSTOMER_FIELDS if f.dump_required],
                 "additionalProperties": False,
             },
         },
@@ -260,26 +237,20 @@ def _us(value: str | None, where: str) -> int | None:
 
 
 def _load_customer(c: dict[str, Any]) -> Customer:
+    """A dumped customer: each declared field the dump gives (a missing one keeps its
+    default; ``status`` follows ``frozen``), its times read back."""
     where = f"customer {c['id']}"
     frozen = c["frozen"]
     status = c.get("status", "frozen" if frozen else "active")
     if frozen != (status == "frozen"):
         raise StateError(f"{where}: frozen {str(frozen).lower()} contradicts status {status}")
-    return Customer(
-        c["id"],
-        c["name"],
-        frozen,
-        _us(c["tm_deletion_scheduled"], where),
-        **{f: c.get(f, "") for f in CUSTOMER_TEXT_FIELDS if f != "name"},
-        billing_account_id=c.get("billing_account_id", NIL_UUID),
-        rtp_debug=c.get("rtp_debug", False),
-        email_verified=c.get("email_verified", False),
-        status=status,
-        identity_verification_status=c.get("identity_verification_status", "none"),
-        tm_create=_us(c.get("tm_create"), where),
-        tm_update=_us(c.get("tm_update"), where),
-        tm_delete=_us(c.get("tm_delete"), where),
-    )
+    values: dict[str, Any] = {}
+    for f in CUSTOMER_FIELDS:
+        if f.name in c:
+            value = c[f.name]
+            values[f.name] = _us(value, where) if f.kind == "stamp" else value
+    values["status"] = status
+    return Customer(**values)
 
 
 def _user(u: dict[str, Any], seed: int, store: Store) -> User:

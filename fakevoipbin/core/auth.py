@@ -4,7 +4,6 @@ and direct JWTs, frozen accounts."""
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -12,6 +11,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from . import errors
 from .agents import check_password
 from .clock import US, format_fixed
+from .formats import NIL_UUID, TOKEN_LEAD, UUID_RE
 from .store import (
     PERMISSION_CUSTOMER_ADMIN,
     PERMISSION_PROJECT_SUPER_ADMIN,
@@ -25,9 +25,7 @@ if TYPE_CHECKING:
 LOGIN_LIFETIME_S = 7 * 86_400
 DELEGATE_LIFETIME_S = 8 * 3_600
 DELEGATE_AUDIENCE = "voipbin-api"
-NIL_UUID = "00000000-0000-0000-0000-000000000000"
 FROZEN_GRACE_S = 30 * 86_400
-_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
 @dataclass(slots=True)
@@ -112,7 +110,9 @@ def identify(state: State, creds: Credentials) -> Identity:
     kind, source, value = picked
     # No lock: a key is an immutable record, found with one dict lookup.
     if kind == "accesskey" or (
-        source == "bearer" and state.profile.bearer_accepts_accesskey and value.startswith("vb_")
+        source == "bearer"
+        and state.profile.bearer_accepts_accesskey
+        and value.startswith(TOKEN_LEAD)
     ):
         return _accesskey_identity(state, value)
     return _jwt_identity(state, value)
@@ -182,7 +182,7 @@ def _jwt_identity(state: State, token: str) -> Identity:
         cid = claims.get("customer_id")
         if claims.get("aud") != DELEGATE_AUDIENCE:
             raise AuthFailure(errors.INVALID_CREDENTIALS, "delegate token for another audience")
-        if not isinstance(cid, str) or not _UUID.match(cid):
+        if not isinstance(cid, str) or not UUID_RE.match(cid):
             raise AuthFailure(errors.INVALID_CREDENTIALS, "delegate token without customer_id")
         return Identity("delegate", cid, PERMISSION_CUSTOMER_ADMIN, "delegate")
     if kind not in ("agent", ""):
@@ -210,13 +210,15 @@ def refuse_frozen(state: State, identity: Identity) -> None:
     raise errors.ApiError(
         errors.ACCOUNT_FROZEN,
         details=[
-            {
-                "deletion_scheduled_at": None if scheduled is None else fmt(scheduled),
-                "deletion_effective_at": (
-                    None if scheduled is None else fmt(scheduled + FROZEN_GRACE_S * US)
-                ),
-                "recovery_endpoint": "DELETE /auth/unregister",
-            }
+            errors.go_map(
+                {
+                    "deletion_scheduled_at": None if scheduled is None else fmt(scheduled),
+                    "deletion_effective_at": (
+                        None if scheduled is None else fmt(scheduled + FROZEN_GRACE_S * US)
+                    ),
+                    "recovery_endpoint": "DELETE /auth/unregister",
+                }
+            )
         ],
     )
 

@@ -28,6 +28,7 @@ from .auth import Identity
 from .rules import parse_key_id
 from .state import State
 from .store import (
+    CUSTOMER_FIELDS,
     CUSTOMER_TEXT_FIELDS,
     PERMISSION_CUSTOMER_ADMIN,
     PERMISSION_CUSTOMER_MANAGER,
@@ -35,19 +36,15 @@ from .store import (
     Customer,
 )
 
-#: Production's customer statuses and identity-verification statuses.
-STATUSES = ("initial", "active", "frozen", "deleted", "expired")
-IDENTITY_VERIFICATION_STATUSES = ("none", "pending", "verified", "rejected")
 SECRET_CHARS = 32
 
 _READERS = PERMISSION_CUSTOMER_ADMIN | PERMISSION_CUSTOMER_MANAGER | PERMISSION_PROJECT_SUPER_ADMIN
 _WRITERS = PERMISSION_CUSTOMER_ADMIN | PERMISSION_PROJECT_SUPER_ADMIN
 
 #: What a test may set on a customer it adds (the control API, the Python face), and
-#: the type each must have.
+#: the type each must have (the fields ``store.Customer`` marks ``addable``).
 ADDABLE_FIELDS: dict[str, type] = {
-    **dict.fromkeys(CUSTOMER_TEXT_FIELDS, str),
-    "email_verified": bool,
+    f.name: bool if f.kind == "flag" else str for f in CUSTOMER_FIELDS if f.addable
 }
 
 

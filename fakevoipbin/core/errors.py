@@ -6,6 +6,7 @@ web layer renders them in the API's envelope.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -164,6 +165,13 @@ class ApiError(Exception):
 
 class LoginFailed(Exception):
     """POST /auth/login refuses with a bare 400 and an empty body, whatever the cause."""
+
+
+def go_map(entries: Mapping[str, Any]) -> dict[str, Any]:
+    """A ``details`` entry as production builds it: a Go ``map[string]any``, whose keys
+    encoding/json writes sorted (ACCOUNT_FROZEN's, a 429's ``limited_by``). A Go struct
+    would keep its fields' order instead; production's ``details`` hold no struct."""
+    return dict(sorted(entries.items()))
 
 
 def violation(field: str, rule: str, description: str) -> dict[str, Any]:

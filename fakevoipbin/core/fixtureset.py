@@ -7,11 +7,13 @@ Times are relative to the clock's start, so fixtures never go stale.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from . import agents
 from .clock import US, Clock
+from .formats import token_prefix
 from .seeds import Seeds
-from .store import NIL_UUID, AccessKey, Customer, Store, User, token_hash
+from .store import AccessKey, Customer, Store, User, token_hash
 
 PERMISSIONS = {
     "project_super_admin": 0x01,
@@ -56,26 +58,23 @@ class FixtureUser:
 
 @dataclass(frozen=True)
 class FixtureCustomer:
+    """A customer as a fixture file gives it: its id (None: one is drawn from the
+    seed), the customer fields it sets (``store.CUSTOMER_FIELDS`` marked ``fixture``,
+    by attribute name; ``frozen`` and ``status`` always, agreeing), its keys and its
+    login users."""
+
     id: str | None = None
-    name: str = ""
-    frozen: bool = False
+    #: (attribute, value) pairs, for ``store.Customer``.
+    fields: tuple[tuple[str, Any], ...] = ()
     keys: tuple[FixtureKey, ...] = ()
     users: tuple[FixtureUser, ...] = ()
-    detail: str = ""
-    email: str = ""
-    phone_number: str = ""
-    address: str = ""
-    webhook_method: str = ""
-    webhook_uri: str = ""
-    billing_account_id: str = NIL_UUID
-    rtp_debug: bool = False
-    email_verified: bool = False
-    #: None: ``frozen`` when frozen, else ``active``.
-    status: str | None = None
-    identity_verification_status: str = "none"
     #: Seconds before the clock's start the customer was made (None: as old as its
     #: oldest key, or the start itself).
     created_ago: int | None = None
+
+    @property
+    def frozen(self) -> bool:
+        return bool(dict(self.fields).get("frozen", False))
 
 
 @dataclass(frozen=True)
@@ -124,21 +123,9 @@ def apply(fixtures: FixtureSet, store: Store, clock: Clock, seeds: Seeds) -> Loa
         customer = store.add_customer(
             Customer(
                 id=cid,
-                name=fc.name,
-                frozen=fc.frozen,
                 tm_deletion_scheduled=start if fc.frozen else None,
-                detail=fc.detail,
-                email=fc.email,
-                phone_number=fc.phone_number,
-                address=fc.address,
-                webhook_method=fc.webhook_method,
-                webhook_uri=fc.webhook_uri,
-                billing_account_id=fc.billing_account_id,
-                rtp_debug=fc.rtp_debug,
-                email_verified=fc.email_verified,
-                status=fc.status or ("frozen" if fc.frozen else "active"),
-                identity_verification_status=fc.identity_verification_status,
                 tm_create=start - ago * US,
+                **dict(fc.fields),
             )
         )
         for fu in fc.users:
@@ -174,7 +161,7 @@ def apply(fixtures: FixtureSet, store: Store, clock: Clock, seeds: Seeds) -> Loa
                 name=fk.name,
                 detail=fk.detail,
                 token_hash=token_hash(raw),
-                token_prefix=raw[:11],
+                token_prefix=token_prefix(raw),
                 tm_create=t,
                 tm_expire=t + fk.expire * US,
                 tm_update=deleted,

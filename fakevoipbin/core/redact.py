@@ -7,9 +7,15 @@ import re
 from typing import Any
 from urllib.parse import parse_qsl, quote
 
+from .formats import TOKEN_ALPHABET, TOKEN_LEAD, TOKEN_PREFIX_LEN
+
 REDACTED = "[REDACTED]"
 SECRET_PARAMS = frozenset({"accesskey", "token"})
-_TOKENISH = re.compile(r"(vb_[A-Za-z0-9_-]{8})[A-Za-z0-9_-]+|eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_.-]+")
+#: A token (its prefix kept, as group 1) or a JWT.
+_TOKENISH = re.compile(
+    f"({TOKEN_LEAD}[{TOKEN_ALPHABET}]{{{TOKEN_PREFIX_LEN - len(TOKEN_LEAD)}}})[{TOKEN_ALPHABET}]+"
+    r"|eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_.-]+"
+)
 
 
 def redact_text(text: str) -> str:
@@ -27,7 +33,7 @@ def redact_query(raw: bytes) -> str:
             name, eq, value = part.partition("=")
             if name in SECRET_PARAMS and value:
                 out.append(f"{name}={REDACTED}")
-            elif "vb_" in part or "eyJ" in part:
+            elif TOKEN_LEAD in part or "eyJ" in part:
                 out.append(redact_text(part))
             else:
                 out.append(part)

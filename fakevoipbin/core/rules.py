@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 from . import errors
 from .auth import Identity
 from .clock import US, ClockError, parse_instant
+from .formats import NIL_UUID, UUID_RE, token_prefix
 from .profiles import INT32_MAX, Profile
 from .state import State
 from .store import AccessKey, Customer, next_version, token_hash
@@ -22,11 +23,8 @@ from .views import cursor
 
 MIN_EXPIRE_S = 86_400
 MAX_PAGE_SIZE = 100
-NAME_MAX = 255
 
-_CANONICAL = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z")
 _HEX32 = re.compile(r"^[0-9a-fA-F]{32}\Z")
-NIL_ID = "00000000-0000-0000-0000-000000000000"
 _PAGE_TOKEN = re.compile(
     r"^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6}))?)?Z?$"
 )
@@ -60,8 +58,8 @@ def parse_key_id(text: str) -> str:
     """The canonical id for any spelling gofrs/uuid accepts: canonical, 32 hex digits,
     ``{…}`` around either, or ``urn:uuid:`` before either; hex in any case. The nil
     UUID and anything else are 400 INVALID_ID."""
-    if _CANONICAL.match(text):
-        if text == NIL_ID:
+    if UUID_RE.fullmatch(text):
+        if text == NIL_UUID:
             raise errors.ApiError(errors.INVALID_ID, [_id_violation()])
         return text
     s = text
@@ -77,7 +75,7 @@ def parse_key_id(text: str) -> str:
         raise errors.ApiError(errors.INVALID_ID, [_id_violation()])
     s = s.lower()
     canonical = f"{s[:8]}-{s[8:12]}-{s[12:16]}-{s[16:20]}-{s[20:]}"
-    if canonical == NIL_ID:
+    if canonical == NIL_UUID:
         raise errors.ApiError(errors.INVALID_ID, [_id_violation()])
     return canonical
 
@@ -274,7 +272,7 @@ def insert_new_key(
             name or "",
             detail or "",
             digest,
-            raw[:11],
+            token_prefix(raw),
             t,
             t + lifetime * US,
             None,

@@ -13,6 +13,8 @@ from __future__ import annotations
 import binascii
 import random
 
+from .formats import TOKEN_BODY_CHARS, TOKEN_LEAD
+
 _B32 = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 _B64 = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 #: A base64 character's 6-bit value v becomes base32's character for v mod 32.
@@ -55,7 +57,8 @@ class Seeds:
     def token(self, purpose: str = "tokens") -> str:
         """``vb_`` + 32 characters of unpadded URL-safe base64 of 32 random bytes."""
         raw = self._streams[purpose].getrandbits(256).to_bytes(32, "little")
-        return "vb_" + binascii.b2a_base64(raw, newline=False)[:32].translate(_URLSAFE).decode()
+        body = binascii.b2a_base64(raw, newline=False)[:TOKEN_BODY_CHARS].translate(_URLSAFE)
+        return TOKEN_LEAD + body.decode()
 
     def request_id(self) -> str:
         """``req_`` + 26 characters of base32's alphabet (``A-Z2-7``), as production's

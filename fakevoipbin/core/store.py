@@ -18,6 +18,20 @@ from typing import NamedTuple
 
 from sortedcontainers import SortedList
 
+from .customer_fields import (
+    IDENTITY_VERIFICATION_STATUSES,
+    STATUSES,
+    CustomerField,
+    choice,
+    declared,
+    flag,
+    ident,
+    stamp,
+    text,
+    uuid,
+)
+from .formats import NIL_UUID
+
 _VERSIONS = itertools.count(1)
 
 
@@ -28,7 +42,6 @@ def next_version() -> int:
 
 #: Permission bits of a login user (bin-agent-manager's agent model).
 PERMISSION_PROJECT_SUPER_ADMIN = 0x01
-PERMISSION_CUSTOMER_AGENT = 0x10
 PERMISSION_CUSTOMER_ADMIN = 0x20
 PERMISSION_CUSTOMER_MANAGER = 0x40
 
@@ -57,30 +70,35 @@ class AccessKey(NamedTuple):
     version: int = 0
 
 
-#: A billing account id that is not set (production's uuid.Nil).
-NIL_UUID = "00000000-0000-0000-0000-000000000000"
-#: The seven fields PUT /v1.0/customer writes, in production's order.
-CUSTOMER_TEXT_FIELDS = (
-    "name",
-    "detail",
-    "email",
-    "phone_number",
-    "address",
-    "webhook_method",
-    "webhook_uri",
-)
-
-
 @dataclass(slots=True)
 class Customer:
-    """A customer: the key indexes below, and production's customer fields (its
-    ``webhook_secret`` is not kept: it is derived from the seed, see core/customers.py).
-    ``frozen`` drives the 403 ACCOUNT_FROZEN check; ``status`` is ``"frozen"`` then."""
+    """A customer: its fields, declared here once in production's key order
+    (``core/customer_fields.py`` says what the markers mean, and what derives from
+    them), then the indexes of its keys. Its ``webhook_secret`` is not kept: it is
+    derived from the seed (core/customers.py). ``frozen`` is the fake's own: it drives
+    the 403 ACCOUNT_FROZEN check, and ``status`` is ``"frozen"`` then."""
 
-    id: str
-    name: str = ""
-    frozen: bool = False
-    tm_deletion_scheduled: int | None = None
+    id: str = field(metadata=ident())
+    name: str = field(default="", metadata=text(dump_required=True))
+    detail: str = field(default="", metadata=text())
+    email: str = field(default="", metadata=text())
+    phone_number: str = field(default="", metadata=text())
+    address: str = field(default="", metadata=text())
+    webhook_method: str = field(default="", metadata=text())
+    webhook_uri: str = field(default="", metadata=text())
+    billing_account_id: str = field(default=NIL_UUID, metadata=uuid())
+    rtp_debug: bool = field(default=False, metadata=flag(at=("metadata", "rtp_debug")))
+    email_verified: bool = field(default=False, metadata=flag(addable=True))
+    frozen: bool = field(default=False, metadata=flag(view=False, dump_required=True))
+    status: str = field(default="active", metadata=choice(STATUSES))
+    identity_verification_status: str = field(
+        default="none", metadata=choice(IDENTITY_VERIFICATION_STATUSES)
+    )
+    tm_deletion_scheduled: int | None = field(default=None, metadata=stamp(dump_required=True))
+    tm_create: int | None = field(default=None, metadata=stamp())
+    tm_update: int | None = field(default=None, metadata=stamp())
+    tm_delete: int | None = field(default=None, metadata=stamp())
+
     #: tm_create of this customer's live keys, oldest first.
     live: SortedList = field(default_factory=SortedList)
     #: tm_create → key, for the live keys.
@@ -88,24 +106,15 @@ class Customer:
     #: Renewed whenever one of its keys changes, unique in the process: a list page is
     #: named by (customer id, version, cursor, size).
     version: int = field(default_factory=lambda: next_version())
-    detail: str = ""
-    email: str = ""
-    phone_number: str = ""
-    address: str = ""
-    webhook_method: str = ""
-    webhook_uri: str = ""
-    billing_account_id: str = NIL_UUID
-    #: metadata.rtp_debug
-    rtp_debug: bool = False
-    email_verified: bool = False
-    status: str = "active"
-    identity_verification_status: str = "none"
-    tm_create: int | None = None
-    tm_update: int | None = None
-    tm_delete: int | None = None
 
     def changed(self) -> None:
         self.version = next_version()
+
+
+#: The customer's fields as ``Customer`` declares them, in production's key order.
+CUSTOMER_FIELDS: tuple[CustomerField, ...] = declared(Customer)
+#: The text fields, which PUT /v1.0/customer writes (all of them), in production's order.
+CUSTOMER_TEXT_FIELDS = tuple(f.name for f in CUSTOMER_FIELDS if f.kind == "text")
 
 
 @dataclass(slots=True)

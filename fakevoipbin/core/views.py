@@ -6,8 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from .clock import format_fixed
+from .customer_fields import put_at
 from .profiles import Profile
-from .store import CUSTOMER_TEXT_FIELDS, AccessKey, Customer, User
+from .store import CUSTOMER_FIELDS, AccessKey, Customer, User
 
 
 def key_view(profile: Profile, key: AccessKey, raw_token: str | None = None) -> dict[str, Any]:
@@ -55,27 +56,28 @@ def cursor(tm_create: int) -> str:
     return format_fixed(tm_create)
 
 
+#: What the customer object shows: (attribute, where in the object, kind), in
+#: production's key order (the fields ``store.Customer`` marks ``view``).
+_CUSTOMER_VIEW = tuple((f.name, f.path, f.kind) for f in CUSTOMER_FIELDS if f.view)
+
+
 def customer_view(
     profile: Profile, customer: Customer, webhook_secret: str | None = None
 ) -> dict[str, Any]:
-    """The customer object in production's key order: ``id``; the seven text fields,
-    each omitted when empty; ``billing_account_id`` always; ``metadata``,
-    ``email_verified``, ``status``, ``identity_verification_status``; the four times
-    (null when unset, never omitted); ``webhook_secret`` last, only when given (GET)."""
+    """The customer object in production's key order (``store.Customer``'s): ``id``;
+    the seven text fields, each omitted when empty; ``billing_account_id`` always;
+    ``metadata``, ``email_verified``, ``status``, ``identity_verification_status``; the
+    four times (null when unset, never omitted); ``webhook_secret`` last, only when
+    given (GET)."""
     fmt = profile.format_time
-    out: dict[str, Any] = {"id": customer.id}
-    for name in CUSTOMER_TEXT_FIELDS:
+    out: dict[str, Any] = {}
+    for name, path, kind in _CUSTOMER_VIEW:
         value = getattr(customer, name)
-        if value:
-            out[name] = value
-    out["billing_account_id"] = customer.billing_account_id
-    out["metadata"] = {"rtp_debug": customer.rtp_debug}
-    out["email_verified"] = customer.email_verified
-    out["status"] = customer.status
-    out["identity_verification_status"] = customer.identity_verification_status
-    for name in ("tm_deletion_scheduled", "tm_create", "tm_update", "tm_delete"):
-        t = getattr(customer, name)
-        out[name] = None if t is None else fmt(t)
+        if kind == "text" and not value:
+            continue
+        if kind == "stamp" and value is not None:
+            value = fmt(value)
+        put_at(out, path, value)
     if webhook_secret:
         out["webhook_secret"] = webhook_secret
     return out

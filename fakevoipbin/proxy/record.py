@@ -21,9 +21,10 @@ import yaml
 
 from ..contract.exchange_rules import instant_us
 from ..core.clock import US, format_fixed, parse_instant
-from ..core.customers import IDENTITY_VERIFICATION_STATUSES, STATUSES
+from ..core.customer_fields import ABSENT, CustomerField, put_at, value_at
+from ..core.formats import UUID_RE
 from ..core.seeds import Seeds
-from ..core.store import CUSTOMER_TEXT_FIELDS, NIL_UUID
+from ..core.store import CUSTOMER_FIELDS
 
 #: The operations whose 2xx answer is one access-key object.
 KEY_OPERATIONS = frozenset(
@@ -39,8 +40,10 @@ CUSTOMER_OPERATIONS = frozenset(
 DELETE_SENTINEL_US = parse_instant("9999-01-01T00:00:00.000000Z")
 #: The fixture schema's maxLength of a key's name.
 KEY_NAME_MAX = 255
-
-_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+#: The customer fields a recording copies out of an answer: those the answer shows and
+#: a fixture file takes (``store.Customer`` marks them), but the id, which names the
+#: customer.
+RECORDED_FIELDS = tuple(f for f in CUSTOMER_FIELDS if f.view and f.fixture and f.kind != "id")
 _UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]")
 
 
@@ -58,7 +61,7 @@ class _Key:
 
 
 def _uuid(value: Any) -> str | None:
-    return value if isinstance(value, str) and _UUID.fullmatch(value) else None
+    return value if isinstance(value, str) and UUID_RE.fullmatch(value) else None
 
 
 def _text(value: Any) -> str:
@@ -96,30 +99,35 @@ def _key(body: Any) -> _Key | None:
 
 def _customer(body: Any) -> tuple[str, dict[str, Any], int | None] | None:
     """(id, the fixture fields, tm_create) of a customer answer; None for another shape.
-    Only the fields named here are copied: never ``webhook_secret``."""
+    Only ``RECORDED_FIELDS`` are copied, at their places in a fixture file: never
+    ``webhook_secret``."""
     if not isinstance(body, dict):
         return None
     cid = _uuid(body.get("id"))
     if cid is None:
         return None
     fields: dict[str, Any] = {}
-    for f in CUSTOMER_TEXT_FIELDS:
-        text = _text(body.get(f))
-        if text:
-            fields[f] = text
-    billing = _uuid(body.get("billing_account_id"))
-    if billing is not None and billing != NIL_UUID:
-        fields["billing_account_id"] = billing
-    metadata = body.get("metadata")
-    if isinstance(metadata, dict) and isinstance(metadata.get("rtp_debug"), bool):
-        fields["metadata"] = {"rtp_debug": metadata["rtp_debug"]}
-    if isinstance(body.get("email_verified"), bool):
-        fields["email_verified"] = body["email_verified"]
-    if body.get("status") in STATUSES:
-        fields["status"] = body["status"]
-    if body.get("identity_verification_status") in IDENTITY_VERIFICATION_STATUSES:
-        fields["identity_verification_status"] = body["identity_verification_status"]
+    for f in RECORDED_FIELDS:
+        value = _recorded(f, value_at(body, f.path))
+        if value is not ABSENT:
+            put_at(fields, f.path, value)
     return cid, fields, instant_us(body.get("tm_create"))
+
+
+def _recorded(field: CustomerField, value: Any) -> Any:
+    """What a fixture file gets for a field an answer shows, or ``ABSENT``: text when it
+    is set (not ""), a UUID when set (not the nil UUID), a flag or a choice whenever
+    it is one; anything of the wrong type or unknown is dropped."""
+    if field.kind == "text":
+        return _text(value) or ABSENT
+    if field.kind == "uuid":
+        uuid = _uuid(value)
+        return uuid if uuid is not None and uuid != field.default else ABSENT
+    if field.kind == "flag":
+        return value if isinstance(value, bool) else ABSENT
+    if field.kind == "choice":
+        return value if isinstance(value, str) and value in field.choices else ABSENT
+    return ABSENT
 
 
 def _seconds_ago(ended_us: int, then_us: int) -> int:

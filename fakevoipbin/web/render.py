@@ -18,11 +18,11 @@ repeated answer costs a lookup.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Any
 
 from ..core import views
+from ..core.formats import TOKEN_RE
 from ..core.profiles import Profile
 from ..core.rules import Page, PageName
 from ..core.store import AccessKey
@@ -37,7 +37,7 @@ PAGE_CACHE_SIZE = 1024
 
 
 #: The spec's token pattern (AccesskeyCreated.token), as a whole-string match.
-_is_token = re.compile(r"vb_[A-Za-z0-9_-]{32}").fullmatch
+_is_token = TOKEN_RE.fullmatch
 
 
 class InvalidResponse(Exception):
