@@ -1,4 +1,4 @@
-"""contract/exchange_rules.py: the rules one exchange can show, as the proxy judges an
+"""checks/exchange_rules.py: the rules one exchange can show, as the proxy judges an
 upstream's answer. A fake's own answers break none of them in its own profile; each
 rule fires on an answer bent to break it, with evidence that holds no raw token."""
 
@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from fakevoipbin.contract.exchange_rules import Breach, judge, page_token_problem
+from fakevoipbin.checks.exchange_rules import Breach, judge, page_token_problem
 from fakevoipbin.core.profiles import DOCS, LIVE, get_profile
 from fakevoipbin.spec import default_spec
 from fakevoipbin.testing import FakeVoipbin
@@ -101,7 +101,7 @@ def test_a_create_whose_tm_expire_is_an_hour_off_breaks_the_arithmetic(answers: 
 
 def test_live_wraps_the_expire_it_was_asked_as_int32() -> None:
     body = {"tm_create": "2026-12-01T10:00:00Z", "tm_expire": "2026-12-02T10:00:00Z"}
-    from fakevoipbin.contract.exchange_rules import _created
+    from fakevoipbin.checks.exchange_rules import _created
 
     assert _created(LIVE, {**body, **_token()}, {"expire": 2**32 + 86400}) == []
     assert _rules(_created(DOCS, {**body, **_token()}, {"expire": 2**32 + 86400})) == [

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from fakevoipbin.contract import RULES, verify
-from fakevoipbin.contract.exchange_rules import token_problem
+from fakevoipbin.checks.exchange_rules import token_problem
 from fakevoipbin.core.clock import format_fixed, parse_instant
 from fakevoipbin.testing import FakeVoipbin
 from fakevoipbin.web.transport import InProcessTransport

@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from ..contract.exchange_rules import instant_us
+from ..checks.exchange_rules import instant_us
 from ..core.clock import US, format_fixed, parse_instant
 from ..core.customers import IDENTITY_VERIFICATION_STATUSES, STATUSES
 from ..core.seeds import Seeds
