@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 import re
 import sys
-import xml.etree.ElementTree as ET
 import threading
+import xml.etree.ElementTree as ET
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -87,9 +87,9 @@ class ClientReport:
                             "method": entry.method,
                             "target": entry.target,
                             "status": entry.status,
-                            "field": v.get("field"),
-                            "rule": v.get("rule"),
-                            "description": redact_text(str(v.get("description"))),
+                            "field": _printable(v.get("field")),
+                            "rule": _printable(v.get("rule")),
+                            "description": _printable(redact_text(str(v.get("description")))),
                         }
                     )
 
@@ -101,9 +101,9 @@ class ClientReport:
             self.drift.append(
                 {
                     "operation": operation,
-                    "rule": d.get("rule"),
-                    "evidence": redact_text(str(d.get("evidence", ""))),
-                    "message": redact_text(str(d.get("message", ""))),
+                    "rule": _printable(d.get("rule")),
+                    "evidence": _printable(redact_text(str(d.get("evidence", "")))),
+                    "message": _printable(redact_text(str(d.get("message", "")))),
                     "seq": entry.seq,
                     "method": entry.method,
                     "target": entry.target,
@@ -376,6 +376,15 @@ def _properties(parent: ET.Element, **values: str) -> ET.Element:
     for name, value in values.items():
         _element(found, "property", name=name, value=value)
     return found
+
+
+def _printable(text: Any) -> Any:
+    """A text that UTF-8 can write: a lone surrogate (an upstream's JSON may hold one)
+    spelled out as ``\\ud800``, so the table, the JSON file and the JUnit file can be
+    written. Anything but a string is left as it is."""
+    if not isinstance(text, str):
+        return text
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _counted(counts: Counter[Any]) -> str:
