@@ -219,7 +219,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _subparsers(p)["proxy"].error("the following arguments are required: --upstream")
     _configure_logging(options)
     if args.command == "run":
-        from .contract.run import run_client
+        from .run import run_client
 
         return run_client(options, cmd)
     if args.command == "proxy":

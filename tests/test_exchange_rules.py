@@ -1,4 +1,4 @@
-"""contract/exchange_rules.py: the rules one exchange can show, as the proxy judges an
+"""checks/exchange_rules.py: the rules one exchange can show, as the proxy judges an
 upstream's answer. A fake's own answers break none of them in its own profile; each
 rule fires on an answer bent to break it, with evidence that holds no raw token."""
 
@@ -9,7 +9,15 @@ from typing import Any
 
 import pytest
 
-from fakevoipbin.contract.exchange_rules import Breach, judge, page_token_problem
+from fakevoipbin.checks.exchange_rules import (
+    Breach,
+    Verdict,
+    _created,
+    judge,
+    page_token_problem,
+    seconds,
+)
+from fakevoipbin.core.clock import US, format_fixed, parse_instant
 from fakevoipbin.core.profiles import DOCS, LIVE, get_profile
 from fakevoipbin.spec import default_spec
 from fakevoipbin.testing import FakeVoipbin
@@ -49,7 +57,7 @@ def answers(request: pytest.FixtureRequest) -> tuple[str, dict[str, tuple[int, A
     return request.param, _answers(request.param)
 
 
-def _judge(profile: str, op_id: str, status: int, body: Any, **kw: Any) -> list[Breach]:
+def _judge(profile: str, op_id: str, status: int, body: Any, **kw: Any) -> Verdict:
     return judge(SPEC, get_profile(profile), OPS[op_id], status, body, **kw)
 
 
@@ -101,8 +109,6 @@ def test_a_create_whose_tm_expire_is_an_hour_off_breaks_the_arithmetic(answers: 
 
 def test_live_wraps_the_expire_it_was_asked_as_int32() -> None:
     body = {"tm_create": "2026-12-01T10:00:00Z", "tm_expire": "2026-12-02T10:00:00Z"}
-    from fakevoipbin.contract.exchange_rules import _created
-
     assert _created(LIVE, {**body, **_token()}, {"expire": 2**32 + 86400}) == []
     assert _rules(_created(DOCS, {**body, **_token()}, {"expire": 2**32 + 86400})) == [
         "expire-arithmetic"
@@ -207,3 +213,91 @@ def test_a_webhook_secret_outside_get_customer_is_drift(answers: Any) -> None:
     status, body = got["GetCustomer"]
     assert "webhook_secret" in body
     assert _judge(profile, "GetCustomer", status, body) == []
+
+
+def test_a_create_without_a_token_breaks_token_only_on_create(answers: Any) -> None:
+    """A create's answer must hold its token: one without breaks token-only-on-create
+    (and token-format), as verify's machine has always said."""
+    profile, got = answers
+    status, body = got["PostAccesskeys"]
+    for bent in ({**body, "token": None}, {k: v for k, v in body.items() if k != "token"}):
+        found = _rules(_judge(profile, "PostAccesskeys", status, bent, request_body=CREATE))
+        assert "token-only-on-create" in found and "token-format" in found, found
+    # A refused create has no token, and breaks nothing by it.
+    refused = _judge(profile, "PostAccesskeys", 400, got["GetAccesskeysIdError"][1])
+    assert "token-only-on-create" not in refused.checked
+
+
+def test_a_webhook_secret_that_is_not_a_string_breaks_its_rule(answers: Any) -> None:
+    profile, got = answers
+    status, body = got["GetCustomer"]
+    found = _judge(profile, "GetCustomer", status, {**body, "webhook_secret": 12345})
+    assert "webhook-secret-only-on-get" in _rules(found)
+    assert (
+        "webhook_secret of type int"
+        in found[_rules(found).index("webhook-secret-only-on-get")].evidence
+    )
+    unset = {k: v for k, v in body.items() if k != "webhook_secret"}
+    assert "webhook-secret-only-on-get" not in _rules(_judge(profile, "GetCustomer", status, unset))
+
+
+def test_a_fake_is_judged_to_the_microsecond(answers: Any) -> None:
+    """``exact`` (verify against a fake): a tm_expire one microsecond off breaks the
+    arithmetic; elsewhere a second of slack is kept."""
+    profile, got = answers
+    status, body = got["PostAccesskeys"]
+    off = {**body, "tm_expire": format_fixed(parse_instant(body["tm_expire"]) + 1)}
+    assert _judge(profile, "PostAccesskeys", status, off, request_body=CREATE) == []
+    exact = _judge(profile, "PostAccesskeys", status, off, request_body=CREATE, exact=True)
+    assert _rules(exact) == ["expire-arithmetic"]
+    assert "86400.000001 s, not 86400" in exact[0].message
+    assert _judge(profile, "PostAccesskeys", status, body, request_body=CREATE, exact=True) == []
+
+
+def test_the_arithmetic_says_long_lifetimes_in_whole_seconds() -> None:
+    """Ten years and a second, not ``3.1536e+08``."""
+    made = parse_instant("2026-12-01T10:00:00Z")
+    expires = format_fixed(made + 315_360_001 * US)
+    body = {**_token(), "tm_create": format_fixed(made), "tm_expire": expires}
+    found = _created(LIVE, body, {"expire": 315_360_000}, exact=True)
+    assert _rules(found) == ["expire-arithmetic"]
+    assert "tm_expire - tm_create = 315360001 s, not 315360000" in found[0].message
+    assert [seconds(s) for s in (0, 1, 86_400_000_000, 500_000, -1_500_000)] == [
+        "0",
+        "0.000001",
+        "86400",
+        "0.5",
+        "-1.5",
+    ]
+
+
+def test_a_verdict_names_every_rule_it_judged(answers: Any) -> None:
+    """What verify counts as checks: each rule judge looked at, broken or not."""
+    profile, got = answers
+    status, body = got["PostAccesskeys"]
+    created = _judge(profile, "PostAccesskeys", status, body, request_body=CREATE)
+    assert created == []
+    assert set(created.checked) == {
+        "responses-conform",
+        "token-only-on-create",
+        "webhook-secret-only-on-get",
+        "token-format",
+        "expire-arithmetic",
+    }
+    status, page = got["GetAccesskeys100"]
+    listed = _judge(profile, "GetAccesskeys", status, page, query={"page_size": ["100"]})
+    assert "next-page-token" in listed.checked and "token-format" in listed.checked
+    status, error = got["GetAccesskeysIdError"]
+    refused = _judge(profile, "GetAccesskeysId", status, error)
+    assert "error-envelope" in refused.checked and "token-format" not in refused.checked
+    broken = _judge(profile, "GetAccesskeysId", 400, {"message": "bad id"})
+    assert "error-envelope" in broken.checked
+
+
+@pytest.mark.parametrize("profile", [DOCS, LIVE])
+def test_a_next_page_token_later_than_the_page_is_said_as_such(profile: Any) -> None:
+    page = [{"tm_create": "2026-12-01T10:00:00.000000Z"}]
+    later = page_token_problem(profile, page, "2999-01-01T00:00:00.000000Z", 100)
+    assert later is not None and "later than the page's last tm_create" in later
+    garbled = page_token_problem(profile, page, "page-2", 100)
+    assert garbled is not None and "not a timestamp" in garbled

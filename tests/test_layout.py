@@ -1,5 +1,7 @@
-"""The shape of the package: no import cycles (lazy and ``TYPE_CHECKING`` imports
-count too), a core with no web imports, and a README layout true to the tree."""
+"""The shape of the package: no import cycles between modules, and none between rooms
+(a room is a subpackage or a top-level module: two rooms never import each other,
+directly or round a loop); lazy and ``TYPE_CHECKING`` imports count too. A core with no
+web imports, checks/ below every face, and a README layout true to the tree."""
 
 from __future__ import annotations
 
@@ -93,6 +95,101 @@ def test_the_package_has_no_import_cycle() -> None:
 def test_the_cycle_finder_finds_a_cycle() -> None:
     assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
     assert _cycle({"a": {"b"}, "b": set()}) is None
+
+
+def room_of(module: str) -> str:
+    """A module's room: its subpackage (``core``, ``web``, ``checks``, ``contract``,
+    ``proxy``) or, for a top-level module, its name (``spec``, ``cli``, ``run``); the
+    package's ``__init__`` is the room ``fakevoipbin``."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else parts[0]
+
+
+def room_graph(graph: dict[str, set[str]]) -> dict[str, set[str]]:
+    """Which rooms each room imports (itself left out)."""
+    rooms: dict[str, set[str]] = {}
+    for module, imported in graph.items():
+        here = room_of(module)
+        rooms.setdefault(here, set())
+        rooms[here] |= {room_of(m) for m in imported} - {here}
+    return rooms
+
+
+def reachable(graph: dict[str, set[str]], start: str) -> set[str]:
+    """Every node ``start`` reaches, itself not counted unless round a loop."""
+    seen: set[str] = set()
+    todo = list(graph.get(start, ()))
+    while todo:
+        node = todo.pop()
+        if node not in seen:
+            seen.add(node)
+            todo += graph.get(node, ())
+    return seen
+
+
+#: The faces and the commands: what a user or a test drives. What every face shares
+#: (checks/, the spec, the core) must reach none of them.
+FACES = {
+    "web",
+    "contract",
+    "proxy",
+    "testing",
+    "cli",
+    "server",
+    "run",
+    "pytest_plugin",
+    "attach",
+    "assemble",
+    "__main__",
+    "fakevoipbin",
+}
+
+
+def test_no_two_rooms_import_each_other() -> None:
+    rooms = room_graph(_graph())
+    assert {"core", "web", "checks", "contract", "proxy", "spec", "run"} <= set(rooms)
+    assert "checks" in rooms["proxy"] and "checks" in rooms["contract"], rooms
+    cycle = _cycle(rooms)
+    assert cycle is None, " -> ".join(cycle or [])
+
+
+def test_the_room_check_finds_a_loop_between_rooms() -> None:
+    """A loop between two rooms through modules that form no loop themselves (what
+    contract/run.py -> proxy/session.py -> contract/report.py was) is found."""
+    graph = {
+        "fakevoipbin.contract.run": {"fakevoipbin.proxy.session"},
+        "fakevoipbin.proxy.session": {"fakevoipbin.contract.report"},
+        "fakevoipbin.contract.report": {"fakevoipbin.core.journal"},
+        "fakevoipbin.core.journal": set(),
+    }
+    assert _cycle(graph) is None
+    rooms = room_graph(graph)
+    assert rooms == {"contract": {"proxy", "core"}, "proxy": {"contract"}, "core": set()}
+    assert _cycle(rooms) == ["contract", "proxy", "contract"]
+    # Round three rooms, through a top-level module.
+    graph["fakevoipbin.core.journal"] = {"fakevoipbin.spec"}
+    graph["fakevoipbin.spec"] = {"fakevoipbin.proxy.app"}
+    graph.pop("fakevoipbin.proxy.session")
+    graph["fakevoipbin.proxy.app"] = set()
+    graph["fakevoipbin.proxy.record"] = {"fakevoipbin.contract.target"}
+    graph["fakevoipbin.contract.target"] = set()
+    assert _cycle(graph) is None
+    assert _cycle(room_graph(graph)) == ["contract", "core", "spec", "proxy", "contract"]
+
+
+def test_checks_reach_no_face() -> None:
+    """checks/ (the request checks, the exchange rules, the report) sits below every
+    face: it imports none, directly or through another room."""
+    rooms = room_graph(_graph())
+    assert "checks" in rooms
+    assert "core" in rooms["checks"] and "spec" in rooms["checks"], rooms["checks"]
+    assert reachable(rooms, "checks") & FACES == set(), reachable(rooms, "checks")
+
+
+def test_the_face_check_sees_a_face_reached_through_another_room() -> None:
+    rooms = {"checks": {"options"}, "options": {"core"}, "core": {"web"}, "web": set()}
+    assert reachable(rooms, "checks") & FACES == {"web"}
+    assert reachable({"checks": {"core"}, "core": set()}, "checks") & FACES == set()
 
 
 def test_the_core_imports_no_web_library_and_no_web_module() -> None:

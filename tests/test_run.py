@@ -1,4 +1,4 @@
-"""``fakevoipbin run`` (contract/run.py, report.py): a client's tests against a fresh
+"""``fakevoipbin run`` (run.py, checks/report.py): a client's tests against a fresh
 fake, the environment it exports, its exit code, and the reports (table, JSON,
 JUnit)."""
 
@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from fakevoipbin.contract.report import MAX_VIOLATIONS, ClientReport
+from fakevoipbin.checks.report import MAX_VIOLATIONS, ClientReport
 from fakevoipbin.core.clock import format_fixed, parse_instant
 from fakevoipbin.core.journal import Entry
 from fakevoipbin.spec import Spec

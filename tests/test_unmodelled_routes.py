@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from fakevoipbin.about import PRODUCTION_COMMIT
-from fakevoipbin.contract.report import ClientReport
+from fakevoipbin.checks.report import ClientReport
 from fakevoipbin.core import errors
 from fakevoipbin.core.journal import Entry
 from fakevoipbin.core.routetable import (

@@ -15,8 +15,8 @@ from typing import Any
 import httpx
 import pytest
 
+from fakevoipbin.checks.exchange_rules import token_problem
 from fakevoipbin.contract import RULES, verify
-from fakevoipbin.contract.exchange_rules import token_problem
 from fakevoipbin.core.clock import format_fixed, parse_instant
 from fakevoipbin.testing import FakeVoipbin
 from fakevoipbin.web.transport import InProcessTransport

@@ -1,6 +1,13 @@
 """The access-key contract as a Hypothesis state machine, runnable against any server,
 with the customer's two rules where the server answers ``GET /customer`` (asked once).
 
+Every answer is judged first by the rules one exchange can show, as the proxy judges
+it (``checks/exchange_rules.judge``, named as verify names them: ``verify_rule``), and
+by what only the run knows (a token or webhook secret it saw, shown where it must not
+be). The machine itself holds the rules that need several requests: a valid request
+succeeds, the list yields each key once, a deleted key is gone, a token works until its
+tm_expire, and a PUT overwrites.
+
 Every check names the rule it checks (``RULES``) and the response it judged. A
 ``Recorder`` counts checks and keeps, for each rule, the breach with the shortest HTTP
 sequence (``Breach``: the example's exchanges up to the response that broke it); rules
@@ -28,12 +35,13 @@ from hypothesis.stateful import (
     rule,
 )
 
+from ..checks import exchange_rules
+from ..checks.exchange_rules import instant_us, token_problem
 from ..core.clock import US
 from ..core.profiles import get_profile
 from ..core.store import CUSTOMER_TEXT_FIELDS as CUSTOMER_FIELDS
 from ..spec import Spec, default_spec
 from . import strategies as cst
-from .exchange_rules import TOKEN_RE, has_key, instant_us, page_token_problem, token_problem
 from .target import Exchange, Target, clip, redact
 
 RULES: dict[str, str] = {
@@ -57,6 +65,17 @@ RULES: dict[str, str] = {
     "webhook-secret-only-on-get": "webhook_secret appears in GET /customer only: never in a "
     "PUT's answer or any other response",
 }
+
+#: The rules of ``checks/exchange_rules`` that verify's table names otherwise: an answer
+#: outside the error envelope breaks responses-conform ("errors have the envelope's
+#: shape"). Every other rule has the same name in both.
+VERIFY_NAMES = {"error-envelope": "responses-conform"}
+
+
+def verify_rule(rule_name: str) -> str:
+    """The name verify's table gives a rule of ``checks/exchange_rules``."""
+    return VERIFY_NAMES.get(rule_name, rule_name)
+
 
 #: A list is never paged further than this (100,000 keys at 100 a page): a list that
 #: has not ended by then breaks list-exactly-once.
@@ -191,7 +210,7 @@ class AccessKeyContract(RuleBasedStateMachine):
         self.serves_customer = t.serves_customer()
         self.customer_changed = False
         self.start_us = t.now_us() if t.is_fake else None
-        listed, _r, _complete = self._page_all(100, check=False)
+        listed, _r, _complete = self._page_all(100)
         if t.baseline is None:  # what was there before the run (as far as it could page)
             t.baseline = {_key_id(k) for k in listed} - set(t.created)
         self.baseline = {_key_id(k): k for k in listed if _key_id(k) not in t.deleted}
@@ -229,64 +248,77 @@ class AccessKeyContract(RuleBasedStateMachine):
         except httpx.HTTPError as exc:
             self.target.lost = f"{method} {path}: {type(exc).__name__}: {exc}"
             raise TargetLost(self.target.lost) from None
-        self._conform(method, path, r)
-        if self.serves_customer and not (method == "GET" and path == "/customer"):
-            self._no_webhook_secret(f"{method} {path}", r)
+        self._judge(method, path, r, kw.get("json"), kw.get("params"))
         return r
 
-    def _no_webhook_secret(self, where: str, r: httpx.Response) -> None:
-        text = r.text
-        shown = any(secret in text for secret in self.target.webhook_secrets)
-        keyed = has_key(_json_or_none(r), "webhook_secret")
-        self.check(
-            "webhook-secret-only-on-get",
-            not shown and not keyed,
-            f"{where} answered {'a webhook_secret field' if keyed else 'the webhook secret'}",
-            r,
-            "webhook_secret: [REDACTED]",
+    def _judge(
+        self, method: str, path: str, r: httpx.Response, sent: Any, params: dict[str, Any] | None
+    ) -> None:
+        """Judge one exchange by the rules one exchange can show
+        (``exchange_rules.judge``, as the proxy does; exactly, on a fake), and by what
+        only the run knows: a token it made, or the webhook secret it read, shown where
+        it must not be. Each rule judged counts one check; each breach is recorded
+        under verify's name for its rule. The customer's rule counts only where the
+        server serves /customer (elsewhere it is unused)."""
+        op = self.spec.operations[_operation_for(method, path)]
+        body, is_json = _parsed(r)
+        query = {k: [str(v)] for k, v in (params or {}).items()}
+        verdict = exchange_rules.judge(
+            self.spec,
+            self.profile,
+            op,
+            r.status_code,
+            body,
+            is_json=is_json,
+            request_body=sent,
+            query=query,
+            exact=self.target.is_fake,
         )
+        breaches: dict[str, list[exchange_rules.Breach]] = {
+            verify_rule(name): [] for name in verdict.checked
+        }
+        for b in verdict:
+            breaches.setdefault(verify_rule(b.rule), []).append(b)
+        for b in self._leaks(op.operation_id, r):
+            if not breaches.get(b.rule):
+                breaches[b.rule] = [b]
+        if not self.serves_customer:
+            breaches.pop("webhook-secret-only-on-get", None)
+        for name, found in breaches.items():
+            if not found:
+                self.recorder.check(name, True, name)
+            for b in found:
+                self.check(name, False, b.message, r, b.evidence)
 
-    def _conform(self, method: str, path: str, r: httpx.Response) -> None:
-        op_id = _operation_for(method, path)
-        op = self.spec.operations[op_id]
-        try:
-            body = r.json() if r.content else None
-        except ValueError:
-            self.check(
-                "responses-conform",
-                False,
-                f"{method} {path} -> {r.status_code}: the body is not JSON",
-                r,
+    def _leaks(self, operation_id: str, r: httpx.Response) -> list[exchange_rules.Breach]:
+        """A token this run made, or the webhook secret it read, in an answer that must
+        not carry it (however it is keyed: judge looks for the fields)."""
+        found: list[exchange_rules.Breach] = []
+        text = r.text
+        if operation_id not in ("PostAccesskeys", "PostAuthLogin"):
+            leaked = [m.token[:11] for m in self.model.values() if m.token and m.token in text]
+            if leaked:
+                found.append(
+                    exchange_rules.Breach(
+                        "token-only-on-create",
+                        f"the answer holds a token of this run ({', '.join(leaked)}…)",
+                        f"the token of {leaked[0]}…",
+                    )
+                )
+        if operation_id != "GetCustomer" and any(s in text for s in self.target.webhook_secrets):
+            found.append(
+                exchange_rules.Breach(
+                    "webhook-secret-only-on-get",
+                    "the answer holds the webhook secret",
+                    "webhook_secret: [REDACTED]",
+                )
             )
-            return
-        found = self.spec.check_response(op, r.status_code, body)
-        why = "; ".join(f.description for f in found[:3])
-        self.check(
-            "responses-conform",
-            not found,
-            f"{method} {path} -> {r.status_code}: {why}",
-            r,
-            clip(why, 160),
-        )
-
-    def _no_token(self, where: str, r: httpx.Response) -> None:
-        text = r.text
-        leaked = [m.token[:11] for m in self.model.values() if m.token in text]
-        field_at = text.find('"token":')
-        self.check(
-            "token-only-on-create",
-            field_at < 0 and not leaked,
-            f"{where} answered a token ({', '.join(leaked) or 'a token field'}…)",
-            r,
-            clip(text[field_at:], 60) if field_at >= 0 else f"the token of {leaked[:1]}…",
-        )
+        return found
 
     def _now(self) -> int:
         return self.target.now_us()
 
-    def _page_all(
-        self, page_size: int, check: bool = True
-    ) -> tuple[list[dict[str, Any]], httpx.Response | None, bool]:
+    def _page_all(self, page_size: int) -> tuple[list[dict[str, Any]], httpx.Response | None, bool]:
         """Page through the list: its items, the last page's response, and whether the
         list came to its end (False when paging stopped on a breach)."""
         t = self.target
@@ -309,9 +341,6 @@ class AccessKeyContract(RuleBasedStateMachine):
             result = body.get("result")
             page = [k for k in result if isinstance(k, dict)] if isinstance(result, list) else []
             nxt = body.get("next_page_token")
-            if check:
-                self._no_token("GET /accesskeys", r)
-                self._check_token(page, nxt, page_size, r)
             again = repeated_ids(seen, page)
             if again:
                 self.check(
@@ -369,18 +398,6 @@ class AccessKeyContract(RuleBasedStateMachine):
         )
         return items, r, False
 
-    def _check_token(
-        self, page: list[dict[str, Any]], nxt: Any, page_size: int, r: httpx.Response
-    ) -> None:
-        problem = page_token_problem(self.profile, page, nxt, page_size)
-        self.check(
-            "next-page-token",
-            problem is None,
-            problem or "",
-            r,
-            f'"next_page_token": {json.dumps(nxt)}',
-        )
-
     # --- rules --------------------------------------------------------------------
 
     @rule(target=keys, name=cst.names, detail=cst.details, expire=cst.expires)
@@ -396,43 +413,13 @@ class AccessKeyContract(RuleBasedStateMachine):
             r,
         ):
             return multiple()
+        # judge has judged the token, its prefix and the arithmetic (in ``call``).
         obj = _object(r)
         token = obj.get("token", "")
-        self.check(
-            "token-only-on-create",
-            isinstance(token, str) and bool(token),
-            "the create response has no token",
-            r,
-            f'"token": {json.dumps(token)[:40]}',
-        )
-        prefix = obj.get("token_prefix")
-        self.check(
-            "token-format",
-            isinstance(token, str) and bool(TOKEN_RE.match(token)) and prefix == token[:11],
-            f"token {str(token)[:11]}… / token_prefix {prefix!r}",
-            r,
-            f'"token": "{str(token)[:11]}…", "token_prefix": {json.dumps(prefix)}',
-        )
         key_id = obj.get("id")
         created, expires = instant_us(obj.get("tm_create")), instant_us(obj.get("tm_expire"))
-        times = (
-            f'"tm_create": {json.dumps(obj.get("tm_create"))}, '
-            f'"tm_expire": {json.dumps(obj.get("tm_expire"))}'
-        )
         if created is None or expires is None or not isinstance(key_id, str):
-            self.check(
-                "expire-arithmetic", False, "tm_create or tm_expire is not a timestamp", r, times
-            )
-            return multiple()
-        span = expires - created
-        exact = self.target.is_fake
-        self.check(
-            "expire-arithmetic",
-            span == expire * US if exact else abs(span - expire * US) <= US,
-            f"expire {expire}: tm_expire - tm_create = {span / US} s",
-            r,
-            times,
-        )
+            return multiple()  # judge said what is wrong (expire-arithmetic, responses-conform)
         key = KeyModel(key_id, str(token), expire, name, detail or "", created, expires)
         self.model[key.id] = key
         own = self.call("GET", f"/accesskeys/{key.id}", token=key.token)
@@ -460,7 +447,6 @@ class AccessKeyContract(RuleBasedStateMachine):
             r,
         ):
             return
-        self._no_token("GET /accesskeys/{id}", r)
         self._same(m, r, "GET")
 
     def _same(self, m: KeyModel, r: httpx.Response, where: str) -> None:
@@ -512,7 +498,6 @@ class AccessKeyContract(RuleBasedStateMachine):
             r,
         ):
             return
-        self._no_token("PUT /accesskeys/{id}", r)
         m.name, m.detail = name or "", detail or ""
         self._same(m, r, "PUT")
 
@@ -532,7 +517,6 @@ class AccessKeyContract(RuleBasedStateMachine):
             r,
         ):
             return
-        self._no_token("DELETE /accesskeys/{id}", r)
         obj = _object(r)
         stamps = (
             f'"tm_delete": {json.dumps(obj.get("tm_delete"))}, '
@@ -556,7 +540,7 @@ class AccessKeyContract(RuleBasedStateMachine):
             f"a deleted key's token answered {own.status_code}",
             own,
         )
-        items, last, complete = self._page_all(100, check=False)
+        items, last, complete = self._page_all(100)
         listed = key in {_key_id(k) for k in items}
         if listed or complete:
             self.check(
@@ -697,21 +681,12 @@ class AccessKeyContract(RuleBasedStateMachine):
     @precondition(lambda self: self.serves_customer)
     @rule()
     def customer_get(self) -> None:
-        r = self.call("GET", "/customer")
-        if not self.check(
+        r = self.call("GET", "/customer")  # judge says whether its webhook_secret is one
+        self.check(
             "valid-requests-succeed",
             r.status_code == 200,
             f"GET /customer answered {r.status_code}",
             r,
-        ):
-            return
-        secret = _object(r).get("webhook_secret")
-        self.check(
-            "webhook-secret-only-on-get",
-            secret is None or isinstance(secret, str),
-            "GET /customer answered a webhook_secret that is not a string",
-            r,
-            f"webhook_secret of type {type(secret).__name__}",
         )
 
     def _restore_customer(self) -> None:
@@ -741,11 +716,14 @@ class AccessKeyContract(RuleBasedStateMachine):
         self.recorder.examples += 1
 
 
-def _json_or_none(r: httpx.Response) -> Any:
+def _parsed(r: httpx.Response) -> tuple[Any, bool]:
+    """The answer's JSON (None for no body) and whether it is JSON at all."""
+    if not r.content:
+        return None, True
     try:
-        return r.json()
+        return r.json(), True
     except ValueError:
-        return None
+        return None, False
 
 
 _CUSTOMER_OPERATIONS = {

@@ -25,7 +25,7 @@ from hypothesis import seed as hypothesis_seed
 from hypothesis.reporting import with_reporter
 from hypothesis.stateful import run_state_machine_as_test
 
-from .exchange_rules import token_problem
+from ..checks.exchange_rules import token_problem
 from .machine import RULES, Breach, Recorder, TargetLost, make_machine, repeated_ids
 from .strategies import NAME_PREFIX
 from .target import BoundReached, Exchange, Target, TargetError, clip, redact

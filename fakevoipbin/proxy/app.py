@@ -32,8 +32,8 @@ from typing import Any
 import httpx
 from starlette.routing import Match
 
-from .. import __version__
-from ..contract.exchange_rules import TOKEN_PREFIX_RE, judge
+from ..about import __version__
+from ..checks.exchange_rules import TOKEN_PREFIX_RE, judge
 from ..core.auth import pick_credential
 from ..core.errors import REQUEST_BODY_TOO_LARGE, ROUTE_NOT_FOUND, ErrorKind
 from ..core.journal import KEPT_HEADERS, Journal

@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from ..contract.exchange_rules import instant_us
+from ..checks.exchange_rules import instant_us
 from ..core.clock import US, format_fixed, parse_instant
 from ..core.customer_fields import ABSENT, CustomerField, put_at, value_at
 from ..core.formats import UUID_RE

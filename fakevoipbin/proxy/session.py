@@ -2,7 +2,7 @@
 and ``fakevoipbin proxy`` itself (``serve_proxy``).
 
 ``fakevoipbin run --upstream`` runs a session in a background thread around a test
-command (``contract/run.py``); ``fakevoipbin proxy`` serves one in the main thread
+command (``fakevoipbin/run.py``); ``fakevoipbin proxy`` serves one in the main thread
 until SIGINT or SIGTERM. Either way the report is written when it stops.
 """
 
@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING
 
 import httpx
 
-from .. import __version__
-from ..contract.report import ClientReport, finish, report_paths_problem
+from ..about import __version__
+from ..checks.report import ClientReport, finish, report_paths_problem
 from ..core.journal import Journal
 from ..core.profiles import get_profile
 from ..options import Options

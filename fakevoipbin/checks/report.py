@@ -3,19 +3,20 @@ exercised (the statuses and error reasons each operation answered), the routes
 production serves that the fake does not model and that the client called, and where
 they broke the spec, gathered from the journal as the client runs. Behind a proxy it
 also has the upstream's drift: each answer that broke openapi.yaml or one of the rules
-one exchange can show (``contract/exchange_rules.py``). Like the journal, it holds no
+one exchange can show (``checks/exchange_rules.py``). Like the journal, it holds no
 credential: a target's credentials are redacted, and bodies are not in it."""
 
 from __future__ import annotations
 
 import json
+import re
 import sys
 import threading
+import xml.etree.ElementTree as ET
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from xml.sax.saxutils import escape, quoteattr
 
 from ..core.journal import Entry
 from ..core.redact import redact_text
@@ -86,9 +87,9 @@ class ClientReport:
                             "method": entry.method,
                             "target": entry.target,
                             "status": entry.status,
-                            "field": v.get("field"),
-                            "rule": v.get("rule"),
-                            "description": redact_text(str(v.get("description"))),
+                            "field": _printable(v.get("field")),
+                            "rule": _printable(v.get("rule")),
+                            "description": _printable(redact_text(str(v.get("description")))),
                         }
                     )
 
@@ -100,9 +101,9 @@ class ClientReport:
             self.drift.append(
                 {
                     "operation": operation,
-                    "rule": d.get("rule"),
-                    "evidence": redact_text(str(d.get("evidence", ""))),
-                    "message": redact_text(str(d.get("message", ""))),
+                    "rule": _printable(d.get("rule")),
+                    "evidence": _printable(redact_text(str(d.get("evidence", "")))),
+                    "message": _printable(redact_text(str(d.get("message", "")))),
                     "seq": entry.seq,
                     "method": entry.method,
                     "target": entry.target,
@@ -247,107 +248,143 @@ class ClientReport:
         """JUnit XML: one test case per operation, its statuses met, error statuses
         never met and error reasons met in the case's properties, one ``failure``
         per request that broke openapi.yaml and one per upstream answer that drifted
-        (behind a proxy) (the suite's ``failures`` counts the
-        failing cases). An operation the client never called is skipped. Each route
-        the fake does not model that the client called is a skipped case of its own
-        (class ``fakevoipbin.unmodelled``, named by method and path), with its calls and
-        statuses met."""
+        (behind a proxy) (the suite's ``failures`` counts the failing cases). An
+        operation the client never called is skipped. Each route the fake does not
+        model that the client called is a skipped case of its own (class
+        ``fakevoipbin.unmodelled``, named by method and path), with its calls and
+        statuses met. ElementTree escapes; ``_xml_text`` first spells out what XML 1.0
+        cannot hold at all (control characters, lone surrogates)."""
         by_op: dict[str, list[dict[str, Any]]] = {op_id: [] for op_id in self.statuses}
         for v in self.violations:
             by_op.setdefault(v["operation_id"], []).append(v)
         drift_by_op: dict[str, list[dict[str, Any]]] = {}
         for d in self.drift:
             drift_by_op.setdefault(d["operation"], []).append(d)
-        cases: list[str] = []
+        suite = ET.Element("testsuite", {"name": "fakevoipbin contract"})
+        suite_properties = _properties(suite)
         failing = skipped = 0
         for op_id, c in self.statuses.items():
             calls = sum(c.values())
-            properties = (
-                ("calls", str(calls)),
-                ("statuses_met", _counted(c)),
-                (
-                    "documented",
-                    ", ".join(map(str, self.spec.operations[op_id].documented_statuses)),
-                ),
-                ("error_statuses_never_met", ", ".join(map(str, self.never_met(op_id)))),
-                ("reasons_met", _counted(self.reasons[op_id])),
-                ("violations", str(self.violations_by_op[op_id])),
+            case = _element(suite, "testcase", classname="fakevoipbin.contract", name=op_id)
+            _properties(
+                case,
+                calls=str(calls),
+                statuses_met=_counted(c),
+                documented=", ".join(map(str, self.spec.operations[op_id].documented_statuses)),
+                error_statuses_never_met=", ".join(map(str, self.never_met(op_id))),
+                reasons_met=_counted(self.reasons[op_id]),
+                violations=str(self.violations_by_op[op_id]),
             )
-            body = ["<properties>"]
-            body += [f"<property name={quoteattr(k)} value={quoteattr(v)}/>" for k, v in properties]
-            body.append("</properties>")
             listed = by_op.get(op_id, [])
             for v in listed:
-                message = quoteattr(f"{v['field']} broke '{v['rule']}'")
-                text = (
+                _element(
+                    case,
+                    "failure",
                     f"request #{v['seq']} {v['method']} {v['target']} -> {v['status']}: "
-                    f"{v['description']}"
-                )
-                body.append(
-                    f'<failure message={message} type="spec violation">{escape(text)}</failure>'
+                    f"{v['description']}",
+                    message=f"{v['field']} broke '{v['rule']}'",
+                    type="spec violation",
                 )
             unlisted = self.violations_by_op[op_id] - len(listed)
             if unlisted > 0:
-                body.append(
-                    f'<failure message="{unlisted} more request(s) broke openapi.yaml" '
-                    'type="spec violation">only the first violations are listed; '
-                    "see the JSON report's violation_count</failure>"
+                _element(
+                    case,
+                    "failure",
+                    "only the first violations are listed; see the JSON report's violation_count",
+                    message=f"{unlisted} more request(s) broke openapi.yaml",
+                    type="spec violation",
                 )
             drifted = drift_by_op.get(op_id, [])
             for d in drifted:
-                message = quoteattr(f"the upstream broke '{d['rule']}'")
-                text = (
+                _element(
+                    case,
+                    "failure",
                     f"answer to #{d['seq']} {d['method']} {d['target']} -> {d['status']}: "
-                    f"{d['message']}" + (f" ({d['evidence']})" if d["evidence"] else "")
-                )
-                body.append(
-                    f'<failure message={message} type="upstream drift">{escape(text)}</failure>'
+                    f"{d['message']}" + (f" ({d['evidence']})" if d["evidence"] else ""),
+                    message=f"the upstream broke '{d['rule']}'",
+                    type="upstream drift",
                 )
             if self.violations_by_op[op_id] or drifted:
                 failing += 1
             elif calls == 0:
                 skipped += 1
-                body.append('<skipped message="the client\'s tests never called it"/>')
-            cases.append(
-                f'<testcase classname="fakevoipbin.contract" name={quoteattr(op_id)}>'
-                + "".join(body)
-                + "</testcase>"
-            )
+                _element(case, "skipped", message="the client's tests never called it")
         unmodelled = self.unmodelled_routes()
         for r in unmodelled:
-            listed_properties = (
-                ("operation", r["operation"]),
-                ("calls", str(r["count"])),
-                ("statuses_met", ", ".join(f"{s}×{n}" for s, n in r["statuses"].items())),
-            )
             skipped += 1
-            cases.append(
-                '<testcase classname="fakevoipbin.unmodelled" '
-                f"name={quoteattr(r['method'] + ' ' + r['path'])}><properties>"
-                + "".join(
-                    f"<property name={quoteattr(k)} value={quoteattr(v)}/>"
-                    for k, v in listed_properties
-                )
-                + '</properties><skipped message="fakevoipbin does not model this route; '
-                'production serves it"/></testcase>'
+            case = _element(
+                suite,
+                "testcase",
+                classname="fakevoipbin.unmodelled",
+                name=f"{r['method']} {r['path']}",
             )
-        suite_properties = (
+            _properties(
+                case,
+                operation=r["operation"],
+                calls=str(r["count"]),
+                statuses_met=", ".join(f"{s}×{n}" for s, n in r["statuses"].items()),
+            )
+            _element(
+                case,
+                "skipped",
+                message="fakevoipbin does not model this route; production serves it",
+            )
+        suite.set("tests", str(len(suite) - 1))  # every child but the properties
+        suite.set("failures", str(failing))
+        suite.set("skipped", str(skipped))
+        suite.set("errors", "0")
+        for name, value in (
             ("requests", str(self.requests)),
             ("violation_count", str(self.violation_count)),
             ("unrouted_requests", str(sum(self.unrouted.values()))),
             ("unmodelled_requests", str(sum(r["count"] for r in unmodelled))),
             ("drift_count", str(self.drift_count)),
-        )
-        head = (
-            '<?xml version="1.0" encoding="utf-8"?>\n'
-            f'<testsuite name="fakevoipbin contract" tests="{len(cases)}" '
-            f'failures="{failing}" skipped="{skipped}" errors="0">\n  <properties>'
-            + "".join(
-                f"<property name={quoteattr(k)} value={quoteattr(v)}/>" for k, v in suite_properties
-            )
-            + "</properties>"
-        )
-        return head + "\n  " + "\n  ".join(cases) + "\n</testsuite>\n"
+        ):
+            _element(suite_properties, "property", name=name, value=value)
+        ET.indent(suite, space="  ")
+        body = ET.tostring(suite, encoding="unicode")
+        return '<?xml version="1.0" encoding="utf-8"?>\n' + body + "\n"
+
+
+#: What XML 1.0 cannot carry, escaped or not: control characters other than tab,
+#: newline and carriage return; surrogates; U+FFFE and U+FFFF.
+_NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _xml_text(text: str) -> str:
+    """``text`` with each character XML 1.0 cannot hold spelled out (``\\x1b``), so the
+    file still parses; ElementTree escapes the rest (quotes, ``<``, ``&``)."""
+    return _NOT_XML.sub(_spelled, text)
+
+
+def _spelled(m: re.Match[str]) -> str:
+    code = ord(m[0])
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def _element(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
+    """A child of ``parent``: its attributes and text made safe for XML 1.0."""
+    child = ET.SubElement(parent, tag, {k: _xml_text(v) for k, v in attrs.items()})
+    if text is not None:
+        child.text = _xml_text(text)
+    return child
+
+
+def _properties(parent: ET.Element, **values: str) -> ET.Element:
+    """A ``properties`` child of ``parent`` with one ``property`` per value."""
+    found = _element(parent, "properties")
+    for name, value in values.items():
+        _element(found, "property", name=name, value=value)
+    return found
+
+
+def _printable(text: Any) -> Any:
+    """A text that UTF-8 can write: a lone surrogate (an upstream's JSON may hold one)
+    spelled out as ``\\ud800``, so the table, the JSON file and the JUnit file can be
+    written. Anything but a string is left as it is."""
+    if not isinstance(text, str):
+        return text
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _counted(counts: Counter[Any]) -> str:

@@ -1,5 +1,9 @@
 """``fakevoipbin run``: a client's tests against a fresh fake (or, with ``--upstream``,
-through a checking proxy to a real server), and the report after."""
+through a checking proxy to a real server), and the report after.
+
+A command on top of the faces: it starts the Python face's fake (``testing.py``) or a
+proxy session (``proxy/session.py``) and reads the report they share
+(``checks/report.py``). Nothing below imports it but ``cli.py``."""
 
 from __future__ import annotations
 
@@ -7,17 +11,17 @@ import os
 import subprocess
 import sys
 
-from ..envnames import (
+from .checks.report import ClientReport, finish, report_paths_problem
+from .envnames import (
     ACCESSKEY_ENV,
     API_BASE_URL_ENV,
     API_KEY_ENV,
     CONTROL_TOKEN_ENV,
     URL_ENV,
 )
-from ..fixtures import FixtureError
-from ..options import Options
-from ..server import ServeError
-from .report import ClientReport, finish, report_paths_problem
+from .fixtures import FixtureError
+from .options import Options
+from .server import ServeError
 
 
 def run_client(options: Options, cmd: list[str]) -> int:
@@ -32,7 +36,7 @@ def run_client(options: Options, cmd: list[str]) -> int:
         return 2
     if options.upstream:
         return _run_through_proxy(options, cmd)
-    from ..testing import FakeVoipbin
+    from .testing import FakeVoipbin
 
     try:
         fake = FakeVoipbin(options)
@@ -57,7 +61,7 @@ def run_client(options: Options, cmd: list[str]) -> int:
 
 
 def _run_through_proxy(options: Options, cmd: list[str]) -> int:
-    from ..proxy.session import ProxySession
+    from .proxy.session import ProxySession
 
     accesskey = options.accesskey or os.environ.get(API_KEY_ENV, "")
     if not accesskey:
