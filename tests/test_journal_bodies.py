@@ -21,7 +21,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fakevoipbin import FakeVoipbin
-from fakevoipbin.contract.report import ClientReport
+from fakevoipbin.checks.report import ClientReport
 from fakevoipbin.core.journal import Entry, Journal
 from fakevoipbin.core.redact import MAX_DEPTH
 from fakevoipbin.spec import Spec

@@ -17,18 +17,16 @@ deleted key's token, a PUT that did not overwrite) is the machine's.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from typing import Any
 
 from ..core.clock import US, format_fixed, parse_instant
+from ..core.formats import TOKEN_PREFIX_RE, TOKEN_RE, token_prefix
 from ..core.profiles import Profile
 from ..core.redact import redact_text
 from ..core.rules import clamp_page_size, wrapped_expire
 from ..spec import Operation, Spec
 
-TOKEN_RE = re.compile(r"^vb_[A-Za-z0-9_-]{32}$")
-TOKEN_PREFIX_RE = re.compile(r"^vb_[A-Za-z0-9_-]{8}$")
 #: How far ``tm_expire - tm_create`` may be from ``expire`` on a server that is not a
 #: fake (its clock ticks between the two stamps).
 EXPIRE_SLACK_US = US
@@ -297,7 +295,9 @@ def _token_prefixes(keys: list[dict[str, Any]], found: Verdict) -> None:
     bad_prefix = [
         k.get("token_prefix")
         for k in keys
-        if not (isinstance(k.get("token_prefix"), str) and TOKEN_PREFIX_RE.match(k["token_prefix"]))
+        if not (
+            isinstance(k.get("token_prefix"), str) and TOKEN_PREFIX_RE.fullmatch(k["token_prefix"])
+        )
     ]
     if bad_prefix:
         found.add(
@@ -325,15 +325,15 @@ def _created(
     *,
     exact: bool = False,
 ) -> Verdict:
-    """A create's own rules: its token, token_prefix == token[:11] (token-format), and
+    """A create's own rules: its token, token_prefix == token_prefix(token) (token-format), and
     tm_expire - tm_create == expire as the profile reads it, live's int32 wrap
     included (expire-arithmetic: within a second, or exactly when ``exact``)."""
     found = Verdict() if found is None else found
     found.judged("token-format")
     token = body.get("token")
     prefix = body.get("token_prefix")
-    if not (isinstance(token, str) and TOKEN_RE.match(token) and prefix == token[:11]):
-        shown = f"{token[:11]}…" if isinstance(token, str) else json.dumps(token)
+    if not (isinstance(token, str) and TOKEN_RE.fullmatch(token) and prefix == token_prefix(token)):
+        shown = f"{token_prefix(token)}…" if isinstance(token, str) else json.dumps(token)
         found.add(
             Breach(
                 "token-format",
@@ -400,7 +400,7 @@ def _field_text(body: Any, name: str, depth: int = 0) -> str:
     if isinstance(body, dict):
         if name in body:
             value = body[name]
-            shown = f"{value[:11]}…" if isinstance(value, str) else json.dumps(value)
+            shown = f"{token_prefix(value)}…" if isinstance(value, str) else json.dumps(value)
             return f'"{name}": "{shown}"' if isinstance(value, str) else f'"{name}": {shown}'
         items: list[Any] = list(body.values())
     elif isinstance(body, list):

@@ -38,6 +38,7 @@ from hypothesis.stateful import (
 from ..checks import exchange_rules
 from ..checks.exchange_rules import instant_us, token_problem
 from ..core.clock import US
+from ..core.formats import token_prefix
 from ..core.profiles import get_profile
 from ..core.store import CUSTOMER_TEXT_FIELDS as CUSTOMER_FIELDS
 from ..spec import Spec, default_spec
@@ -296,7 +297,9 @@ class AccessKeyContract(RuleBasedStateMachine):
         found: list[exchange_rules.Breach] = []
         text = r.text
         if operation_id not in ("PostAccesskeys", "PostAuthLogin"):
-            leaked = [m.token[:11] for m in self.model.values() if m.token and m.token in text]
+            leaked = [
+                token_prefix(m.token) for m in self.model.values() if m.token and m.token in text
+            ]
             if leaked:
                 found.append(
                     exchange_rules.Breach(

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..core import views
-from ..core.formats import TOKEN_RE
+from ..core.formats import TOKEN_RE, token_prefix
 from ..core.profiles import Profile
 from ..core.rules import Page, PageName
 from ..core.store import AccessKey
@@ -100,7 +100,7 @@ class Renderer:
         ``token`` of the documented pattern)."""
         data = self.key(profile, key)
         at = data.find(b',"token_prefix":')
-        if at < 0 or not _is_token(token) or token[:11] != key.token_prefix:
+        if at < 0 or not _is_token(token) or token_prefix(token) != key.token_prefix:
             obj = views.key_view(profile, key, raw_token=token)
             self._check(self.created_check, obj)
             return encode_json(obj)
