@@ -102,12 +102,14 @@ def served(request: pytest.FixtureRequest) -> Iterator[Served]:
         stop(s)
 
 
-def _raw(served: Served, method: str, path: str) -> tuple[int, dict[str, str], bytes]:
+def _raw(
+    served: Served, method: str, path: str, headers: dict[str, str] | None = None
+) -> tuple[int, dict[str, str], bytes]:
     """One request on its own connection, headers as the server wrote them."""
     where = urlsplit(served.url)
     conn = http.client.HTTPConnection(where.hostname or "127.0.0.1", where.port, timeout=10)
     try:
-        conn.request(method, path)
+        conn.request(method, path, headers=headers or {})
         r = conn.getresponse()
         return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
     finally:
@@ -120,6 +122,10 @@ def test_a_served_fake_answers_ping_in_both_profiles(served: Served) -> None:
     assert headers["content-type"] == "application/json; charset=utf-8"
     assert headers["content-length"] == str(len(PONG))
     assert GENERATED_ID.match(headers["x-request-id"])
+    status, headers, body = _raw(served, "OPTIONS", "/ping", {"Origin": FOREIGN_ORIGIN})
+    assert (status, body) == (204, b"")
+    assert headers["access-control-allow-origin"] == "*"
+    assert "content-length" not in headers and "transfer-encoding" not in headers
     status, headers, body = _raw(served, "HEAD", "/ping")
     assert status == 404 and body == b""
     status, _headers, body = _raw(served, "POST", "/ping")
@@ -128,6 +134,7 @@ def test_a_served_fake_answers_ping_in_both_profiles(served: Served) -> None:
     assert status == 200
     entries = json.loads(body)["entries"]
     assert [(e["method"], e["target"], e["status"]) for e in entries] == [
+        ("OPTIONS", "/ping", 204),  # a preflight no route takes, as any path's
         ("HEAD", "/ping", 404),
         ("POST", "/ping", 404),
     ]

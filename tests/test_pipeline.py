@@ -4,15 +4,18 @@ operation gets, the order a client meets them in, the Exchange they share, the r
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 from typing import Any
 
 import httpx
 import pytest
 
+from fakevoipbin.core import routetable
 from fakevoipbin.core.faults import make_rule
+from fakevoipbin.web import pipeline as pipeline_module
 from fakevoipbin.web.exchange import Exchange, Message
-from fakevoipbin.web.pipeline import CHECK_ORDER, Pipeline, Stage
+from fakevoipbin.web.pipeline import CHECK_ORDER, GUARD_STAGES, Pipeline, Stage
 
 from .conftest import (
     ADMIN_LOGIN,
@@ -73,6 +76,18 @@ def test_stages_are_the_pipelines_own_methods(docs: Harness) -> None:
     assert len(set(CHECK_ORDER)) == len(CHECK_ORDER)
     for stage in CHECK_ORDER:
         assert vars(Pipeline)[stage.__name__] is stage
+
+
+def test_no_stage_is_looked_up_by_name() -> None:
+    """The pipeline holds its stages as functions (no getattr by a string), and the
+    core's route table names none of them: it declares its middleware as Guards."""
+    source = inspect.getsource(pipeline_module)
+    assert "getattr(" not in source
+    names = {stage.__name__ for stage in GUARD_STAGES.values()}
+    assert names == {"per_ip_limit", "credentials", "customer_limit", "frozen"}
+    table_source = inspect.getsource(routetable)
+    for name in names:
+        assert f'"{name}"' not in table_source, name
 
 
 def test_login_has_no_credential_stages(docs: Harness) -> None:
