@@ -12,11 +12,13 @@ row has the generated operation name and a group, whose middleware runs first:
   frozen check, with no customer limit;
 - ``docs`` and ``health`` (``/ping``): nothing.
 
-Then production's handler answers. The fake answers what it does not model with 501
-NOT_MODELLED, except where production's answer needs no model: the eight ``/v1.0/auth/*``
-stubs are 404 ROUTE_NOT_FOUND (pointing to the root ``/auth/...`` path), and
-``/v1.0/customers`` with its sub-routes is 403 PERMISSION_DENIED to all but a project
-super admin.
+Each group's middleware is data, a tuple of ``Guard`` (``Route.guards``); the web layer
+runs each guard as a stage of its own. Then production's handler answers. The fake
+answers what it does not model with 501 NOT_MODELLED, except where production's answer
+needs no model: the eight ``/v1.0/auth/*`` stubs are 404 ROUTE_NOT_FOUND (pointing to
+the root ``/auth/...`` path), and ``/v1.0/customers`` with its sub-routes is 403
+PERMISSION_DENIED to all but a project super admin. (``GET /ping``'s pong is a route
+of the web layer's own, ``web/app.Ping``, so never reaches ``Route.answer``.)
 
 ``lookup`` matches a path as gin does: a static row by equality, a ``{param}`` segment
 by any non-empty segment (a static row wins over a parameter at the same place), and a
