@@ -40,18 +40,20 @@ from bench.run import (
     wait_port,
 )
 
-#: (object path, attribute, label, is a coroutine function). Installed before the app
-#: is built, so the pipeline's stages are the timed ones.
+#: (object path, attribute, label, is a coroutine function). Each is a name the stages
+#: look up as they run (a module's global, a class's attribute), so the timed one runs.
 STAGES = [
-    ("fakevoipbin.web.pipeline:Pipeline", "body", "read, parse, bind, check body", True),
-    ("fakevoipbin.web.pipeline:Pipeline", "credentials", "credentials to identity", False),
+    ("fakevoipbin.web.bodies:BodyReader", "read", "read body", True),
+    ("fakevoipbin.web.pipeline", "body_findings", "parse, bind, check body", False),
+    ("fakevoipbin.web.pipeline", "read_credentials", "credentials read", False),
+    ("fakevoipbin.web.pipeline", "identify", "credentials to identity", False),
     ("fakevoipbin.core.rules", "create_key", "create: rules, mint, store", False),
     ("fakevoipbin.core.rules", "get_key", "get: rules and lookup", False),
     ("fakevoipbin.web.render:Renderer", "created", "render new key (view, check, encode)", False),
     ("fakevoipbin.web.render:Renderer", "_check", "  of which: validate against spec", False),
     ("fakevoipbin.web.render", "encode_json", "  of which: encode", False),
-    ("fakevoipbin.web.pipeline", "request_id_for", "request id", False),
-    ("fakevoipbin.web.pipeline:Pipeline", "journal", "journal entry", False),
+    ("fakevoipbin.web.frame", "request_id_for", "request id", False),
+    ("fakevoipbin.web.pipeline", "journal", "journal entry", False),
 ]
 
 WHOLE = "whole request (Starlette, app and sends)"

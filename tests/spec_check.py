@@ -61,7 +61,7 @@ def check(method: str, path: str, status: int, body: bytes) -> None:
     if op is None:
         if body:  # routes outside the spec (404, preflight) still use the envelope
             errors = list(_validator("#/components/schemas/Error").iter_errors(json.loads(body)))
-            if errors and not path.startswith("/openapi.yaml"):
+            if errors and not path.startswith("/openapi.yaml") and path != "/ping":
                 raise NonConforming(f"{method} {path} {status}: {errors[0].message}")
         return
     responses = op["responses"]

@@ -16,11 +16,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from fakevoipbin.checks.inputs import parse_query
 from fakevoipbin.core.redact import redact_target
 from fakevoipbin.core.seeds import Seeds
 from fakevoipbin.core.store import AccessKey
 from fakevoipbin.web.encoding import encode_json, encode_json_reference
-from fakevoipbin.web.inputs import parse_query
 from fakevoipbin.web.pipeline import TARGET_CACHE_SIZE
 from fakevoipbin.web.render import InvalidResponse
 

@@ -4,15 +4,18 @@ operation gets, the order a client meets them in, the Exchange they share, the r
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 from typing import Any
 
 import httpx
 import pytest
 
+from fakevoipbin.core import routetable
 from fakevoipbin.core.faults import make_rule
+from fakevoipbin.web import pipeline as pipeline_module
 from fakevoipbin.web.exchange import Exchange, Message
-from fakevoipbin.web.pipeline import CHECK_ORDER, Pipeline
+from fakevoipbin.web.pipeline import CHECK_ORDER, GUARD_STAGES, Pipeline, Stage
 
 from .conftest import (
     ADMIN_LOGIN,
@@ -33,9 +36,9 @@ def _names(pipeline: Pipeline, op_id: str, rate_limit: bool = True) -> list[str]
     return [stage.__name__ for stage in pipeline.stages_for(op, rate_limit=rate_limit)]
 
 
-def _is_subsequence(names: list[str], order: tuple[str, ...]) -> bool:
+def _is_subsequence(stages: tuple[Stage, ...], order: tuple[Stage, ...]) -> bool:
     rest = iter(order)
-    return all(name in rest for name in names)
+    return all(stage in rest for stage in stages)
 
 
 def _error(r: httpx.Response) -> tuple[int, str]:
@@ -49,41 +52,42 @@ def _bearer(h: Harness, login: dict[str, str]) -> httpx.Client:
 # --- the stages each operation gets --------------------------------------------------
 
 
-def test_check_order_is_productions() -> None:
-    """One tuple names every stage, in production's order."""
-    assert CHECK_ORDER == (
-        "request_id",
-        "cors",
-        "fault",
-        "per_ip_limit",
-        "credentials",
-        "customer_limit",
-        "frozen",
-        "query",
-        "path_id",
-        "body",
-        "operation",
-    )
-
-
 @pytest.mark.parametrize("rate_limit", [True, False])
 def test_every_operations_stages_follow_check_order(docs: Harness, rate_limit: bool) -> None:
     """Each operation's stages are a subsequence of CHECK_ORDER, in that order."""
     pipeline = docs.app.pipeline
     assert len(pipeline.spec.operations) == 11
     for op_id in pipeline.spec.operations:
+        stages = pipeline.stages_for(pipeline.spec.operations[op_id], rate_limit=rate_limit)
+        assert _is_subsequence(stages, CHECK_ORDER), op_id
         names = _names(pipeline, op_id, rate_limit)
-        assert _is_subsequence(names, CHECK_ORDER), (op_id, names)
         assert len(set(names)) == len(names), (op_id, names)
         assert names[:3] == ["request_id", "cors", "fault"], (op_id, names)
         assert names[-1] == "operation", (op_id, names)
 
 
-def test_stages_are_the_pipelines_bound_methods(docs: Harness) -> None:
-    """A stage is the pipeline's own method of that name."""
+def test_stages_are_the_pipelines_own_methods(docs: Harness) -> None:
+    """A stage is a method of Pipeline itself, held as the function (no name to look
+    up): CHECK_ORDER names each once."""
     pipeline = docs.app.pipeline
-    for stage in pipeline.stages_for(pipeline.spec.operations["PutAccesskeysId"]):
-        assert stage == getattr(pipeline, stage.__name__)
+    stages = pipeline.stages_for(pipeline.spec.operations["PutAccesskeysId"])
+    assert stages[0] is Pipeline.request_id and stages[-1] is Pipeline.operation
+    assert Pipeline.frozen in stages and Pipeline.body in stages
+    assert len(set(CHECK_ORDER)) == len(CHECK_ORDER)
+    for stage in CHECK_ORDER:
+        assert vars(Pipeline)[stage.__name__] is stage
+
+
+def test_no_stage_is_looked_up_by_name() -> None:
+    """The pipeline holds its stages as functions (no getattr by a string), and the
+    core's route table names none of them: it declares its middleware as Guards."""
+    source = inspect.getsource(pipeline_module)
+    assert "getattr(" not in source
+    names = {stage.__name__ for stage in GUARD_STAGES.values()}
+    assert names == {"per_ip_limit", "credentials", "customer_limit", "frozen"}
+    table_source = inspect.getsource(routetable)
+    for name in names:
+        assert f'"{name}"' not in table_source, name
 
 
 def test_login_has_no_credential_stages(docs: Harness) -> None:
@@ -148,6 +152,84 @@ def test_without_rate_limits_the_limit_stages_are_absent(docs: Harness) -> None:
 
 
 # --- the order as a client meets it ----------------------------------------------------
+
+
+def _answer(r: httpx.Response) -> tuple[int, str] | tuple[int, str, str]:
+    """Status and reason, and for a 429 which limit refused it."""
+    err = r.json()["error"]
+    if r.status_code == 429:
+        return r.status_code, err["reason"], err["details"][0]["limited_by"]
+    return r.status_code, err["reason"]
+
+
+def _spend_the_limits(h: Harness) -> None:
+    """Rate limits on; the frozen customer's bucket spent, then this client's per-IP
+    bucket (each of these requests takes a per-IP token before its customer's)."""
+    h.state.rate_limit = True
+    c = h.client(FROZEN_TOKEN)
+    seen = [_answer(c.get("/accesskeys")) for _ in range(401)]
+    assert seen[:33] == [(403, "ACCOUNT_FROZEN")] * 33
+    assert seen[33:400] == [(429, "RATE_LIMIT_EXCEEDED", "customer")] * 367
+    assert seen[400] == (429, "RATE_LIMIT_EXCEEDED", "ip")
+
+
+def test_a_request_that_breaks_every_check_meets_them_in_order(fake: Harness) -> None:
+    """One PUT that breaks every check at once gets the earliest stage's answer; fixing
+    that one shows the next, stage by stage, down to the operation and a 200."""
+    _spend_the_limits(fake)
+    limiter = fake.state.limiter
+    fake.state.faults.add(
+        make_rule(set(fake.app.spec.operations), operation="PutAccesskeysId", status=503)
+    )
+    unknown_key = "vb_" + "x" * 32
+
+    def put(token: str, key_id: str, body: bytes) -> httpx.Response:
+        return fake.client(token).put(f"/accesskeys/{key_id}", content=body)
+
+    broken = b"{not json"
+    # fault, per-IP limit, credentials, customer limit, frozen, id, body: all broken
+    assert _answer(put(unknown_key, BAD_ID, broken)) == (503, "UNAVAILABLE")
+    # the rule was for one call; the per-IP limit is next
+    assert _answer(put(unknown_key, BAD_ID, broken)) == (429, "RATE_LIMIT_EXCEEDED", "ip")
+    limiter.per_ip.clear()
+    assert _answer(put(unknown_key, BAD_ID, broken)) == (401, "INVALID_CREDENTIALS")
+    # a frozen customer's key, whose customer's bucket is spent
+    assert _answer(put(FROZEN_TOKEN, BAD_ID, broken)) == (
+        429,
+        "RATE_LIMIT_EXCEEDED",
+        "customer",
+    )
+    limiter.per_customer.clear()
+    assert _answer(put(FROZEN_TOKEN, BAD_ID, broken)) == (403, "ACCOUNT_FROZEN")
+    # a customer in good standing: the id, then the body
+    assert _answer(put(TUTORIAL_TOKEN, BAD_ID, broken)) == (400, "INVALID_ID")
+    assert _answer(put(TUTORIAL_TOKEN, UNKNOWN_KEY_ID, broken)) == (400, "INVALID_JSON_BODY")
+    # the operation's own rules: a key nobody has
+    unknown = {"docs": (404, "ACCESSKEY_NOT_FOUND"), "live": (400, "INVALID_ARGUMENT")}
+    r = put(TUTORIAL_TOKEN, UNKNOWN_KEY_ID, b'{"name": "fixed"}')
+    assert _answer(r) == unknown[fake.options.profile]
+    r = put(TUTORIAL_TOKEN, TUTORIAL_KEY_ID, b'{"name": "fixed"}')
+    assert r.status_code == 200 and r.json()["name"] == "fixed"
+
+
+def test_a_list_that_breaks_every_check_meets_them_in_order(fake: Harness) -> None:
+    """The same for the list's query: the limits, credentials and the frozen check
+    come before page_size=abc, the query before the operation."""
+    _spend_the_limits(fake)
+    limiter = fake.state.limiter
+
+    def get(token: str | None, page_size: str) -> httpx.Response:
+        return fake.client(token).get("/accesskeys", params={"page_size": page_size})
+
+    assert _answer(get(None, "abc")) == (429, "RATE_LIMIT_EXCEEDED", "ip")
+    limiter.per_ip.clear()
+    assert _answer(get(None, "abc")) == (401, "AUTHENTICATION_REQUIRED")
+    assert _answer(get(FROZEN_TOKEN, "abc")) == (429, "RATE_LIMIT_EXCEEDED", "customer")
+    limiter.per_customer.clear()
+    assert _answer(get(FROZEN_TOKEN, "abc")) == (403, "ACCOUNT_FROZEN")
+    assert _answer(get(TUTORIAL_TOKEN, "abc")) == (400, "INVALID_REQUEST_PARAMETER")
+    r = get(TUTORIAL_TOKEN, "2")
+    assert r.status_code == 200 and 0 < len(r.json()["result"]) <= 2
 
 
 def test_credentials_come_before_the_id_and_the_body(fake: Harness) -> None:

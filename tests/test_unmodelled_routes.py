@@ -21,9 +21,14 @@ from fakevoipbin.checks.report import ClientReport
 from fakevoipbin.core import errors
 from fakevoipbin.core.journal import Entry
 from fakevoipbin.core.routetable import (
+    NO_GUARDS,
     PROTECTED_AUTH,
+    PROTECTED_AUTH_GUARDS,
+    PUBLIC_AUTH_GUARDS,
     STUB_MESSAGES,
     TABLE_FILE,
+    V1_GUARDS,
+    Guard,
     Route,
     RouteTable,
     TableError,
@@ -34,7 +39,7 @@ from fakevoipbin.fixtures import parse_fixtures
 from fakevoipbin.journal_queries import LocalJournal
 from fakevoipbin.resources import default_fixtures_path
 from fakevoipbin.spec import Spec
-from fakevoipbin.web.pipeline import CHECK_ORDER
+from fakevoipbin.web.pipeline import CHECK_ORDER, GUARD_STAGES, Pipeline, route_stages
 
 from . import spec_check
 from .conftest import (
@@ -145,21 +150,34 @@ def test_the_auth_groups_halves_and_the_stubs_are_rows() -> None:
         assert (method, path.removeprefix("/v1.0")) in auth
 
 
-def test_each_rows_stages_are_pipeline_stages_in_check_order() -> None:
+def test_each_rows_guards_are_a_groups_middleware_in_productions_order() -> None:
     seen = set()
     for row in TABLE:
-        stages = row.stages
-        assert list(stages) == [s for s in CHECK_ORDER if s in stages], row
-        seen.add(stages)
-    assert seen == {
-        ("per_ip_limit", "credentials", "customer_limit", "frozen"),
-        ("per_ip_limit",),
-        ("per_ip_limit", "credentials", "frozen"),
-        (),
-    }
-    groups = {r.group: r.stages for r in TABLE if (r.method, r.path) not in PROTECTED_AUTH}
+        guards = row.guards
+        assert list(guards) == [g for g in Guard if g in guards], row
+        seen.add(guards)
+    assert seen == {V1_GUARDS, PUBLIC_AUTH_GUARDS, PROTECTED_AUTH_GUARDS, NO_GUARDS}
+    assert V1_GUARDS == (Guard.PER_IP_LIMIT, Guard.CREDENTIALS, Guard.CUSTOMER_LIMIT, Guard.FROZEN)
+    assert PROTECTED_AUTH_GUARDS == (Guard.PER_IP_LIMIT, Guard.CREDENTIALS, Guard.FROZEN)
+    groups = {r.group: r.guards for r in TABLE if (r.method, r.path) not in PROTECTED_AUTH}
     assert groups["docs"] == groups["health"] == ()
-    assert groups["auth"] == ("per_ip_limit",)
+    assert groups["auth"] == (Guard.PER_IP_LIMIT,)
+
+
+def test_each_guard_runs_as_its_stage_in_check_order() -> None:
+    """Every guard of the core has its stage (the pipeline's own method), and a row's
+    stages are the request id, CORS, its guards' stages in CHECK_ORDER, then the
+    route's answer."""
+    assert set(GUARD_STAGES) == set(Guard)
+    assert GUARD_STAGES[Guard.FROZEN] is Pipeline.frozen
+    assert GUARD_STAGES[Guard.CREDENTIALS] is Pipeline.credentials
+    for guards in (V1_GUARDS, PUBLIC_AUTH_GUARDS, PROTECTED_AUTH_GUARDS, NO_GUARDS):
+        stages = route_stages(guards)
+        middle = stages[2:-1]
+        assert stages[:2] == (Pipeline.request_id, Pipeline.cors)
+        assert stages[-1] is Pipeline.route_answer
+        assert middle == tuple(GUARD_STAGES[g] for g in guards)
+        assert list(middle) == [s for s in CHECK_ORDER if s in middle]
 
 
 @pytest.mark.parametrize(
@@ -323,7 +341,6 @@ def test_the_protected_auth_routes_want_credentials_and_refuse_frozen(
 @pytest.mark.parametrize(
     ("method", "path"),
     [
-        ("GET", "/ping"),
         ("GET", "/docs/x"),
         ("GET", "/docs/"),
         ("GET", "/docs/a/b/index.html"),
@@ -515,7 +532,7 @@ def test_the_docs_and_health_routes_are_not_limited(make_fake: Any) -> None:
     c = root(fake)
     statuses = Counter(c.get("/ping").status_code for _ in range(420))
     statuses.update(c.get("/docs/x").status_code for _ in range(30))
-    assert statuses == {501: 450}
+    assert statuses == {200: 420, 501: 30}
     assert fake.client().get("/accesskeys").status_code == 200
     assert root(fake).post("/auth/login", json=ADMIN_LOGIN).status_code == 200
 
@@ -584,7 +601,7 @@ def test_the_report_lists_unmodelled_routes_with_counts() -> None:
             ("GET", "/v1.0/calls?accesskey=[REDACTED]", "GetCalls", 501),
             ("GET", "/v1.0/calls", "GetCalls", 501),
             ("DELETE", f"/v1.0/customers/{SOME_ID}", "DeleteCustomersId", 403),
-            ("GET", "/ping", "service.GetPing", 501),
+            ("GET", "/openapi.json", "inline:gens/openapi_redoc/openapi.json", 501),
         ]
     ):
         report.observe(entry(n, method, target, op, status, modelled=False))
@@ -600,8 +617,8 @@ def test_the_report_lists_unmodelled_routes_with_counts() -> None:
         },
         {
             "method": "GET",
-            "path": "/ping",
-            "operation": "service.GetPing",
+            "path": "/openapi.json",
+            "operation": "inline:gens/openapi_redoc/openapi.json",
             "count": 1,
             "statuses": {"501": 1},
         },

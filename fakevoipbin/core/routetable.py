@@ -12,11 +12,13 @@ row has the generated operation name and a group, whose middleware runs first:
   frozen check, with no customer limit;
 - ``docs`` and ``health`` (``/ping``): nothing.
 
-Then production's handler answers. The fake answers what it does not model with 501
-NOT_MODELLED, except where production's answer needs no model: the eight ``/v1.0/auth/*``
-stubs are 404 ROUTE_NOT_FOUND (pointing to the root ``/auth/...`` path), and
-``/v1.0/customers`` with its sub-routes is 403 PERMISSION_DENIED to all but a project
-super admin.
+Each group's middleware is data, a tuple of ``Guard`` (``Route.guards``); the web layer
+runs each guard as a stage of its own. Then production's handler answers. The fake
+answers what it does not model with 501 NOT_MODELLED, except where production's answer
+needs no model: the eight ``/v1.0/auth/*`` stubs are 404 ROUTE_NOT_FOUND (pointing to
+the root ``/auth/...`` path), and ``/v1.0/customers`` with its sub-routes is 403
+PERMISSION_DENIED to all but a project super admin. (``GET /ping``'s pong is a route
+of the web layer's own, ``web/app.Ping``, so never reaches ``Route.answer``.)
 
 ``lookup`` matches a path as gin does: a static row by equality, a ``{param}`` segment
 by any non-empty segment (a static row wins over a parameter at the same place), and a
@@ -28,6 +30,7 @@ took (``Pipeline.unrouted``), so the modelled routes never pay for it.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from enum import Enum
 from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
@@ -51,11 +54,22 @@ PROTECTED_AUTH = frozenset(
     }
 )
 
-#: Production's middleware per kind of row, by the pipeline's stage names, in order.
-V1_STAGES = ("per_ip_limit", "credentials", "customer_limit", "frozen")
-PUBLIC_AUTH_STAGES = ("per_ip_limit",)
-PROTECTED_AUTH_STAGES = ("per_ip_limit", "credentials", "frozen")
-NO_STAGES: tuple[str, ...] = ()
+
+class Guard(Enum):
+    """A piece of production's middleware that a route group runs before its handler.
+    The web layer runs each as a stage of its pipeline (``web/pipeline.GUARD_STAGES``)."""
+
+    PER_IP_LIMIT = "the per-IP rate limit (the v1 group's, or the auth group's)"
+    CREDENTIALS = "Authenticate: who is calling (401 when nobody)"
+    CUSTOMER_LIMIT = "the per-customer rate limit"
+    FROZEN = "the frozen-account check (403 ACCOUNT_FROZEN)"
+
+
+#: Production's middleware per kind of row, in the order it runs.
+V1_GUARDS = (Guard.PER_IP_LIMIT, Guard.CREDENTIALS, Guard.CUSTOMER_LIMIT, Guard.FROZEN)
+PUBLIC_AUTH_GUARDS = (Guard.PER_IP_LIMIT,)
+PROTECTED_AUTH_GUARDS = (Guard.PER_IP_LIMIT, Guard.CREDENTIALS, Guard.FROZEN)
+NO_GUARDS: tuple[Guard, ...] = ()
 
 #: The ``/v1.0/auth/*`` stubs' 404 messages (bin-api-manager/server: generated
 #: operations whose real handlers sit at the root ``/auth/...`` path).
@@ -84,15 +98,15 @@ class Route(NamedTuple):
     group: str
 
     @property
-    def stages(self) -> tuple[str, ...]:
-        """The pipeline stages production runs for this row before its handler."""
+    def guards(self) -> tuple[Guard, ...]:
+        """The middleware production runs for this row before its handler, in order."""
         if self.group == "v1":
-            return V1_STAGES
+            return V1_GUARDS
         if self.group == "auth":
             if (self.method, self.path) in PROTECTED_AUTH:
-                return PROTECTED_AUTH_STAGES
-            return PUBLIC_AUTH_STAGES
-        return NO_STAGES
+                return PROTECTED_AUTH_GUARDS
+            return PUBLIC_AUTH_GUARDS
+        return NO_GUARDS
 
     @property
     def login_limited(self) -> bool:

@@ -8,15 +8,18 @@ One request, top to bottom:
     read       the client's body, whole (over ``MAX_REQUEST_BODY``: a 413 here)
     forward    method, path, query, body and headers as sent, less the hop-by-hop
                headers and with the upstream's Host, over one HTTP/1.1 pool (httpx)
-    check      the client's request against openapi.yaml (``request_findings``),
+    check      the client's request against openapi.yaml
+               (``checks/request.request_findings``, as the fake's pipeline checks it),
                the upstream's answer against openapi.yaml and the rules one
-               exchange can show (``contract/exchange_rules.judge``): its drift
+               exchange can show (``checks/exchange_rules.judge``): its drift
     journal    the exchange, credentials redacted, with the drift; the recording
     answer     the upstream's status, headers (less hop-by-hop) and body bytes
 
 An upstream that cannot be reached is a 502 in the API's envelope (504 when it did
 not answer in time), reason ``UPSTREAM_UNREACHABLE`` or ``UPSTREAM_TIMEOUT``: the
-proxy's own, never production's.
+proxy's own, never production's. The proxy's own answers (those, its 413 and its
+control API's) leave through the fake's frame (``web/frame.error_reply`` and
+``send_reply``), with no request id: the proxy makes none of its own.
 """
 
 from __future__ import annotations
@@ -33,19 +36,21 @@ import httpx
 from starlette.routing import Match
 
 from ..about import __version__
-from ..checks.exchange_rules import TOKEN_PREFIX_RE, judge
+from ..checks.exchange_rules import judge
+from ..checks.inputs import parse_query
+from ..checks.request import read_credentials, request_findings
 from ..core.auth import pick_credential
-from ..core.errors import REQUEST_BODY_TOO_LARGE, ROUTE_NOT_FOUND, ErrorKind
+from ..core.errors import REQUEST_BODY_TOO_LARGE, ROUTE_NOT_FOUND, ApiError, ErrorKind
+from ..core.formats import TOKEN_LEAD, TOKEN_PREFIX_RE, token_prefix
 from ..core.journal import KEPT_HEADERS, Journal
 from ..core.profiles import Profile
 from ..core.redact import redact_target
 from ..core.routetable import default_table
 from ..spec import Finding, Operation, Spec
 from ..web.bodies import BodyGone, read_all
-from ..web.control import CONTROL_UNAUTHENTICATED, control_token_ok, error_response, json_response
-from ..web.exchange import Receive, Scope, Send
-from ..web.inputs import BodyError, bind_object, parse_json_body, parse_query
-from ..web.pipeline import query_param, read_credentials
+from ..web.control import CONTROL_UNAUTHENTICATED, control_token_ok
+from ..web.exchange import Receive, Reply, Scope, Send
+from ..web.frame import error_reply, log_access, send_reply
 from ..web.routing import ExactRoute
 from .upstream import Upstream
 
@@ -78,7 +83,6 @@ UPSTREAM_TIMEOUT_ERROR = ErrorKind(
     504, "UNAVAILABLE", "UPSTREAM_TIMEOUT", "The upstream did not answer fakevoipbin proxy in time."
 )
 log = logging.getLogger("fakevoipbin.proxy")
-access_log = logging.getLogger("fakevoipbin.access")
 #: httpx logs each request's URL at INFO, a credential in its query included, and
 #: httpcore its traffic at DEBUG: neither may reach the proxy's log.
 QUIET_LOGGERS = ("httpx", "httpcore")
@@ -107,29 +111,6 @@ class Operations:
         return None, {}
 
 
-def request_findings(
-    spec: Spec, op: Operation, path_params: dict[str, Any], query: dict[str, list[str]], raw: bytes
-) -> tuple[list[Finding], Any]:
-    """How the client's request broke openapi.yaml (its query, path id and body), and
-    its body parsed as production binds it (None when it has none or it is not JSON)."""
-    found: list[Finding] = []
-    for param in op.parameters.values():
-        if param.location == "query" and param.name in query:
-            found += query_param(spec, param, query[param.name])[1]
-        elif param.location == "path" and param.name in path_params:
-            found += spec.check_param(param, path_params[param.name])
-    if op.body_validator is None:
-        return found, None
-    try:
-        value = parse_json_body(raw)
-    except BodyError as exc:
-        return [*found, Finding("body", "json", f"the body is not valid JSON: {exc}")], None
-    bound = bind_object(value, op.body_fields)
-    if bound is None:
-        return [*found, Finding("body", "type", "the body must be a JSON object")], value
-    return found + spec.check_body(op, bound), value
-
-
 def credential_label(query: dict[str, list[str]], headers: dict[str, str]) -> str:
     """Which credential the request carried, taken in production's order
     (``core/auth.pick_credential``), never the secret: ``accesskey vb_…`` by its
@@ -140,14 +121,15 @@ def credential_label(query: dict[str, list[str]], headers: dict[str, str]) -> st
     kind, source, value = picked
     if kind == "accesskey":
         return "accesskey " + _prefix(value)
-    if source == "bearer" and value.startswith("vb_"):  # docs takes a key as a Bearer
+    if source == "bearer" and value.startswith(TOKEN_LEAD):  # docs takes a key as a Bearer
         return f"accesskey {_prefix(value)} (bearer)"
     return "jwt"
 
 
 def _prefix(key: str) -> str:
     """An access key's token_prefix, or ``(not a vb_ token)``: never more of it."""
-    return key[:11] if TOKEN_PREFIX_RE.match(key[:11]) else "(not a vb_ token)"
+    prefix = token_prefix(key)
+    return prefix if TOKEN_PREFIX_RE.fullmatch(prefix) else "(not a vb_ token)"
 
 
 class ProxyApp:
@@ -238,7 +220,7 @@ class ProxyApp:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         if raw is None:
             self._journal(scope, headers, b"", REQUEST_BODY_TOO_LARGE.http, None, [], [], "")
-            await error_response(REQUEST_BODY_TOO_LARGE, "")(scope, receive, send)
+            await send_reply(send, error_reply(ApiError(REQUEST_BODY_TOO_LARGE)))
             return
         raw_path = scope.get("raw_path") or scope["path"].encode("utf-8")
         url = self.upstream.url_for(raw_path.decode("latin-1"), raw_query.decode("latin-1"))
@@ -281,7 +263,7 @@ class ProxyApp:
         op, _params = self.operations.match(scope["method"], scope["path"])
         op_id = op.operation_id if op is not None else None
         self._journal(scope, headers, raw, kind.http, op_id, [], [], kind.reason)
-        await error_response(kind, "")(scope, receive, send)
+        await send_reply(send, error_reply(ApiError(kind)))
 
     # --- checking ---------------------------------------------------------------------
 
@@ -361,8 +343,7 @@ class ProxyApp:
         method: str = scope["method"]
         target = redact_target(scope["path"], scope.get("query_string", b""))
         if self.access_log:
-            client = scope.get("client") or ("-", 0)
-            access_log.info('%s:%s "%s %s" %d', client[0], client[1], method, target, status)
+            log_access(scope, target, status)
         self.journal.record(
             time_us=_now_us(),
             method=method,
@@ -390,7 +371,7 @@ class ProxyApp:
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         if not control_token_ok(headers, self.control_token):
-            await error_response(CONTROL_UNAUTHENTICATED, "")(scope, receive, send)
+            await send_reply(send, error_reply(ApiError(CONTROL_UNAUTHENTICATED)))
             return
         route = (scope["method"], scope["path"])
         if route == ("GET", "/_fake/health"):
@@ -409,9 +390,9 @@ class ProxyApp:
             self.journal.clear()
             body = {"cleared": count}
         else:
-            await error_response(ROUTE_NOT_FOUND, "")(scope, receive, send)
+            await send_reply(send, error_reply(ApiError(ROUTE_NOT_FOUND)))
             return
-        await json_response(200, body)(scope, receive, send)
+        await send_reply(send, Reply(200, body))
 
 
 def _now_us() -> int:

@@ -3,7 +3,8 @@
 - One route per operation in openapi.yaml (``ExactRoute``: one method each, as gin
   routes), whose endpoint runs that operation's stages of the pipeline
   (``web/pipeline.py``, production's check order).
-- ``GET /openapi.yaml``: the spec the fake runs on.
+- ``GET /openapi.yaml``: the spec the fake runs on (``SpecFile``).
+- ``GET /ping``: production's health check, 200 ``{"message":"pong"}`` (``Ping``).
 - The control API, mounted at ``/_fake`` (``web/control.py``), unless it is off.
 - Whatever no route takes goes to the router's default, ``Pipeline.unrouted``: a
   route production serves and the fake does not model (``core/routetable.py``) runs
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable
 from dataclasses import dataclass
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -31,10 +33,11 @@ from starlette.routing import BaseRoute, Match
 from ..core import errors
 from ..core.state import State
 from ..spec import Operation, Spec
+from . import frame
 from .bodies import BodyReader
 from .control import ResetTo, control_mount
 from .encoding import JSON_TYPE, encode_json, envelope
-from .exchange import Exchange, Receive, Scope, Send
+from .exchange import Exchange, Receive, Reply, Scope, Send
 from .pipeline import Pipeline, Stage
 from .routing import ExactRoute
 
@@ -96,7 +99,9 @@ def build_app(
         ExactRoute(op.path, OperationEndpoint(pipeline, op), op.method, name=op.operation_id)
         for op in spec.operations.values()
     ]
-    routes = [*operations, ExactRoute("/openapi.yaml", SpecFile(pipeline), "GET")]
+    # The API's own routes: each operation's, and production's health check.
+    api: list[BaseRoute] = [*operations, ExactRoute("/ping", Ping(state), "GET")]
+    routes = [*api, ExactRoute("/openapi.yaml", SpecFile(state, spec), "GET")]
     if control:
         routes.append(control_mount(state, spec, bodies, control_token, reset))
     asgi = Starlette(routes=routes, exception_handlers={Exception: _internal_error})
@@ -104,7 +109,7 @@ def build_app(
     # pipeline redirects as production does), and our own 404 for whatever is left.
     asgi.router.redirect_slashes = False
     asgi.router.default = pipeline.unrouted
-    pipeline.routes_match = Matcher(operations)
+    pipeline.routes_match = Matcher(api)
     return WebApp(asgi, state, spec, pipeline, bodies)
 
 
@@ -119,25 +124,45 @@ class Matcher:
         return any(route.matches(probe)[0] is Match.FULL for route in self.routes)
 
 
-class SpecFile:
-    """``GET /openapi.yaml``: the spec this fake runs on, with the request id and CORS
-    headers every answer carries; not journaled."""
+class PlainAnswer:
+    """A route that always gives one answer, in the frame's request id and CORS and
+    not journaled: what production's global middleware does before a handler that
+    reads nothing of the request."""
 
-    def __init__(self, pipeline: Pipeline) -> None:
-        self.pipeline = pipeline
-        self.body = pipeline.spec.text.encode("utf-8")
+    def __init__(self, state: State, reply: Reply) -> None:
+        self.state = state
+        self.reply = reply
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         ex = Exchange(scope, receive, send, None)
-        self.pipeline.request_id(ex)
-        self.pipeline.cors(ex)
-        headers = [
-            *ex.extra,
-            (b"content-type", b"application/yaml; charset=utf-8"),
-            (b"content-length", str(len(self.body)).encode("ascii")),
-        ]
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
-        await send({"type": "http.response.body", "body": self.body})
+        frame.request_id(ex, self.state.seeds)
+        frame.cors(ex)  # a GET is never a preflight
+        await frame.send_reply(send, self.reply, ex.extra)
+
+
+class SpecFile(PlainAnswer):
+    """``GET /openapi.yaml``: the spec this fake runs on."""
+
+    def __init__(self, state: State, spec: Spec) -> None:
+        text = spec.text.encode("utf-8")
+        super().__init__(state, Reply(200, None, raw=text, content_type=YAML_TYPE))
+
+
+class Ping(PlainAnswer):
+    """``GET /ping``: production's health check (bin-api-manager's ``GetPing``),
+    ``{"message":"pong"}`` in both profiles. Production routes it with no rate limit
+    and no authentication, after its global middleware (request id, CORS). Not
+    journaled: a health checker polling it would push a client's calls out of the
+    journal, and it is neither an operation of openapi.yaml nor a route the fake
+    leaves unmodelled, so ``run``'s report has no line for it."""
+
+    def __init__(self, state: State) -> None:
+        super().__init__(state, Reply(200, None, raw=encode_json(PONG)))
+
+
+#: ``GET /ping``'s body.
+PONG: dict[str, Any] = {"message": "pong"}
+YAML_TYPE = b"application/yaml; charset=utf-8"
 
 
 async def _internal_error(_request: Request, _exc: Exception) -> Response:

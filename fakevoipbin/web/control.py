@@ -3,9 +3,10 @@ state. Described in ``openapi-control.yaml``; never journaled.
 
 It is a Starlette ``Mount`` in the fake's one application, given what it needs (the
 state, the spec, the body reader) rather than reaching into the app. Thin: each
-handler calls the core. ``ControlGate`` stamps every answer with an X-Request-Id and
-CORS headers and checks the control token, when the server has one. Errors use the
-API's own envelope, with a message that says what was wrong.
+handler calls the core. ``ControlGate`` opens the frame every answer leaves through
+(``web/frame.py``: the X-Request-Id, CORS, a preflight's 204) and checks the control
+token, when the server has one; each call's answer is a ``Reply`` the frame sends.
+Errors use the API's own envelope, with a message that says what was wrong.
 """
 
 from __future__ import annotations
@@ -18,28 +19,27 @@ from collections.abc import Callable
 from typing import Any
 
 from starlette.middleware import Middleware
-from starlette.responses import Response
 from starlette.routing import Mount, Router
 
 from ..about import PRODUCTION_COMMIT, __version__
 from ..core import admin, customers, views
 from ..core.clock import ClockError, format_fixed, parse_instant
-from ..core.errors import REQUEST_TIMEOUT, ROUTE_NOT_FOUND, ErrorKind
+from ..core.errors import REQUEST_TIMEOUT, ROUTE_NOT_FOUND, ApiError, ErrorKind
 from ..core.faults import FaultError, make_rule
 from ..core.state import State
 from ..resources import data_path
 from ..spec import Spec
-from . import cors
+from . import frame
 from .bodies import BodyGone, BodyReader
-from .encoding import JSON_TYPE, encode_json, envelope
-from .exchange import Message, Receive, Scope, Send
-from .request_id import request_id_for
+from .exchange import Exchange, Receive, Reply, Scope, Send
 from .routing import ExactRoute
 
 MAX_CONTROL_BODY = 64 << 20
 CONTROL_TOKEN_HEADER = "x-fake-control-token"
-#: Where ControlGate leaves the request id for the endpoints' error envelopes.
-REQUEST_ID = "fakevoipbin.request_id"
+#: Where ControlGate leaves the request's Exchange (its request id and frame headers)
+#: for the endpoint that answers it.
+EXCHANGE = "fakevoipbin.exchange"
+YAML_TYPE = b"application/yaml; charset=utf-8"
 
 CONTROL_UNAUTHENTICATED = ErrorKind(
     401,
@@ -66,7 +66,7 @@ ResetTo = Callable[..., Any]
 
 class Control:
     """The control calls' handlers, over one state and spec: each takes the JSON body
-    (None when the call has none) and answers JSON data or a ``Response``."""
+    (None when the call has none) and answers JSON data or a ``Reply``."""
 
     def __init__(self, state: State, spec: Spec, reset_to: ResetTo | None = None) -> None:
         self.state = state
@@ -238,9 +238,9 @@ class Control:
             }
         }
 
-    def spec_file(self, _body: Any) -> Response:
-        text = data_path("openapi-control.yaml").read_text(encoding="utf-8")
-        return Response(text, media_type="application/yaml; charset=utf-8")
+    def spec_file(self, _body: Any) -> Reply:
+        text = data_path("openapi-control.yaml").read_text(encoding="utf-8").encode("utf-8")
+        return Reply(200, None, raw=text, content_type=YAML_TYPE)
 
 
 def _object(body: Any, allowed: set[str] | None) -> dict[str, Any]:
@@ -265,20 +265,19 @@ class ControlEndpoint:
         self.bodies = bodies
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        request_id = scope.get(REQUEST_ID, "")
+        ex: Exchange = scope[EXCHANGE]
         try:
             body = await self._body(scope, receive) if self.wants_body else None
             result = self.handler(body)
         except asyncio.TimeoutError:
-            result = error_response(REQUEST_TIMEOUT, request_id)
+            result = frame.error_reply(ApiError(REQUEST_TIMEOUT), ex.request_id)
         except BodyGone:
             return  # nobody is left to answer
         except ControlError as exc:
             kind = ErrorKind(400, "INVALID_ARGUMENT", "INVALID_ARGUMENT", exc.message)
-            result = error_response(kind, request_id)
-        if not isinstance(result, Response):
-            result = json_response(200, result)
-        await result(scope, receive, send)
+            result = frame.error_reply(ApiError(kind), ex.request_id)
+        reply = result if isinstance(result, Reply) else Reply(200, result)
+        await frame.send_reply(send, reply, ex.extra)
 
     async def _body(self, scope: Scope, receive: Receive) -> Any:
         declared = dict(scope["headers"]).get(b"content-length", b"")
@@ -299,20 +298,11 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
-def json_response(status: int, body: Any) -> Response:
-    """A JSON answer as the API writes it."""
-    return Response(
-        encode_json(body), status_code=status, headers={"content-type": JSON_TYPE.decode()}
+async def _route_not_found(scope: Scope, _receive: Receive, send: Send) -> None:
+    ex: Exchange = scope[EXCHANGE]
+    await frame.send_reply(
+        send, frame.error_reply(ApiError(ROUTE_NOT_FOUND), ex.request_id), ex.extra
     )
-
-
-def error_response(kind: ErrorKind, request_id: str) -> Response:
-    """An error in the API's envelope."""
-    return json_response(kind.http, envelope(kind, request_id, None))
-
-
-async def _route_not_found(scope: Scope, receive: Receive, send: Send) -> None:
-    await error_response(ROUTE_NOT_FOUND, scope.get(REQUEST_ID, ""))(scope, receive, send)
 
 
 def control_token_ok(headers: dict[str, str], token: str | None) -> bool:
@@ -338,24 +328,21 @@ class ControlGate:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        method = scope["method"]
-        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
-        request_id = request_id_for(headers, self.state.seeds)
-        stamp = [(b"x-request-id", request_id.encode("ascii")), *cors.headers_for(method, headers)]
-
-        async def stamped(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [*stamp, *message.get("headers", [])]
-            await send(message)
-
-        if cors.is_preflight(method, headers):
-            await Response(status_code=204)(scope, receive, stamped)
+        ex = Exchange(scope, receive, send, None)
+        try:
+            frame.request_id(ex, self.state.seeds)
+            frame.cors(ex)
+            if not control_token_ok(ex.headers, self.token):
+                raise ApiError(CONTROL_UNAUTHENTICATED)
+        except frame.Answered:  # a preflight
+            pass
+        except ApiError as exc:
+            ex.reply = frame.error_reply(exc, ex.request_id)
+        if ex.reply is not None:
+            await frame.send_reply(send, ex.reply, ex.extra)
             return
-        if not control_token_ok(headers, self.token):
-            await error_response(CONTROL_UNAUTHENTICATED, request_id)(scope, receive, stamped)
-            return
-        scope[REQUEST_ID] = request_id
-        await self.app(scope, receive, stamped)
+        scope[EXCHANGE] = ex
+        await self.app(scope, receive, send)
 
 
 def control_mount(

@@ -3,7 +3,7 @@
 ``Exchange`` carries what each stage of ``web/pipeline.py`` learns (the request id,
 who is calling, the bound query, id and body, the fault that fired, the reply), so
 no stage reaches into another's locals. ``Reply`` is what the operation (or an
-error) answers, before the pipeline checks, journals and sends it.
+error) answers, before the pipeline checks, journals and sends it (``web/frame.py``).
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ from collections.abc import Awaitable, Callable, Mapping, MutableMapping, Sequen
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
+
+from .encoding import JSON_TYPE
 
 if TYPE_CHECKING:
     from ..core.auth import Identity
@@ -28,12 +30,14 @@ Send = Callable[[Message], Awaitable[None]]
 @dataclass(slots=True)
 class Reply:
     """``body`` is checked against openapi.yaml and encoded on the way out; ``raw`` is
-    bytes already checked (a cached rendering)."""
+    bytes already checked (a cached rendering, a file). ``content_type`` is the body's
+    (JSON unless said otherwise); a reply with no body has none."""
 
     status: int
     body: Any
     headers: Sequence[tuple[bytes, bytes]] = ()
     raw: bytes | None = None
+    content_type: bytes = JSON_TYPE
 
 
 class Exchange:

@@ -1,15 +1,17 @@
-"""Production's check order, in one place, top to bottom (facts §0 and §2).
+"""Production's check order, in one place, top to bottom (facts §0, §2 and §13).
 
-A request meets these stages in this order; each is a small method below, reads and
-writes only the request's ``Exchange``, and stops the request by raising (an
-``ApiError`` becomes the answer):
+A request meets these stages in this order. Each is a small method of ``Pipeline``
+below, reads and writes only the request's ``Exchange``, and stops the request by
+raising (an ``ApiError`` becomes the answer); ``CHECK_ORDER`` holds them, in this
+order, as the functions themselves:
 
     route                     Starlette's router: one route per operation in openapi.yaml;
                               the rest goes to ``unrouted``, which looks in production's
                               route table (core/routetable.py)
-    trailing-slash redirect   when neither an operation nor the table has the path
-    request_id                X-Request-Id, the client's or one from the seed
-    cors                      CORS headers; a preflight is answered here
+    trailing_slash            gin's redirect, when neither an operation nor the table
+                              has the path (only for a request no route took)
+    request_id                X-Request-Id, the client's or one from the seed (web/frame.py)
+    cors                      CORS headers; a preflight is answered here (web/frame.py)
     fault                     an injected fault, when a rule (or X-Fake-Fault) fires:
                               "before" answers here; "after" lets the handler run
                               and spoils its answer at the end (web/faults.py)
@@ -18,16 +20,22 @@ writes only the request's ``Exchange``, and stops the request by raising (an
     customer_limit            the per-customer rate limit
     frozen                    403 ACCOUNT_FROZEN
     query, path_id, body      the query, the id and the body against openapi.yaml
-    operation                 the rules, in the operation's own order (core/rules.py)
+                              (the checks themselves: checks/request.py)
+    operation                 the rules, in the operation's own order (core/rules.py);
+                              for a route the fake does not model, ``route_answer``
+                              (501 NOT_MODELLED, or production's answer where it needs
+                              no model), or ``no_route`` (404 ROUTE_NOT_FOUND)
     check_response            the answer against openapi.yaml
-    journal                   what was asked and answered, credentials redacted
+    journal, send             what was asked and answered, then the answer (web/frame.py)
 
-Each operation gets the stages that apply to it (``stages_for``): login has no
-credentials, a list has no body. A route of the table that the fake does not model
-gets request_id, cors and its group's middleware (``Route.stages``: some of
-per_ip_limit, credentials, customer_limit and frozen), then ``Route.answer``: 501
-NOT_MODELLED, or production's own answer where it needs no model. Business rules stay
-in ``fakevoipbin.core``; this module only orders the checks and carries what they learn.
+The four middle guards (per_ip_limit to frozen) are production's middleware, which
+the core declares per route group as data (``core/routetable.Guard``);
+``GUARD_STAGES`` maps each guard to its stage. Each operation gets the stages that
+apply to it (``stages_for``): login has its group's guards (the per-IP limit alone),
+a list has no body. A route of the table that the fake does not model gets
+request_id, cors and its group's guards, then ``route_answer`` (``route_stages``).
+Business rules stay in ``fakevoipbin.core``; this module only orders the checks and
+carries what they learn.
 """
 
 from __future__ import annotations
@@ -39,60 +47,37 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
+from ..checks.inputs import parse_query
+from ..checks.request import body_findings, path_param, query_param, read_credentials
 from ..core import errors, rules
-from ..core.auth import AuthFailure, Credentials, identify, refuse_frozen
+from ..core.auth import AuthFailure, identify, refuse_frozen
 from ..core.faults import FAULT_KINDS, SLOW_KINDS, FaultError, FaultRule, rule_from_header
-from ..core.journal import KEPT_HEADERS
 from ..core.ratelimit import Buckets
 from ..core.redact import redact_target
-from ..core.routetable import RouteTable, default_table
-from ..core.state import State
-from ..spec import Finding, Operation, Parameter, Spec, findings
-from . import cors, faults
-from .bodies import MAX_BODY, BodyGone, BodyReader
-from .encoding import JSON_TYPE, encode_json, envelope
-from .exchange import Exchange, Message, Receive, Reply, Scope, Send
-from .inputs import (
-    BodyError,
-    bind_object,
-    parse_cookies,
-    parse_go_int,
-    parse_json_body,
-    parse_query,
+from ..core.routetable import (
+    PUBLIC_AUTH_GUARDS,
+    V1_GUARDS,
+    Guard,
+    RouteTable,
+    default_table,
 )
+from ..core.state import State
+from ..spec import Finding, Operation, Spec, findings
+from . import faults, frame
+from .bodies import MAX_BODY, BodyGone, BodyReader
+from .exchange import Exchange, Receive, Reply, Scope, Send
+from .frame import Answered, error_reply, journal, messages
 from .operations import OPERATIONS
 from .render import InvalidResponse, Renderer
-from .request_id import request_id_for
 
 #: How many distinct (path, query) pairs keep their parsed form before the cache empties.
 TARGET_CACHE_SIZE = 4096
 
-#: The stages, in production's order (see the module's docstring).
-CHECK_ORDER = (
-    "request_id",
-    "cors",
-    "fault",
-    "per_ip_limit",
-    "credentials",
-    "customer_limit",
-    "frozen",
-    "query",
-    "path_id",
-    "body",
-    "operation",
-)
-#: What every answer goes through once the stages are done.
-FINISH = ("check_response", "journal")
-
 log = logging.getLogger("fakevoipbin")
-access_log = logging.getLogger("fakevoipbin.access")
 
-Stage = Callable[[Exchange], "Awaitable[None] | None"]
-
-
-class Answered(Exception):
-    """A stage has set the reply and the rest of the stages are skipped (a preflight,
-    an injected fault)."""
+#: A stage: a method of ``Pipeline`` taking the request's ``Exchange`` (the body and a
+#: delayed fault are coroutines, the others answer None).
+Stage = Callable[["Pipeline", Exchange], "Awaitable[None] | None"]
 
 
 class Pipeline:
@@ -129,8 +114,8 @@ class Pipeline:
         self.renderer = Renderer(spec, self._on_invalid_rendering)
         self.error_check = spec.schema_validator("Error")
         self._routes = routes
-        #: Whether a method and path name an operation's route (the app sets it from
-        #: its router; the trailing-slash redirect asks it).
+        #: Whether a method and path name one of the app's API routes (an operation's,
+        #: ``/ping``; the app sets it from its router; the trailing-slash redirect asks).
         self.routes_match: Callable[[str, str], bool] = lambda _method, _path: False
         self._targets: dict[tuple[str, bytes], tuple[dict[str, list[str]], str]] = {}
 
@@ -144,26 +129,37 @@ class Pipeline:
         return routes
 
     def stages_for(self, op: Operation, rate_limit: bool = True) -> tuple[Stage, ...]:
-        """The stages that apply to ``op``, in CHECK_ORDER (without the rate limits,
-        when ``rate_limit`` is off)."""
-        skip = set() if rate_limit else {"per_ip_limit", "customer_limit"}
-        if not op.secured:
-            skip |= {"credentials", "customer_limit", "frozen"}
-        if not any(p.location == "query" for p in op.parameters.values()):
-            skip.add("query")
-        if not any(p.location == "path" for p in op.parameters.values()):
-            skip.add("path_id")
-        if op.body_validator is None:
-            skip.add("body")
-        return tuple(getattr(self, name) for name in CHECK_ORDER if name not in skip)
+        """The stages that apply to ``op``, in CHECK_ORDER: its group's guards (a
+        secured operation is a ``/v1.0`` route; login, the auth group's public half),
+        the query, id and body checks where it has them; without the rate limits when
+        ``rate_limit`` is off."""
+        guards = V1_GUARDS if op.secured else PUBLIC_AUTH_GUARDS
+        applies: set[Stage] = {
+            Pipeline.request_id,
+            Pipeline.cors,
+            Pipeline.fault,
+            *[GUARD_STAGES[guard] for guard in guards],
+            Pipeline.operation,
+        }
+        if any(p.location == "query" for p in op.parameters.values()):
+            applies.add(Pipeline.query)
+        if any(p.location == "path" for p in op.parameters.values()):
+            applies.add(Pipeline.path_id)
+        if op.body_validator is not None:
+            applies.add(Pipeline.body)
+        if not rate_limit:
+            applies -= RATE_LIMIT_STAGES
+        return tuple(stage for stage in CHECK_ORDER if stage in applies)
 
     # --- running them ---------------------------------------------------------------
 
     async def run(self, ex: Exchange, stages: Sequence[Stage]) -> None:
-        """Every stage in turn, then the answer checked, journaled and sent."""
+        """Every stage in turn, then the answer checked, journaled and sent: the one
+        frame of every answer the API gives (an operation's, an unmodelled route's, a
+        404, a redirect)."""
         try:
             for stage in stages:
-                waiting = stage(ex)
+                waiting = stage(self, ex)
                 if waiting is not None:
                     await waiting
         except Answered:
@@ -182,53 +178,30 @@ class Pipeline:
         rule = ex.fault
         if rule is not None and rule.when == "after":
             await self._spoil(ex, rule)
-        self.journal(ex)
-        start, body = answer(ex)
+        journal(ex, self.state, self._target(ex), self.access_log)
+        reply = ex.reply
+        assert reply is not None
+        start, body = messages(reply, ex.extra)
         if rule is None or rule.kind is None:
+            # frame.send_reply's two sends, here without a coroutine of their own
             await ex.send(start)
             await ex.send(body)
         else:
             await faults.deliver(ex, rule, start, body, self.sleep)
 
-    async def unrouted(self, scope: Scope, receive: Receive, send: Send) -> None:
+    def unrouted(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
         """What the router does with a request no operation's route takes, as gin
-        does. A route of production's table: the request id, CORS, its group's stages
-        (``Route.stages``: rate limits, credentials, frozen), then ``Route.answer``
-        (501 NOT_MODELLED; a ``/v1.0/auth/*`` stub's 404; 403 on ``/v1.0/customers``
-        for all but a super admin). Else production's trailing-slash redirect; else the
-        request id, CORS (a preflight is answered) and 404 ROUTE_NOT_FOUND, before any
-        credential is looked at."""
+        does: a route of production's table runs ``route_stages`` (the request id,
+        CORS, its group's guards, then ``route_answer``); else ``NO_ROUTE_STAGES``
+        (production's trailing-slash redirect; else the request id, CORS, where a
+        preflight is answered, and 404 ROUTE_NOT_FOUND, before any credential is
+        looked at)."""
         ex = Exchange(scope, receive, send, None)
         route = self.routes.lookup(scope["method"], scope["path"])
-        if route is None and self._trailing_slash(ex):
-            self.journal(ex)
-            start, body = answer(ex)
-            await send(start)
-            await send(body)
-            return
-        try:
-            self.request_id(ex)
-            self.cors(ex)
-            if route is None:
-                raise errors.ApiError(errors.ROUTE_NOT_FOUND)
-            ex.route = route
-            for name in route.stages:
-                getattr(self, name)(ex)
-            identity = ex.identity
-            raise route.answer(identity is not None and identity.is_super_admin)
-        except Answered:
-            pass
-        except errors.ApiError as exc:
-            ex.reply = error_reply(exc)
-        except Exception:  # a bug in the fake: answer in the envelope, log the traceback
-            where = redact_target(scope["path"], b"")
-            log.exception("fakevoipbin failed on %s %s", scope["method"], where)
-            ex.reply = error_reply(errors.ApiError(errors.INTERNAL))
-        self.check_response(ex)
-        self.journal(ex)
-        start, body = answer(ex)
-        await send(start)
-        await send(body)
+        if route is None:
+            return self.run(ex, NO_ROUTE_STAGES)
+        ex.route = route
+        return self.run(ex, route_stages(route.guards))
 
     def _trailing_slash(self, ex: Exchange) -> bool:
         """gin's RedirectTrailingSlash: 301 for GET, 307 otherwise, when the path less
@@ -255,20 +228,17 @@ class Pipeline:
 
     # --- the stages, in order --------------------------------------------------------
 
+    def trailing_slash(self, ex: Exchange) -> None:
+        """A path no route takes that would with its trailing slash taken off (or
+        added): the redirect, before any middleware (``_trailing_slash``)."""
+        if self._trailing_slash(ex):
+            raise Answered()
+
     def request_id(self, ex: Exchange) -> None:
-        ex.request_id = request_id_for(ex.headers, self.state.seeds)
-        ex.extra.append((b"x-request-id", ex.request_id.encode("ascii")))
+        frame.request_id(ex, self.state.seeds)
 
     def cors(self, ex: Exchange) -> None:
-        if "origin" not in ex.headers:
-            return
-        method = ex.scope["method"]
-        found = cors.headers_for(method, ex.headers)
-        if found:
-            ex.extra += found
-            if method == "OPTIONS":
-                ex.reply = Reply(204, None)
-                raise Answered()
+        frame.cors(ex)
 
     def fault(self, ex: Exchange) -> Awaitable[None] | None:
         """The rule that fires: the request's own X-Fake-Fault, else the first of the
@@ -352,6 +322,8 @@ class Pipeline:
         _take(limiter.per_ip if v1 else limiter.login_per_ip, client_ip, state, "ip")
 
     def credentials(self, ex: Exchange) -> None:
+        """Who is calling, from the five places production reads a credential
+        (``checks/request.read_credentials``), in its order (``core/auth.py``)."""
         try:
             ex.identity = identify(self.state, read_credentials(self._query(ex), ex.headers))
         except AuthFailure as failure:
@@ -370,6 +342,8 @@ class Pipeline:
         refuse_frozen(self.state, ex.identity)
 
     def query(self, ex: Exchange) -> None:
+        """Each query parameter bound as production binds it (``checks/request.py``);
+        the first that breaks openapi.yaml is a 400 INVALID_REQUEST_PARAMETER."""
         assert ex.op is not None
         query = self._query(ex)
         bound: dict[str, Any] = {}
@@ -387,11 +361,11 @@ class Pipeline:
         ex.params = bound
 
     def path_id(self, ex: Exchange) -> None:
+        """The id against openapi.yaml (``checks/request.py``): 400 INVALID_ID."""
         assert ex.op is not None
         bound: dict[str, str] = {}
         for name, value in ex.scope.get("path_params", {}).items():
-            param = ex.op.parameters.get(name)
-            problems = self.spec.check_param(param, value) if param else []
+            problems = path_param(self.spec, ex.op, name, value)
             if problems:
                 ex.request_findings = [*ex.request_findings, *problems]
                 raise errors.ApiError(errors.INVALID_ID, [p.as_detail() for p in problems])
@@ -399,6 +373,10 @@ class Pipeline:
         ex.path = bound
 
     async def body(self, ex: Exchange) -> None:
+        """The body read within its size and deadline (413, 408), then checked
+        (``checks/request.body_findings``): not JSON, not an object or off its shape is
+        a 400 INVALID_JSON_BODY (login's, a bare 400); a business rule's finding waits
+        for the operation's permission check (``ex.violations``)."""
         op = ex.op
         assert op is not None
         declared = ex.headers.get("content-length", "")
@@ -414,14 +392,9 @@ class Pipeline:
             raise _refuse_body(ex, errors.REQUEST_BODY_TOO_LARGE, _TOO_LARGE)
         ex.raw_body = raw
         ex.body_read = True
-        try:
-            bound = bind_object(parse_json_body(raw), op.body_fields)
-        except BodyError as exc:
-            bad = Finding("body", "json", f"the body is not valid JSON: {exc}")
-            raise _refuse_body(ex, errors.INVALID_JSON_BODY, bad) from None
-        if bound is None:
-            raise _refuse_body(ex, errors.INVALID_JSON_BODY, _NOT_OBJECT)
-        problems = self.spec.check_body(op, bound)
+        _value, bound, problems = body_findings(self.spec, op, raw)
+        if bound is None:  # not JSON, or not an object: the one finding says which
+            raise _refuse_body(ex, errors.INVALID_JSON_BODY, problems[0])
         ex.body = bound
         if not problems:
             return
@@ -437,6 +410,18 @@ class Pipeline:
     def operation(self, ex: Exchange) -> None:
         assert ex.op is not None
         ex.reply = OPERATIONS[ex.op.operation_id](self.state, self.renderer, ex)
+
+    def route_answer(self, ex: Exchange) -> None:
+        """In an operation's place, for a route of the table the fake does not model:
+        ``Route.answer`` (501 NOT_MODELLED; a ``/v1.0/auth/*`` stub's 404; 403 on
+        ``/v1.0/customers`` for all but a super admin)."""
+        assert ex.route is not None
+        identity = ex.identity
+        raise ex.route.answer(identity is not None and identity.is_super_admin)
+
+    def no_route(self, ex: Exchange) -> None:
+        """In an operation's place, for a path and method production does not route."""
+        raise errors.ApiError(errors.ROUTE_NOT_FOUND)
 
     # --- finishing ------------------------------------------------------------------
 
@@ -469,62 +454,6 @@ class Pipeline:
             ex.reply = invalid_response_reply(found)
             ex.reply.body["error"]["request_id"] = ex.request_id
 
-    def journal(self, ex: Exchange) -> None:
-        """Write the exchange down (and to the access log), credentials redacted:
-        what was asked (the body as read, unparsed; Content-Type, User-Agent and
-        X-Request-Id, never Authorization or Cookie), what was answered (the status and
-        the error envelope's reason) and by whom. Before the answer is sent, so a client
-        that has its answer finds the exchange written down. A request stopped before
-        the body stage (a fault; refused credentials, rate limit or frozen account; a
-        bad query or id) has no body in the journal: it was never read."""
-        scope = ex.scope
-        reply = ex.reply
-        assert reply is not None
-        method = scope["method"]
-        target = self._target(ex)
-        if self.access_log:
-            client = scope.get("client") or ("-", 0)
-            access_log.info('%s:%s "%s %s" %d', client[0], client[1], method, target, reply.status)
-        rule = ex.fault
-        headers = ex.headers
-        body = reply.body
-        op = ex.op
-        self.state.journal.record(
-            time_us=self.state.clock.now_us(),
-            method=method,
-            target=target,
-            operation_id=op.operation_id
-            if op is not None
-            else (ex.route.operation if ex.route is not None else None),
-            modelled=op is not None,
-            status=reply.status if rule is None else faults.status_seen(rule, reply.status),
-            request_id=ex.request_id or None,
-            auth=ex.auth,
-            request_violations=[f.as_detail() for f in ex.request_findings]
-            if ex.request_findings
-            else None,
-            response_violations=[f.as_detail() for f in ex.response_findings]
-            if ex.response_findings
-            else None,
-            fault=None
-            if rule is None
-            else {
-                "rule": rule.id or None,
-                "injected": True,
-                "kind": rule.kind,
-                "status": rule.status,
-                "delay_ms": rule.delay_ms,
-                "when": rule.when,
-                "header": rule.id == 0,
-                "handler_status": ex.handler_status,
-            },
-            reason=body["error"].get("reason")
-            if reply.status >= 400 and type(body) is dict and type(body.get("error")) is dict
-            else None,
-            body=ex.raw_body,
-            headers=tuple([(name, headers[name]) for name in KEPT_HEADERS if name in headers]),
-        )
-
     # --- helpers ----------------------------------------------------------------------
 
     def error_reply(self, ex: Exchange, exc: errors.ApiError) -> Reply:
@@ -535,7 +464,7 @@ class Pipeline:
         if exc.details and keep is not None and exc.kind.reason not in keep:
             _note_details(ex, exc.details)
             exc = errors.ApiError(exc.kind, None, exc.headers)
-        return error_reply(exc)
+        return error_reply(exc, ex.request_id)
 
     def target_of(self, path: str, raw_query: bytes) -> tuple[dict[str, list[str]], str]:
         """The parsed query (read-only) and the target as the journal shows it, with
@@ -570,34 +499,6 @@ class Pipeline:
 
 
 # --- answers ----------------------------------------------------------------------------
-
-
-def answer(ex: Exchange) -> tuple[Message, Message]:
-    """The reply as its two ASGI messages: its body encoded, its headers after the
-    request's own (X-Request-Id, CORS)."""
-    reply = ex.reply
-    assert reply is not None
-    headers = ex.extra
-    if reply.headers:
-        headers.extend(reply.headers)
-    if reply.raw is not None:
-        body = reply.raw
-        headers.append((b"content-type", JSON_TYPE))
-    elif reply.body is not None:
-        body = encode_json(reply.body)
-        headers.append((b"content-type", JSON_TYPE))
-    else:
-        body = b""
-    headers.append((b"content-length", str(len(body)).encode("ascii")))
-    return (
-        {"type": "http.response.start", "status": reply.status, "headers": headers},
-        {"type": "http.response.body", "body": body},
-    )
-
-
-def error_reply(exc: errors.ApiError) -> Reply:
-    headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in exc.headers.items()]
-    return Reply(exc.kind.http, envelope(exc.kind, "", exc.details), headers)
 
 
 def _note_details(ex: Exchange, details: list[dict[str, Any]]) -> None:
@@ -647,7 +548,6 @@ def _take(buckets: Buckets, key: str, state: State, tier: str) -> None:
 _TOO_LARGE = Finding("body", "maxBytes", "the body is over 1 MiB")
 _TOO_LATE = Finding("body", "timeout", "the body did not arrive in time")
 _GONE = Finding("body", "incomplete", "the client went away before the body ended")
-_NOT_OBJECT = Finding("body", "type", "the body must be a JSON object")
 
 
 def _refuse_body(ex: Exchange, kind: errors.ErrorKind, finding: Finding) -> Exception:
@@ -659,32 +559,55 @@ def _refuse_body(ex: Exchange, kind: errors.ErrorKind, finding: Finding) -> Exce
     return errors.ApiError(kind, [finding.as_detail()])
 
 
-def query_param(spec: Spec, param: Parameter, values: list[str]) -> tuple[Any, list[Finding]]:
-    """A query parameter's value as production binds it (an integer parsed as Go's
-    strconv does) and how it breaks openapi.yaml: repeated, not an integer, or off
-    its schema."""
-    value: Any = values[0]
-    if len(values) > 1:
-        return value, [Finding(param.name, "repeated", f"{param.name} is repeated")]
-    if param.is_integer:
-        value = parse_go_int(value)
-        if value is None:
-            return value, [Finding(param.name, "type", f"{param.name} must be an integer")]
-    return value, spec.check_param(param, value)
+# --- the order, as the stage functions themselves --------------------------------------
+
+#: Every stage an operation may have, in production's order (the module's docstring
+#: says what each does). ``stages_for`` picks an operation's from these.
+CHECK_ORDER: tuple[Stage, ...] = (
+    Pipeline.request_id,
+    Pipeline.cors,
+    Pipeline.fault,
+    Pipeline.per_ip_limit,
+    Pipeline.credentials,
+    Pipeline.customer_limit,
+    Pipeline.frozen,
+    Pipeline.query,
+    Pipeline.path_id,
+    Pipeline.body,
+    Pipeline.operation,
+)
+
+#: The stage that runs each piece of production's middleware (``core/routetable.Guard``).
+GUARD_STAGES: dict[Guard, Stage] = {
+    Guard.PER_IP_LIMIT: Pipeline.per_ip_limit,
+    Guard.CREDENTIALS: Pipeline.credentials,
+    Guard.CUSTOMER_LIMIT: Pipeline.customer_limit,
+    Guard.FROZEN: Pipeline.frozen,
+}
+
+#: The stages left out while the state does not emulate rate limits.
+RATE_LIMIT_STAGES: frozenset[Stage] = frozenset({Pipeline.per_ip_limit, Pipeline.customer_limit})
+
+#: A request that neither an operation's route nor the route table takes.
+NO_ROUTE_STAGES: tuple[Stage, ...] = (
+    Pipeline.trailing_slash,
+    Pipeline.request_id,
+    Pipeline.cors,
+    Pipeline.no_route,
+)
+
+_ROUTE_STAGES: dict[tuple[Guard, ...], tuple[Stage, ...]] = {}
 
 
-def read_credentials(query: Mapping[str, list[str]], headers: dict[str, str]) -> Credentials:
-    """The five places production reads a credential from, as this request has them."""
-    cookie = headers.get("cookie")
-    cookies = parse_cookies(cookie) if cookie else _NO_COOKIES
-    return Credentials(
-        token_cookie=cookies.get("token"),
-        token_query=query.get("token", _NO_VALUE)[0],
-        authorization=headers.get("authorization"),
-        accesskey_cookie=cookies.get("accesskey"),
-        accesskey_query=query.get("accesskey", _NO_VALUE)[0],
-    )
-
-
-_NO_VALUE: list[str | None] = [None]
-_NO_COOKIES: dict[str, str] = {}
+def route_stages(guards: tuple[Guard, ...]) -> tuple[Stage, ...]:
+    """The stages of a route the fake does not model, by its group's guards: the
+    request id, CORS, each guard's stage in order, then ``route_answer``."""
+    found = _ROUTE_STAGES.get(guards)
+    if found is None:
+        found = _ROUTE_STAGES[guards] = (
+            Pipeline.request_id,
+            Pipeline.cors,
+            *[GUARD_STAGES[guard] for guard in guards],
+            Pipeline.route_answer,
+        )
+    return found

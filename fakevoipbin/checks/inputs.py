@@ -1,4 +1,7 @@
-"""Reading a request as production's Go server reads it: query, cookies, JSON body."""
+"""Reading a request as production's Go server reads it: the query, cookies, a Go integer,
+the JSON body and its binding into a struct. Pure parsing, below every face: the
+fake's pipeline and the proxy both read requests with these (through
+``checks/request.py``)."""
 
 from __future__ import annotations
 
