@@ -20,7 +20,6 @@ import json
 import logging
 import socket
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,6 +34,7 @@ from fakevoipbin.core import admin
 
 from . import spec_check
 from .conftest import NOW, TUTORIAL_KEY_ID, TUTORIAL_TOKEN
+from .waiting import reads_in_flight, wait_until, wait_until_idle
 
 PROFILES = ["docs", "live"]
 MIB = 1 << 20
@@ -52,6 +52,11 @@ HTTP_OF_STATUS = {
 }
 #: What uvicorn itself answers when its HTTP parser refuses the bytes.
 UVICORN_400 = b"Invalid HTTP request received."
+#: The body deadline of the fakes here: short, so a stalled body gets its 408 soon.
+BODY_TIMEOUT_S = 1.0
+#: The deadline where a test checks what happens while stalled reads are in flight:
+#: long enough that the rest of the test happens first on a loaded machine.
+STALLED_TIMEOUT_S = 2.0
 
 
 # --- a raw HTTP/1.1 client ------------------------------------------------------------
@@ -337,6 +342,12 @@ class Target:
     def send(self, data: bytes, timeout: float = 5.0) -> Answer:
         return exchange(self.port, data, timeout)
 
+    def wait_for_reads(self, count: int) -> None:
+        """Until the fake is waiting for ``count`` request bodies."""
+        wait_until(
+            lambda: reads_in_flight(self.fake) == count, f"the fake to wait for {count} bodies"
+        )
+
     def tutorial_get_works(self) -> None:
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
         try:
@@ -354,9 +365,11 @@ class Target:
         changed: set[str] | None = None,
         may_create: int = 0,
     ) -> None:
-        """No traceback logged, the tutorial GET answers 200, and the state is what it
-        was but for the keys the test meant to create (``created``) or change; at most
-        ``may_create`` keys were made whose answer the client never saw."""
+        """Once the fake has finished every request it began: no traceback logged, the
+        tutorial GET answers 200, and the state is what it was but for the keys the test
+        meant to create (``created``) or change; at most ``may_create`` keys were made
+        whose answer the client never saw."""
+        wait_until_idle(self.fake)
         assert not self.trap.tracebacks(), "the server logged: " + " | ".join(
             self.trap.tracebacks()
         )
@@ -381,7 +394,7 @@ class Target:
 @pytest.fixture(params=PROFILES)
 def target(request: pytest.FixtureRequest) -> Iterator[Target]:
     with FakeVoipbin(now=NOW, profile=request.param) as fake:
-        fake.app.bodies.timeout_s = 1.0
+        fake.app.bodies.timeout_s = BODY_TIMEOUT_S
         with trapped_logs() as trap:
             yield Target(fake, trap, admin.dump(fake.state))
 
@@ -903,7 +916,9 @@ def test_headers_that_lie_about_the_body(target: Target) -> None:
         for a in answers:
             assert_fine(a)
         created |= {created_id(a) for a in answers if a.status == 200}
-    time.sleep(0.2)
+    # The server may still be making the key whose answer it dropped: the count of
+    # unacknowledged keys below is taken once it has finished every request.
+    wait_until_idle(target.fake)
 
     # Transfer-Encoding and Content-Length together, two lengths, nonsense lengths
     for extra in (
@@ -930,7 +945,8 @@ def test_slow_clients_get_408_and_do_not_hold_up_others(target: Target) -> None:
         request("PUT", ONE + Q, None, length=16) + b'{"name',
         request("POST", LIST + Q, None, [(b"Transfer-Encoding", b"chunked")]) + b'6\r\n{"expi\r\n',
     ]
-    stalled = [Raw(target.port) for _ in range(12)]
+    target.fake.app.bodies.timeout_s = STALLED_TIMEOUT_S
+    stalled = [Raw(target.port, timeout=STALLED_TIMEOUT_S + 5) for _ in range(12)]
     deadlines = target.fake.app.bodies.deadlines
 
     def armed() -> int:
@@ -940,15 +956,17 @@ def test_slow_clients_get_408_and_do_not_hold_up_others(target: Target) -> None:
     try:
         for i, raw in enumerate(stalled):
             raw.send(halves[i % len(halves)])
-        time.sleep(0.1)
+        target.wait_for_reads(12)
         # Meanwhile another client is answered, before any stalled one has its 408
         # (the bench times how soon: under 0.8 s with 12 stalled connections).
         target.tutorial_get_works()
+        still_reading = reads_in_flight(target.fake)
         still_waiting = [not _has_bytes(raw) for raw in stalled]
         answers = [raw.must_answer() for raw in stalled]
     finally:
         for raw in stalled:
             raw.close()
+    assert still_reading == 12, "another client was answered only after a stalled one"
     assert all(still_waiting), "another client was answered only after the stalled ones"
     # Twelve reads in flight at once: one loop timer served them, not twelve.
     assert armed() - armed_before <= 2, f"{armed() - armed_before} timers for 12 reads"
@@ -976,9 +994,10 @@ def test_a_body_that_trickles_in_before_the_deadline_is_served(target: Target) -
     for parts in (pieces, chunked):
         raw = Raw(target.port)
         try:
-            for part in parts:
+            raw.send(parts[0])
+            target.wait_for_reads(1)  # the read waits, under its deadline, for the rest
+            for part in parts[1:]:
                 raw.send(part)
-                time.sleep(0.15)
             a = raw.must_answer()
         finally:
             raw.close()
@@ -996,10 +1015,10 @@ def test_clients_that_vanish_mid_body_leave_no_trace(target: Target) -> None:
     ):
         raw = Raw(target.port)
         raw.send(data)
-        time.sleep(0.05)
+        target.wait_for_reads(1)  # mid-body: the fake is waiting for the rest
         raw.close()
-    time.sleep(0.3)
-    target.assert_intact()
+        target.wait_for_reads(0)  # it saw the client go
+    target.assert_intact()  # once the three requests are over
 
 
 def b64(data: bytes) -> str:
@@ -1048,7 +1067,7 @@ def test_hostile_credentials_are_refused_with_401(target: Target) -> None:
 @pytest.fixture
 def docs_target() -> Iterator[Target]:
     with FakeVoipbin(now=NOW, profile="docs") as fake:
-        fake.app.bodies.timeout_s = 1.0
+        fake.app.bodies.timeout_s = BODY_TIMEOUT_S
         with trapped_logs() as trap:
             yield Target(fake, trap, admin.dump(fake.state))
 
@@ -1104,17 +1123,19 @@ def test_control_api_refuses_hostile_bodies_in_the_envelope(docs_target: Target)
 
 def test_control_api_slow_body_gets_408(docs_target: Target) -> None:
     target = docs_target
+    target.fake.app.bodies.timeout_s = STALLED_TIMEOUT_S
     for method, path, half in (
         ("POST", "/_fake/customers", b'{"name":'),
         ("PUT", "/_fake/state", b'{"format":'),
     ):
-        raw = Raw(target.port, timeout=4)
+        raw = Raw(target.port, timeout=STALLED_TIMEOUT_S + 5)
         try:
             raw.send(request(method, path, None, length=100) + half)
-            time.sleep(0.1)
+            target.wait_for_reads(1)
             target.tutorial_get_works()  # the stalled control call holds nobody up
+            assert reads_in_flight(target.fake) == 1, "the stalled call ended before its deadline"
             assert not _has_bytes(raw), "the stalled call was answered before its deadline"
-            a = raw.must_answer()  # within the socket's 4 s
+            a = raw.must_answer()  # within the socket's timeout
         finally:
             raw.close()
         assert_fine(a)
@@ -1127,10 +1148,10 @@ def test_control_api_client_that_vanishes_mid_body_leaves_no_trace(docs_target: 
     for method, path in (("POST", "/_fake/customers"), ("PUT", "/_fake/state")):
         raw = Raw(target.port)
         raw.send(request(method, path, None, length=100) + b"{")
-        time.sleep(0.05)
+        target.wait_for_reads(1)  # mid-body: the fake is waiting for the rest
         raw.close()
-    time.sleep(0.3)
-    target.assert_intact()
+        target.wait_for_reads(0)  # it saw the client go
+    target.assert_intact()  # once both requests are over
 
 
 # --- Hypothesis: arbitrary bytes and text, in-process -----------------------------------------

@@ -42,6 +42,7 @@ from .conftest import (
     TUTORIAL_KEY_ID,
     TUTORIAL_TOKEN,
 )
+from .waiting import wait_until
 
 CLI = [sys.executable, "-m", "fakevoipbin"]
 PROFILES = ["docs", "live"]
@@ -620,6 +621,11 @@ def test_state_file_survives_a_clean_restart(serve: Any, tmp_path: Path) -> None
     assert b.stop() == 0
 
 
+#: Creates in the atomic-writes test: at least this many, and more until the reader has
+#: seen the file replaced and read it often enough to mean anything (at most MOST).
+LEAST_CREATES, MOST_CREATES = 2000, 20_000
+
+
 def test_state_file_writes_are_atomic(serve: Any, tmp_path: Path) -> None:
     path = tmp_path / "state.json"
     srv = serve("--state-file", str(path))
@@ -629,9 +635,7 @@ def test_state_file_writes_are_atomic(serve: Any, tmp_path: Path) -> None:
     inodes: set[int] = set()
 
     def reader() -> None:
-        for _ in range(20_000):
-            if stop.is_set():
-                return
+        while not stop.is_set():
             try:
                 inodes.add(os.stat(path).st_ino)
                 data = path.read_bytes()
@@ -646,13 +650,15 @@ def test_state_file_writes_are_atomic(serve: Any, tmp_path: Path) -> None:
                 continue
             reads.append(len(doc["keys"]))
 
+    def seen_enough() -> bool:
+        return len(reads) > 10 and len(inodes) > 2
+
     at_start = len(srv.call("GET", "/_fake/state").json()["keys"])
     t = threading.Thread(target=reader, daemon=True)
     t.start()
     conn = http.client.HTTPConnection("127.0.0.1", int(srv.root.rsplit(":", 1)[1]), timeout=10)
-    deadline = time.monotonic() + 1.2
     made = 0
-    while time.monotonic() < deadline and made < 3000:
+    while made < MOST_CREATES and (made < LEAST_CREATES or not seen_enough()):
         conn.request(
             "POST", "/v1.0/accesskeys" + Q, body=b'{"expire":86400,"name":"' + b"x" * 200 + b'"}'
         )
@@ -661,7 +667,8 @@ def test_state_file_writes_are_atomic(serve: Any, tmp_path: Path) -> None:
         assert r.status == 200
         made += 1
     conn.close()
-    time.sleep(0.2)
+    # The writer saves what it has not saved yet: the reader sees the last key arrive.
+    wait_until(lambda: reads and reads[-1] == at_start + made, "the file to hold every key")
     stop.set()
     t.join(10)
     assert srv.stop() == 0
@@ -712,6 +719,10 @@ def test_a_damaged_or_foreign_state_file_stops_the_start(
     assert not temp_files(path)
 
 
+#: Keys the writer has made before the round looks for the last of them in the file.
+KEYS_BEFORE_KILL = 100
+
+
 def _ids_in(path: Path) -> set[str]:
     """The key ids the state file holds now (it is replaced whole, never half-written)."""
     try:
@@ -721,10 +732,11 @@ def _ids_in(path: Path) -> set[str]:
 
 
 def test_a_state_file_outlives_sigkill_in_the_middle_of_writes(serve: Any, tmp_path: Path) -> None:
-    """Three times: create keys in a loop; once the file on disk is seen to hold a key
-    acknowledged after about a second (the writer saves every 50 ms), kill -9 while
-    the creates go on, and restart on the file. Every key acknowledged up to that one
-    is in it, whole (no wall-clock bound: the file is watched, not timed)."""
+    """Three times: create keys in a loop; once the file on disk is seen to hold the
+    last key acknowledged after the first KEYS_BEFORE_KILL (the writer saves every
+    50 ms), kill -9 while the creates go on, and restart on the file. Every key
+    acknowledged up to that one is in it, whole (no wall-clock bound: the keys are
+    counted and the file is watched, not timed)."""
     path = tmp_path / "state.json"
     acked: list[tuple[float, str, str]] = []  # (when, id, token)
     lag = []  # per round: keys made, of which missing after the restart
@@ -756,14 +768,18 @@ def test_a_state_file_outlives_sigkill_in_the_middle_of_writes(serve: Any, tmp_p
 
         t = threading.Thread(target=writer, daemon=True)
         t.start()
-        time.sleep(1.0)
-        assert len(mine) > 20, "the writer made too few keys to mean anything"
-        checkpoint = len(acked) + len(mine)  # the keys acknowledged so far, this one last
-        wanted = mine[-1][1]
-        deadline = time.monotonic() + 30
-        while wanted not in _ids_in(path):
-            assert time.monotonic() < deadline, "the state file never caught up"
-            time.sleep(0.02)
+
+        def made_enough(mine: list[tuple[float, str, str]] = mine) -> int:
+            return len(mine) if len(mine) >= KEYS_BEFORE_KILL else 0
+
+        made = wait_until(made_enough, f"the writer to make {KEYS_BEFORE_KILL} keys")
+        checkpoint = len(acked) + made  # the keys acknowledged so far, this one last
+        wanted = mine[made - 1][1]
+
+        def saved(wanted: str = wanted) -> bool:
+            return wanted in _ids_in(path)
+
+        wait_until(saved, "the state file to catch up")
         srv.proc.kill()  # SIGKILL, in the middle of writes
         srv.proc.wait(10)
         stop.set()
@@ -815,7 +831,11 @@ def test_sigterm_lets_a_request_in_flight_finish(serve: Any) -> None:
 
     t = threading.Thread(target=slow_call, daemon=True)
     t.start()
-    time.sleep(0.3)
+    # The call is in flight once the delay has fired on it: only then the signal.
+    wait_until(
+        lambda: srv.call("GET", "/_fake/faults").json()["faults"][0]["fired"] == 1,
+        "the delay to fire on the call",
+    )
     srv.proc.send_signal(signal.SIGTERM)
     signalled.set()
     t.join(15)

@@ -20,7 +20,9 @@ from hypothesis import given
 
 from fakevoipbin.contract import RULES, Target, verify
 from fakevoipbin.contract import strategies as cst
+from fakevoipbin.contract import target as target_module
 from fakevoipbin.contract.target import REAL_SERVER_PACE_S
+from fakevoipbin.core import clock as clock_module
 from fakevoipbin.core import customers
 from fakevoipbin.core.clock import format_fixed, parse_instant
 from fakevoipbin.core.store import Store, next_version
@@ -189,12 +191,67 @@ def test_verify_works_in_a_customer_of_its_own_and_restores_the_clock() -> None:
     assert store.by_hash.get(own.token_hash) is own
 
 
-def test_verify_restores_a_running_clock() -> None:
-    fake = FakeVoipbin(profile="live")  # real time, not frozen
-    code, out, _err = run_verify(fake, examples=5)
+class _MachineTime:
+    """The ``time`` module as the fake's clock (core/clock.py) and ``Target`` read it,
+    with wall and monotonic time that move only by ``tick``; the rest is the real one."""
+
+    def __init__(self) -> None:
+        self.monotonic_ns_now = 10**15
+        self.wall_at_zero_ns = parse_instant(NOW) * 1000 - self.monotonic_ns_now
+
+    def tick(self, seconds: float) -> None:
+        self.monotonic_ns_now += round(seconds * 1e9)
+
+    def monotonic_ns(self) -> int:
+        return self.monotonic_ns_now
+
+    def monotonic(self) -> float:
+        return self.monotonic_ns_now / 1e9
+
+    def time_ns(self) -> int:
+        return self.wall_at_zero_ns + self.monotonic_ns_now
+
+    def time(self) -> float:
+        return self.time_ns() / 1e9
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(time, name)
+
+
+@pytest.fixture
+def machine_time(monkeypatch: pytest.MonkeyPatch) -> _MachineTime:
+    now = _MachineTime()
+    monkeypatch.setattr(clock_module, "time", now)
+    monkeypatch.setattr(target_module, "time", now)
+    return now
+
+
+#: How long each request of verify's takes, by the machine's clock.
+REQUEST_S = 1.0
+
+
+def test_verify_restores_a_running_clock(machine_time: _MachineTime) -> None:
+    fake = FakeVoipbin(profile="live")  # the machine's time, not frozen
+    started_us = fake.state.clock.now_us()
+    requests: list[str] = []
+
+    def a_request_takes_its_time(request: httpx.Request) -> None:
+        requests.append(request.url.path)
+        machine_time.tick(REQUEST_S)
+
+    client = fake.client(event_hooks={"request": [a_request_takes_its_time]})
+    code, out, _err = run_verify(fake, examples=5, client=client)
     assert code == 0, out
     assert not fake.clock.frozen
-    assert abs(fake.clock.now().timestamp() - time.time()) < 5
+    # The clock shows the machine's time again: the seconds verify took are on it
+    # (it ran frozen meanwhile), less at most the one request that set it back.
+    took_us = round(len(requests) * REQUEST_S * 1e6)
+    assert took_us > 60 * 1_000_000, "verify made too few requests to tell"
+    shown = fake.state.clock.now_us()
+    assert started_us + took_us - round(REQUEST_S * 1e6) <= shown <= started_us + took_us
+    # ... and it runs on from there.
+    machine_time.tick(7)
+    assert fake.state.clock.now_us() == shown + 7_000_000
 
 
 def test_verify_exits_2_when_the_accesskey_is_wrong() -> None:
@@ -431,7 +488,24 @@ def test_target_paces_itself_and_honours_retry_after_on_a_real_server() -> None:
     target.begin()
     target.end()
     assert len(seen) == before
-    assert abs(target.now_us() / 1e6 - time.time()) < 2
+
+
+def test_target_tells_a_real_servers_time_by_the_machines_clock(
+    machine_time: _MachineTime,
+) -> None:
+    seen: list[str] = []
+
+    def server(request: httpx.Request) -> httpx.Response:
+        seen.append(request.url.path)
+        return httpx.Response(404, json={"message": "not found"})
+
+    client = httpx.Client(transport=httpx.MockTransport(server))
+    target = Target("http://api.example.test/v1.0", "vb_real", client=client)
+    assert target.is_fake is False
+    assert target.now_us() == machine_time.time_ns() // 1000
+    machine_time.tick(90)
+    assert target.now_us() == machine_time.time_ns() // 1000
+    assert seen == ["/_fake/health"], "the time was asked of the server"
 
 
 def test_target_on_a_fake_reads_its_health() -> None:
