@@ -303,7 +303,7 @@ def _pretty(value: Any) -> str:
     return jsonlib.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)
 
 
-#: Each operationId of openapi.yaml and its method (tests/test_journal.py checks it).
+#: Each operationId of openapi.yaml and its method (tests/core/test_journal.py checks it).
 _METHOD_OF = {
     "GetAccesskeys": "GET",
     "PostAccesskeys": "POST",

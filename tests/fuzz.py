@@ -12,7 +12,7 @@ It prints one line, ``fuzz: N requests, S server errors (5xx), V schema violatio
 C other check failures``, after a list of the distinct failures with a curl command
 that reproduces each, and exits 1 if any count but N is above zero.
 
-tests/test_schemathesis.py runs the same set-up (targets, checks) as a quick slice in
+tests/api/test_schemathesis.py runs the same set-up (targets, checks) as a quick slice in
 ``make test``.
 """
 

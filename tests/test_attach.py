@@ -18,7 +18,7 @@ from fakevoipbin.attach import AttachError
 from fakevoipbin.testing import FakeVoipbin
 
 from .conftest import NOW, SECOND_TOKEN, TUTORIAL_KEY_ID, TUTORIAL_TOKEN
-from .test_serve import Served, start, stop
+from .test_server import Served, start, stop
 
 
 @pytest.fixture(scope="module")

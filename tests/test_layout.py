@@ -212,7 +212,41 @@ def test_the_readme_layout_names_every_module_and_only_those() -> None:
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     section = text.split("## Layout", 1)[1].split("\n## ", 1)[0]
     tree = section.split("```", 2)[1]  # the tree itself, not the prose around it
-    listed = set(re.findall(r"([a-z_]+\.py)\b", tree))
+    package = tree.split("\nfakevoipbin/", 1)[1].split("\ntests/", 1)[0]
+    listed = set(re.findall(r"([a-z_]+\.py)\b", package))
     on_disk = {p.name for p in PACKAGE.rglob("*.py") if p.name != "__init__.py"}
     assert len(on_disk) > 40
     assert listed == on_disk, {"missing": on_disk - listed, "not on disk": listed - on_disk}
+
+
+TESTS = ROOT / "tests"
+#: The one folder of tests that is not a room of the package.
+ACROSS_LAYERS = "api"
+
+
+def test_the_tests_mirror_the_package() -> None:
+    """Each folder of tests/ is a subpackage's (``tests/core`` for ``fakevoipbin/core``),
+    but ``tests/api``; a test file in a room's folder names a module of that room
+    (``test_journal.py``, ``test_journal_bodies.py`` for ``journal.py``), or is placed
+    there by the README's Layout section."""
+    rooms = {p.name for p in PACKAGE.iterdir() if (p / "__init__.py").exists()}
+    folders = {p.name for p in TESTS.iterdir() if (p / "__init__.py").exists()}
+    assert folders - {ACROSS_LAYERS} <= rooms, folders - rooms
+    assert {"core", "web", "checks", "contract", "proxy"} <= folders
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for folder in sorted(folders - {ACROSS_LAYERS}):
+        modules = {p.stem for p in (PACKAGE / folder).glob("*.py")}
+        for test in sorted((TESTS / folder).glob("test_*.py")):
+            name = test.stem.removeprefix("test_")
+            placed = f"{folder}/{test.name}" in readme
+            named = any(name == m or name.startswith(m + "_") for m in modules)
+            assert named or placed, f"tests/{folder}/{test.name} names no module"
+
+
+def test_the_readmes_test_map_names_files_that_exist() -> None:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text.split("## Layout", 1)[1].split("\n## ", 1)[0]
+    named = set(re.findall(r"\b((?:[a-z]+/)?test_[a-z_]+\.py)\b", section))
+    assert len(named) > 8
+    missing = {n for n in named if not (TESTS / n.removeprefix("tests/")).exists()}
+    assert not missing, missing

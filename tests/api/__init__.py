@@ -1,0 +1,1 @@
+"""The API as a client meets it, across every layer, in both profiles."""

@@ -1,0 +1,1 @@
+"""Tests of fakevoipbin/checks/: the request checks, the exchange rules, the report"""

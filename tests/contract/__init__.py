@@ -1,0 +1,1 @@
+"""Tests of fakevoipbin/contract/: verify, its state machine and its target"""

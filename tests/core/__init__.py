@@ -1,0 +1,1 @@
+"""Tests of the domain (fakevoipbin/core/), driven directly"""

@@ -1,0 +1,1 @@
+"""Tests of fakevoipbin/proxy/: the checking proxy, its session and its recording"""

@@ -1,0 +1,540 @@
+"""The control API under /_fake/, over HTTP: health, reset, clock, customers, journal,
+faults, state, its spec, and its errors (400 INVALID_ARGUMENT naming what was wrong)."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+from openapi_spec_validator import validate
+
+from fakevoipbin import FakeVoipbin
+
+from ..conftest import NOW, SECOND_CUSTOMER, TUTORIAL_KEY_ID, TUTORIAL_TOKEN
+
+CONTROL_PATHS = {
+    "/_fake/health",
+    "/_fake/reset",
+    "/_fake/clock",
+    "/_fake/customers",
+    "/_fake/journal",
+    "/_fake/faults",
+    "/_fake/state",
+}
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeVoipbin]:
+    with FakeVoipbin(seed=4, now=NOW) as f:
+        yield f
+
+
+@pytest.fixture
+def ctl(fake: FakeVoipbin) -> Iterator[httpx.Client]:
+    """A client on the server's root, over the real socket."""
+    with httpx.Client(base_url=fake.base_url, timeout=10) as c:
+        yield c
+
+
+@pytest.fixture
+def api(fake: FakeVoipbin) -> Iterator[httpx.Client]:
+    """The VoIPbin API as the tutorial's customer, in-process."""
+    with fake.client(params={"accesskey": TUTORIAL_TOKEN}) as c:
+        yield c
+
+
+def bad_input(r: httpx.Response) -> str:
+    """Assert a control 400 in the envelope; return its message."""
+    assert r.status_code == 400, r.text
+    assert r.headers["content-type"].startswith("application/json")
+    err = r.json()["error"]
+    assert err["status"] == "INVALID_ARGUMENT"
+    assert err["reason"] == "INVALID_ARGUMENT"
+    assert err["request_id"] == r.headers["x-request-id"]
+    assert isinstance(err["message"], str) and err["message"]
+    return err["message"]  # type: ignore[no-any-return]
+
+
+# --- health and reset -----------------------------------------------------------------
+
+
+def test_health(ctl: httpx.Client) -> None:
+    r = ctl.get("/_fake/health")
+    assert r.status_code == 200
+    body = r.json()
+    assert body["profile"] == "docs"
+    assert body["seed"] == 4
+    assert body["clock"] == {"now": NOW, "frozen": True}
+
+
+def test_health_reports_the_live_profile() -> None:
+    with FakeVoipbin(profile="live", seed=9) as fake, httpx.Client(base_url=fake.base_url) as c:
+        body = c.get("/_fake/health").json()
+    assert (body["profile"], body["seed"]) == ("live", 9)
+    assert body["clock"]["frozen"] is False
+
+
+def test_reset_goes_back_to_seed_and_fixtures(
+    fake: FakeVoipbin, ctl: httpx.Client, api: httpx.Client
+) -> None:
+    first = api.post("/accesskeys", json={"expire": 86400}).json()
+    api.delete(f"/accesskeys/{TUTORIAL_KEY_ID}")
+    assert ctl.post("/_fake/clock", json={"advance": 500}).status_code == 200
+    assert (
+        ctl.post("/_fake/faults", json={"operation": "GetAccesskeys", "status": 503}).status_code
+        == 200
+    )
+
+    r = ctl.post("/_fake/reset")
+    assert r.status_code == 200
+    assert r.json()["clock"] == {"now": NOW, "frozen": True}
+    assert ctl.get("/_fake/faults").json()["faults"] == []
+    assert ctl.get("/_fake/journal").json()["entries"] == []
+    assert api.get(f"/accesskeys/{first['id']}").status_code == 404
+    assert api.get(f"/accesskeys/{TUTORIAL_KEY_ID}").status_code == 200
+    again = api.post("/accesskeys", json={"expire": 86400}).json()
+    assert (again["id"], again["token"]) == (first["id"], first["token"])
+
+
+# --- clock ----------------------------------------------------------------------------
+
+
+def test_clock_read_set_advance_freeze(ctl: httpx.Client) -> None:
+    assert ctl.get("/_fake/clock").json() == {"now": NOW, "frozen": True}
+
+    r = ctl.post("/_fake/clock", json={"set": "2027-01-02T03:04:05.000006Z"})
+    assert r.status_code == 200
+    assert r.json() == {"now": "2027-01-02T03:04:05.000006Z", "frozen": True}
+    assert ctl.get("/_fake/clock").json()["now"] == "2027-01-02T03:04:05.000006Z"
+
+    r = ctl.post("/_fake/clock", json={"advance": 86400})
+    assert r.json() == {"now": "2027-01-03T03:04:05.000006Z", "frozen": True}
+    r = ctl.post("/_fake/clock", json={"advance": -0.5})
+    assert r.json()["now"] == "2027-01-03T03:04:04.500006Z"
+
+    r = ctl.post("/_fake/clock", json={"freeze": False})
+    assert r.json()["frozen"] is False
+    assert ctl.get("/_fake/clock").json()["frozen"] is False
+    r = ctl.post("/_fake/clock", json={"freeze": True})
+    assert r.json()["frozen"] is True
+    frozen_at = r.json()["now"]
+    assert ctl.get("/_fake/clock").json()["now"] == frozen_at
+
+
+def test_clock_set_reaches_the_api(ctl: httpx.Client, api: httpx.Client) -> None:
+    # within the tutorial key's year of life
+    ctl.post("/_fake/clock", json={"set": "2027-05-06T07:08:09.101112Z"})
+    created = api.post("/accesskeys", json={"expire": 86400}).json()
+    assert created["tm_create"].startswith("2027-05-06T07:08:09.")
+
+
+@pytest.mark.parametrize(
+    ("body", "named"),
+    [
+        ({"set": "yesterday"}, "set"),
+        ({"set": 1700000000}, "set"),
+        ({"set": "2026-13-45T00:00:00Z"}, "set"),
+        ({"advance": "10"}, "advance"),
+        ({"advance": True}, "advance"),
+        ({"freeze": "yes"}, "freeze"),
+        ({"freeze": 1}, "freeze"),
+        ({"rewind": 5}, "rewind"),
+        pytest.param({"set": "1969-12-31T23:59:59Z"}, "set", id="set-before-range"),
+        pytest.param({"set": "9999-12-31T23:59:59Z"}, "set", id="set-after-range"),
+        pytest.param({"advance": 1e13}, "advance", id="advance-out-of-range"),
+    ],
+)
+def test_clock_bad_input_names_the_field(
+    ctl: httpx.Client, body: dict[str, Any], named: str
+) -> None:
+    message = bad_input(ctl.post("/_fake/clock", json=body))
+    assert named in message, message
+    assert ctl.get("/_fake/clock").json() == {"now": NOW, "frozen": True}, "nothing moved"
+
+
+def test_clock_empty_object_names_the_choices(ctl: httpx.Client) -> None:
+    message = bad_input(ctl.post("/_fake/clock", json={}))
+    for field in ("set", "advance", "freeze"):
+        assert field in message
+
+
+def test_clock_empty_body_and_non_json(ctl: httpx.Client) -> None:
+    message = bad_input(ctl.post("/_fake/clock"))
+    assert "body" in message
+    message = bad_input(
+        ctl.post("/_fake/clock", content=b"not json", headers={"content-type": "application/json"})
+    )
+    assert "JSON" in message
+    message = bad_input(ctl.post("/_fake/clock", json=["advance", 5]))
+    assert "object" in message
+
+
+# --- customers ------------------------------------------------------------------------
+
+
+def test_add_customer(fake: FakeVoipbin, ctl: httpx.Client) -> None:
+    r = ctl.post("/_fake/customers", json={"name": "Acme"})
+    assert r.status_code == 200
+    body = r.json()
+    key = body["accesskey"]
+    assert body["customer_id"] == key["customer_id"]
+    assert key["token"].startswith("vb_") and len(key["token"]) == 35
+    assert key["token_prefix"] == key["token"][:11]
+
+    listed = ctl.get("/v1.0/accesskeys", params={"accesskey": key["token"]})
+    assert listed.status_code == 200
+    assert [k["id"] for k in listed.json()["result"]] == [key["id"]]
+    assert "token" not in listed.json()["result"][0]
+
+    # no body at all is fine too
+    r = ctl.post("/_fake/customers")
+    assert r.status_code == 200
+    assert r.json()["customer_id"] != body["customer_id"]
+
+
+def test_add_frozen_customer_gets_403_account_frozen(ctl: httpx.Client) -> None:
+    r = ctl.post("/_fake/customers", json={"frozen": True})
+    assert r.status_code == 200
+    assert r.json()["frozen"] is True
+    token = r.json()["accesskey"]["token"]
+    r = ctl.get("/v1.0/accesskeys", params={"accesskey": token})
+    assert r.status_code == 403
+    err = r.json()["error"]
+    assert (err["status"], err["reason"]) == ("PERMISSION_DENIED", "ACCOUNT_FROZEN")
+
+
+@pytest.mark.parametrize(
+    ("body", "named"),
+    [
+        ({"name": 7}, "name"),
+        ({"name": "x" * 256}, "name"),
+        ({"frozen": "yes"}, "frozen"),
+        ({"frozen": 1}, "frozen"),
+        ({"expire": "a year"}, "expire"),
+        ({"expire": 0}, "expire"),
+        ({"expire": 1.5}, "expire"),
+        ({"expire": 2**31}, "expire"),
+        ({"colour": "red"}, "colour"),
+    ],
+)
+def test_add_customer_bad_input(
+    fake: FakeVoipbin, ctl: httpx.Client, body: dict[str, Any], named: str
+) -> None:
+    before = ctl.get("/_fake/state").content
+    message = bad_input(ctl.post("/_fake/customers", json=body))
+    assert named in message, message
+    assert ctl.get("/_fake/state").content == before
+
+
+# --- journal --------------------------------------------------------------------------
+
+
+def test_journal_get_and_delete(ctl: httpx.Client, api: httpx.Client) -> None:
+    api.get("/accesskeys")
+    api.post("/accesskeys", json={"expire": 86400})
+    api.get("/accesskeys/not-a-uuid")
+
+    r = ctl.get("/_fake/journal")
+    assert r.status_code == 200
+    entries = r.json()["entries"]
+    assert [(e["method"], e["operation_id"], e["status"]) for e in entries] == [
+        ("GET", "GetAccesskeys", 200),
+        ("POST", "PostAccesskeys", 200),
+        ("GET", "GetAccesskeysId", 400),
+    ]
+    assert entries[0]["seq"] < entries[1]["seq"] < entries[2]["seq"], "newest last"
+    assert entries[0]["target"] == "/v1.0/accesskeys?accesskey=[REDACTED]"
+    assert entries[0]["time"] == NOW
+    assert TUTORIAL_TOKEN not in r.text
+
+    r = ctl.delete("/_fake/journal")
+    assert r.status_code == 200
+    assert r.json()["cleared"] == 3
+    assert ctl.get("/_fake/journal").json()["entries"] == []
+
+
+def test_control_calls_are_not_journaled(fake: FakeVoipbin, ctl: httpx.Client) -> None:
+    ctl.get("/_fake/health")
+    ctl.get("/_fake/clock")
+    ctl.post("/_fake/clock", json={"advance": 1})
+    ctl.post("/_fake/clock", json={"bogus": 1})
+    ctl.post("/_fake/customers")
+    ctl.get("/_fake/faults")
+    ctl.post("/_fake/faults", json={"operation": "GetAccesskeys", "status": 500})
+    ctl.get("/_fake/state")
+    ctl.get("/_fake/openapi.yaml")
+    ctl.get("/_fake/nothing")
+    ctl.get("/_fake/journal")
+    assert fake.journal.entries() == []
+    assert ctl.get("/_fake/journal").json()["entries"] == []
+
+
+# --- faults ---------------------------------------------------------------------------
+
+
+def test_faults_add_list_fire_clear(ctl: httpx.Client, api: httpx.Client) -> None:
+    r = ctl.post("/_fake/faults", json={"operation": "PostAccesskeys", "status": 503, "times": 2})
+    assert r.status_code == 200
+    rule = r.json()
+    assert rule["operation"] == "PostAccesskeys"
+    assert rule["status"] == 503
+    assert rule["times"] == 2
+
+    listed = ctl.get("/_fake/faults").json()["faults"]
+    assert [(f["id"], f["operation"]) for f in listed] == [(rule["id"], "PostAccesskeys")]
+
+    statuses = [api.post("/accesskeys", json={"expire": 86400}).status_code for _ in range(3)]
+    assert statuses == [503, 503, 200]
+    assert api.get("/accesskeys").status_code == 200
+
+    ctl.post("/_fake/faults", json={"operation": "*", "status": 500, "times": None})
+    assert api.get("/accesskeys").status_code == 500
+    r = ctl.delete("/_fake/faults")
+    assert r.status_code == 200
+    assert ctl.get("/_fake/faults").json()["faults"] == []
+    assert api.get("/accesskeys").status_code == 200
+
+
+def test_fault_429_over_control_api(ctl: httpx.Client, api: httpx.Client) -> None:
+    ctl.post(
+        "/_fake/faults",
+        json={
+            "operation": "GetAccesskeys",
+            "status": 429,
+            "retry_after": 3,
+            "limited_by": "customer",
+        },
+    )
+    r = api.get("/accesskeys")
+    assert r.status_code == 429
+    assert r.headers["retry-after"] == "3"
+    assert r.json()["error"]["details"] == [{"limited_by": "customer"}]
+
+
+def test_fault_delay_over_control_api(ctl: httpx.Client, api: httpx.Client) -> None:
+    r = ctl.post("/_fake/faults", json={"operation": "GetAccesskeys", "delay_ms": 120})
+    assert r.status_code == 200
+    r = api.get("/accesskeys")
+    assert r.status_code == 200
+    assert r.json()["result"]
+
+
+@pytest.mark.parametrize(
+    ("body", "named"),
+    [
+        ({"operation": "DropTables", "status": 503}, "operation"),
+        ({"status": 503}, "operation"),
+        ({"operation": "PostAccesskeys", "status": 418}, "status"),
+        ({"operation": "PostAccesskeys", "status": "503"}, "status"),
+        ({"operation": "PostAccesskeys", "status": 503, "when": "now"}, "when"),
+        ({"operation": "PostAccesskeys", "status": 503, "times": -1}, "times"),
+        ({"operation": "PostAccesskeys", "status": 503, "probability": "half"}, "probability"),
+        ({"operation": "PostAccesskeys", "delay_ms": 10**9}, "delay_ms"),
+    ],
+)
+def test_bad_fault_is_a_400_naming_the_field(
+    ctl: httpx.Client, body: dict[str, Any], named: str
+) -> None:
+    message = bad_input(ctl.post("/_fake/faults", json=body))
+    assert named in message, message
+    assert ctl.get("/_fake/faults").json()["faults"] == []
+
+
+def test_bad_fault_body_shapes(ctl: httpx.Client) -> None:
+    assert "JSON" in bad_input(ctl.post("/_fake/faults", content=b"{operation"))
+    assert "object" in bad_input(ctl.post("/_fake/faults", json=[1, 2]))
+    bad_input(ctl.post("/_fake/faults"))
+
+
+# --- state ----------------------------------------------------------------------------
+
+
+def _busy(api: httpx.Client, ctl: httpx.Client) -> None:
+    for i in range(3):
+        api.post("/accesskeys", json={"name": f"k{i}", "detail": "d", "expire": 86400 + i})
+    made = api.post("/accesskeys", json={"expire": 86400}).json()
+    api.delete(f"/accesskeys/{made['id']}")
+    api.put(f"/accesskeys/{TUTORIAL_KEY_ID}", json={"name": "renamed"})
+    ctl.post("/_fake/customers", json={"name": "extra", "frozen": True})
+
+
+def test_state_dump_then_load_is_identical(ctl: httpx.Client, api: httpx.Client) -> None:
+    _busy(api, ctl)
+    first = ctl.get("/_fake/state")
+    assert first.status_code == 200
+    doc = first.json()
+    assert {"customers", "users", "keys", "clock"} <= set(doc)
+    assert all("token" not in k for k in doc["keys"])
+
+    r = ctl.put("/_fake/state", json=doc)
+    assert r.status_code == 200, r.text
+    assert ctl.get("/_fake/state").content == first.content
+
+
+def test_state_load_restores_an_earlier_dump(ctl: httpx.Client, api: httpx.Client) -> None:
+    snapshot = ctl.get("/_fake/state")
+    _busy(api, ctl)
+    extra = api.post("/accesskeys", json={"expire": 86400}).json()
+    assert ctl.get("/_fake/state").content != snapshot.content
+
+    assert ctl.put("/_fake/state", json=snapshot.json()).status_code == 200
+    assert ctl.get("/_fake/state").content == snapshot.content
+    assert api.get(f"/accesskeys/{extra['id']}").status_code == 404
+    renamed = api.get(f"/accesskeys/{TUTORIAL_KEY_ID}").json()
+    assert renamed["name"] == "My New Accesskey"
+    # fixture keys keep working after a load: their hashes came back
+    assert ctl.get("/v1.0/accesskeys", params={"accesskey": TUTORIAL_TOKEN}).status_code == 200
+
+
+def _damage_missing_field(doc: dict[str, Any]) -> str:
+    del doc["keys"][0]["token_hash"]
+    return "token_hash"
+
+
+def _damage_missing_section(doc: dict[str, Any]) -> str:
+    del doc["customers"]
+    return "customers"
+
+
+def _damage_token_hash(doc: dict[str, Any]) -> str:
+    doc["keys"][0]["token_hash"] = "not-a-sha256"
+    return "token_hash"
+
+
+def _damage_unknown_customer(doc: dict[str, Any]) -> str:
+    doc["keys"][-1]["customer_id"] = "00000000-0000-4000-8000-000000000000"
+    return "customer"
+
+
+def _damage_bad_time(doc: dict[str, Any]) -> str:
+    doc["keys"][0]["tm_create"] = "last tuesday"
+    return "last tuesday"
+
+
+def _damage_unknown_field(doc: dict[str, Any]) -> str:
+    doc["keys"][0]["token"] = "vb_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+    return "token"
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        _damage_missing_field,
+        _damage_missing_section,
+        _damage_token_hash,
+        _damage_unknown_customer,
+        _damage_bad_time,
+        _damage_unknown_field,
+    ],
+)
+def test_damaged_state_is_refused_and_nothing_changes(
+    ctl: httpx.Client, api: httpx.Client, damage: Any
+) -> None:
+    _busy(api, ctl)
+    before = ctl.get("/_fake/state")
+    doc = copy.deepcopy(before.json())
+    # other parts of the document are valid changes, so a partial load would show
+    doc["clock"]["now"] = "2031-01-01T00:00:00.000000Z"
+    doc["keys"] = [k for k in doc["keys"] if k["customer_id"] != SECOND_CUSTOMER]
+    named = damage(doc)
+
+    message = bad_input(ctl.put("/_fake/state", json=doc))
+    assert named in message, message
+    assert ctl.get("/_fake/state").content == before.content
+
+
+def test_state_put_needs_a_json_object(ctl: httpx.Client) -> None:
+    before = ctl.get("/_fake/state").content
+    bad_input(ctl.put("/_fake/state", content=b"[1, 2"))
+    bad_input(ctl.put("/_fake/state", json=[]))
+    bad_input(ctl.put("/_fake/state"))
+    assert ctl.get("/_fake/state").content == before
+
+
+# --- routing, headers and the spec ----------------------------------------------------
+
+
+def test_unknown_control_path_is_404_route_not_found(ctl: httpx.Client) -> None:
+    for method, path in [
+        ("GET", "/_fake/nothing"),
+        ("POST", "/_fake/health"),
+        ("DELETE", "/_fake/state"),
+        ("GET", "/_fake/"),
+    ]:
+        r = ctl.request(method, path)
+        assert r.status_code == 404, (method, path)
+        assert r.headers["content-type"].startswith("application/json")
+        err = r.json()["error"]
+        assert (err["status"], err["reason"]) == ("NOT_FOUND", "ROUTE_NOT_FOUND")
+        assert err["request_id"] == r.headers["x-request-id"]
+
+
+def test_every_control_response_carries_x_request_id(ctl: httpx.Client) -> None:
+    calls = [
+        ("GET", "/_fake/health", None),
+        ("POST", "/_fake/reset", None),
+        ("GET", "/_fake/clock", None),
+        ("POST", "/_fake/clock", {"advance": 1}),
+        ("POST", "/_fake/clock", {"advance": "x"}),
+        ("POST", "/_fake/customers", {}),
+        ("POST", "/_fake/customers", {"name": 1}),
+        ("GET", "/_fake/journal", None),
+        ("DELETE", "/_fake/journal", None),
+        ("POST", "/_fake/faults", {"operation": "GetAccesskeys", "status": 503}),
+        ("POST", "/_fake/faults", {"operation": "nope", "status": 503}),
+        ("GET", "/_fake/faults", None),
+        ("DELETE", "/_fake/faults", None),
+        ("GET", "/_fake/state", None),
+        ("PUT", "/_fake/state", {"format": "nope"}),
+        ("GET", "/_fake/openapi.yaml", None),
+        ("GET", "/_fake/nothing", None),
+    ]
+    for method, path, body in calls:
+        r = ctl.request(method, path, json=body) if body is not None else ctl.request(method, path)
+        rid = r.headers.get("x-request-id")
+        assert rid, f"{method} {path} -> {r.status_code} has no X-Request-Id"
+    # a caller's own X-Request-Id is echoed
+    r = ctl.get("/_fake/health", headers={"X-Request-Id": "my-id-123"})
+    assert r.headers["x-request-id"] == "my-id-123"
+
+
+def test_control_spec_is_valid_openapi_and_apart_from_the_api_spec(ctl: httpx.Client) -> None:
+    r = ctl.get("/_fake/openapi.yaml")
+    assert r.status_code == 200
+    assert "yaml" in r.headers["content-type"]
+    spec = yaml.safe_load(r.text)
+    validate(spec)
+    paths = set(spec["paths"])
+    assert paths >= CONTROL_PATHS, CONTROL_PATHS - paths
+    assert not any(p.startswith("/v1.0") for p in paths)
+    assert all(p.startswith("/_fake/") for p in paths)
+
+    main = ctl.get("/openapi.yaml")
+    assert main.status_code == 200
+    main_spec = yaml.safe_load(main.text)
+    assert main_spec["paths"]
+    assert not any("/_fake" in p for p in main_spec["paths"])
+
+
+def test_control_spec_documents_every_method_served(ctl: httpx.Client) -> None:
+    spec = yaml.safe_load(ctl.get("/_fake/openapi.yaml").text)
+    served = {
+        ("get", "/_fake/health"),
+        ("post", "/_fake/reset"),
+        ("get", "/_fake/clock"),
+        ("post", "/_fake/clock"),
+        ("post", "/_fake/customers"),
+        ("get", "/_fake/journal"),
+        ("delete", "/_fake/journal"),
+        ("post", "/_fake/faults"),
+        ("get", "/_fake/faults"),
+        ("delete", "/_fake/faults"),
+        ("get", "/_fake/state"),
+        ("put", "/_fake/state"),
+    }
+    documented = {(m, p) for p, item in spec["paths"].items() for m in item if m != "parameters"}
+    assert served <= documented, served - documented
