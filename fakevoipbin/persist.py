@@ -48,7 +48,7 @@ def load_state_file(state: State, path: Path) -> bool:
             f"{path} is not a fakevoipbin state file; fakevoipbin will not overwrite it."
         )
     try:
-        admin.load(state, doc, restore_clock=False)
+        admin.load(state, doc)
     except admin.StateError as exc:
         raise StateFileError(f"{path} is damaged: {exc}") from None
     return True
