@@ -104,6 +104,9 @@ def freeze_input(value: object) -> bool:
 class Clock:
     """Real-time or frozen; moved only by ``set``, ``advance`` and ``freeze``.
 
+    ``moves`` counts the changes made to it (``set``, ``advance``, ``freeze``,
+    ``restore``, a restart), so ``--state-file`` saves a clock that moved with no write.
+
     ``stamp()`` gives the instant of a write: the current time, but always
     strictly after the previous stamp, so keys created one after another get
     distinct ``tm_create`` values even on a frozen clock (a 1 µs step).
@@ -123,6 +126,7 @@ class Clock:
         base = time.time_ns() // 1000 if start_us is None else check_range(start_us)
         self._at = (base, time.monotonic_ns(), frozen)
         self._last_stamp = -1
+        self.moves = getattr(self, "moves", 0) + 1
 
     def restart(self) -> None:
         """Back to how the clock was made: the same start instant and mode."""
@@ -166,6 +170,7 @@ class Clock:
         with self._lock:
             self._at = (us, time.monotonic_ns(), self._at[2])
             self._last_stamp = -1
+            self.moves += 1
 
     def advance(self, seconds: float) -> None:
         """Move forward (or back, with a negative number) by some seconds."""
@@ -179,11 +184,13 @@ class Clock:
             self._at = (target, time.monotonic_ns(), self._at[2])
             if delta < 0:
                 self._last_stamp = -1
+            self.moves += 1
 
     def freeze(self, frozen: bool = True) -> None:
         """Stop (or restart) the clock where it is now."""
         with self._lock:
             self._at = (max(self._raw(), self._last_stamp), time.monotonic_ns(), frozen)
+            self.moves += 1
 
     def restore(self, us: int, frozen: bool) -> None:
         """A dump's clock (``PUT /_fake/state`` and ``--state-file`` alike). Frozen: at the
@@ -197,6 +204,7 @@ class Clock:
                 us = max(us, self._raw(), self._last_stamp)
             self._at = (us, time.monotonic_ns(), frozen)
             self._last_stamp = -1
+            self.moves += 1
 
 
 @lru_cache(maxsize=4096)
