@@ -201,7 +201,7 @@ def _names(schema: Any) -> set[str]:
 
 #: The format's own words: a message may name these, never any other text of a file.
 _FORMAT_NAMES = _names(_SCHEMA)
-_TYPES = {
+_TYPES: dict[str, str] = {
     "object": "a mapping",
     "array": "a list",
     "string": "a string",
@@ -217,10 +217,11 @@ _PATTERNS = {
 def _describe(error: Any) -> str:
     """What a schema error says is wrong, from the schema alone: jsonschema's own
     message quotes the value, which may be any text of any file."""
-    rule, want = error.validator, error.validator_value
+    rule: str = error.validator
+    want: Any = error.validator_value
     if rule == "type":
         kinds = want if isinstance(want, list) else [want]
-        return "must be " + " or ".join(_TYPES.get(k, k) for k in kinds)
+        return "must be " + " or ".join(_TYPES.get(str(k), str(k)) for k in kinds)
     if rule == "const":
         return f"must be {want!r}"
     if rule == "enum":

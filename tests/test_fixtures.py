@@ -37,8 +37,8 @@ def refused(*args: str) -> str:
 #: one line must say besides the file's name).
 START_REFUSALS = {
     "not-utf8": (b'version: 1\ncustomers:\n  - name: "\xff\xfe"\n', ["not UTF-8", "line 3"]),
-    "empty": (b"", ["empty"]),
-    "only-a-comment": (b"# nothing here\n", ["empty"]),
+    "empty": (b"", ["the file is empty"]),
+    "only-a-comment": (b"# nothing here\n", ["the file is empty"]),
     "duplicate-key": (
         b"version: 1\ncustomers:\n  - name: a\n    name: b\n",
         ["'name' given twice", "line 4", "first at line 3"],
@@ -118,7 +118,9 @@ SECRET_FILES = {
         f"  - users: [{{username: {SECRET}, password: p, permission: 1}}]\n"
     ).encode(),
     "not-utf8": f"customers:\n  - name: {SECRET}\xff\n".encode("latin-1"),
-    "permission": f"customers:\n  - users: [{{username: u, password: p, permission: {SECRET}}}]\n".encode(),
+    "permission": (
+        f"customers:\n  - users: [{{username: u, password: p, permission: {SECRET}}}]\n"
+    ).encode(),
 }
 
 
@@ -161,7 +163,8 @@ def test_a_field_of_the_format_in_the_wrong_place_is_named(tmp_path: Path) -> No
 def test_duplicates_name_both_places_not_the_value() -> None:
     with pytest.raises(
         fixtures.FixtureError,
-        match=r"^<data>: at customers/1/users/0/username: the same username as customers/0/users/0/username$",
+        match=r"^<data>: at customers/1/users/0/username: the same username as "
+        r"customers/0/users/0/username$",
     ):
         fixtures.parse_fixtures(
             {

@@ -3,6 +3,8 @@ be ones the clock holds, checked before anything changes."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from fakevoipbin.core import admin
@@ -21,7 +23,7 @@ START = parse_instant("2026-12-01T10:15:30Z")
 SECONDS = START // US  # 1796120130: back to 1970-01-01T00:00:00Z
 
 
-def one(**key: int) -> FixtureSet:
+def one(**key: Any) -> FixtureSet:
     return FixtureSet(customers=(FixtureCustomer(keys=(FixtureKey(**key),)),), source="f.yaml")
 
 

@@ -623,16 +623,18 @@ def test_fixtures_at_the_clocks_earliest_instant_round_trip(tmp_path: Any) -> No
         "    keys: [{token: vb_a3Bf9xKmPq2nR7sT4wYzLp8mN5qR1xWe, created_ago: 1796120130,"
         " expire: 2147483647}]\n"
     )
-    with FakeVoipbin(now="2026-12-01T10:15:30Z", fixtures=str(path)) as fake:
-        with httpx.Client(base_url=fake.base_url, timeout=10) as c:
-            dumped = c.get("/_fake/state")
-            assert dumped.status_code == 200
-            assert dumped.json()["keys"][0]["tm_create"] == "1970-01-01T00:00:00.000000Z"
-            r = c.put("/_fake/state", json=dumped.json())
-            assert r.status_code == 200, r.text
-            assert c.get("/_fake/state").content == dumped.content
-            listed = c.get("/v1.0/accesskeys", params={"accesskey": TUTORIAL_TOKEN})
-            assert listed.status_code == 200, listed.text
+    with (
+        FakeVoipbin(now="2026-12-01T10:15:30Z", fixtures=str(path)) as fake,
+        httpx.Client(base_url=fake.base_url, timeout=10) as c,
+    ):
+        dumped = c.get("/_fake/state")
+        assert dumped.status_code == 200
+        assert dumped.json()["keys"][0]["tm_create"] == "1970-01-01T00:00:00.000000Z"
+        r = c.put("/_fake/state", json=dumped.json())
+        assert r.status_code == 200, r.text
+        assert c.get("/_fake/state").content == dumped.content
+        listed = c.get("/v1.0/accesskeys", params={"accesskey": TUTORIAL_TOKEN})
+        assert listed.status_code == 200, listed.text
 
 
 def test_state_put_of_a_running_dump_never_rewinds_the_clock(ctl: httpx.Client) -> None:
