@@ -48,7 +48,7 @@ def load_state_file(state: State, path: Path) -> bool:
             f"{path} is not a fakevoipbin state file; fakevoipbin will not overwrite it."
         )
     try:
-        admin.load(state, doc, restore_clock=False)
+        admin.load(state, doc)
     except admin.StateError as exc:
         raise StateFileError(f"{path} is damaged: {exc}") from None
     return True
@@ -75,7 +75,7 @@ class StateWriter:
         self.state = state
         self.path = path
         self.interval = interval
-        self._saved = -1
+        self._saved: tuple[int, int, int] = (-1, -1, -1)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="fakevoipbin-state", daemon=True)
         self.writes = 0
@@ -86,8 +86,11 @@ class StateWriter:
         return self
 
     def save(self) -> None:
+        """Save if the store or the clock changed since the last save (a clock set,
+        advanced or frozen with no write is saved too)."""
         with self.state.lock:
-            changes = self.state.changes
+            clock = self.state.clock
+            changes = (self.state.changes, id(clock), clock.moves)
             if changes == self._saved:
                 return
             doc: dict[str, Any] = admin.dump(self.state)

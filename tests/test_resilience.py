@@ -848,3 +848,77 @@ def test_sigterm_lets_a_request_in_flight_finish(serve: Any) -> None:
     assert srv.stop(None) == 0  # the one SIGTERM is enough
     assert "fakevoipbin stopped" in srv.after_banner()
     assert "Traceback" not in srv.after_banner()
+
+
+def test_fixtures_the_clock_cannot_hold_are_refused_before_a_state_file_is_written(
+    tmp_path: Path,
+) -> None:
+    """On main this started, and wrote a file (tm_create in year -1142) that the next
+    start refused as damaged."""
+    fixtures = tmp_path / "old.yaml"
+    fixtures.write_text("customers:\n  - created_ago: 99999999999\n")
+    path = tmp_path / "state.json"
+    rc, out, err = refused_start("--fixtures", str(fixtures), "--state-file", str(path))
+    assert rc == 1, out
+    assert err.strip().splitlines() == [err.strip()], err
+    assert str(fixtures) in err and "customers/0/created_ago" in err, err
+    assert "Traceback" not in err + out
+    assert not path.exists()
+
+
+def test_what_the_fake_wrote_at_the_clocks_edges_restarts(serve: Any, tmp_path: Path) -> None:
+    """The oldest fixtures the clock holds, and a clock stepped past the last instant
+    it can be set to: the state file they make loads on the next start."""
+    fixtures = tmp_path / "old.yaml"
+    fixtures.write_text(
+        "customers:\n  - created_ago: 1796120130\n"
+        f"    keys: [{{token: {TUTORIAL_TOKEN}, created_ago: 1796120130, expire: 2147483647}}]\n"
+    )
+    path = tmp_path / "state.json"
+    args = ("--now", "2026-12-01T10:15:30Z", "--fixtures", str(fixtures), "--state-file", str(path))
+    a = serve(*args)
+    assert a.call("POST", "/_fake/clock", {"set": "9800-01-01T00:00:00Z"}).status == 200
+    tokens = []
+    for _ in range(2):
+        r = a.call("POST", "/_fake/customers", {"expire": 2147483647})
+        assert r.status == 200, str(r)
+        tokens.append(r.json()["accesskey"]["token"])
+    saved = a.call("GET", "/_fake/state").json()
+    assert saved["clock"]["now"] == "9800-01-01T00:00:00.000001Z"
+    assert a.stop() == 0
+    b = serve(*args)
+    assert any(f"state restored from {path}" in line for line in b.lines)
+    assert b.call("GET", "/_fake/state").json() == saved
+    for token in tokens:
+        r = b.call("GET", f"/v1.0/accesskeys?accesskey={token}")
+        assert r.status == 200, str(r)
+    assert b.stop() == 0
+
+
+@pytest.mark.parametrize("restart_at", ["2027-06-01T00:00:00Z", "2026-01-01T00:00:00Z"])
+def test_a_state_files_running_clock_comes_back_as_put_state_brings_it(
+    serve: Any, tmp_path: Path, restart_at: str
+) -> None:
+    """One rule with PUT /_fake/state: a running clock runs on from the later of the
+    saved instant and the new start's (never back), a frozen one at its instant."""
+    path = tmp_path / "state.json"
+    a = serve("--now", NOW, "--state-file", str(path))
+    assert a.call("POST", "/_fake/clock", {"freeze": False}).status == 200
+    assert a.call("POST", "/v1.0/accesskeys" + Q, {"expire": 86400}).status == 200
+    assert a.stop() == 0
+    saved = json.loads(path.read_bytes())["clock"]
+    assert saved["frozen"] is False
+    b = serve("--now", restart_at, "--state-file", str(path))
+    clock = b.call("GET", "/_fake/clock").json()
+    assert clock["frozen"] is False, clock
+    assert clock["now"] >= max(saved["now"], restart_at.replace("Z", ".000000Z")), clock
+    assert b.stop() == 0
+    frozen = serve("--now", NOW, "--state-file", str(tmp_path / "frozen.json"))
+    assert frozen.call("POST", "/_fake/clock", {"set": "2026-12-02T00:00:00Z"}).status == 200
+    assert frozen.stop() == 0
+    again = serve("--now", restart_at, "--state-file", str(tmp_path / "frozen.json"))
+    assert again.call("GET", "/_fake/clock").json() == {
+        "now": "2026-12-02T00:00:00.000000Z",
+        "frozen": True,
+    }
+    assert again.stop() == 0

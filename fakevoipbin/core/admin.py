@@ -9,10 +9,11 @@ from functools import lru_cache
 from typing import Any
 
 from . import agents
-from .clock import ClockError, check_range, format_fixed, parse_instant
+from .clock import MAX_EXPIRE_S, ClockError, format_fixed, parse_instant
 from .customer_fields import value_schema
 from .customers import check_fields
 from .formats import UUID_PATTERN
+from .profiles import PROFILES
 from .rules import insert_new_key
 from .state import State
 from .store import CUSTOMER_FIELDS, AccessKey, Customer, Store, User
@@ -26,6 +27,29 @@ class StateError(ValueError):
     """A state document that cannot be loaded, with the reason."""
 
 
+def customer_input(
+    name: object = "",
+    frozen: object = False,
+    expire: object = DEFAULT_ADMIN_EXPIRE,
+    fields: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A new customer's settings, checked as ``POST /_fake/customers`` checks them: a
+    TypeError (wrong type) or ValueError (out of range, unknown field) whose message
+    names the field. The checked customer fields."""
+    if not isinstance(name, str):
+        raise TypeError('"name" must be a string of at most 255 characters')
+    if len(name) > 255:
+        raise ValueError('"name" must be a string of at most 255 characters')
+    if not isinstance(frozen, bool):
+        raise TypeError('"frozen" must be true or false')
+    expire_rule = f'"expire" must be an integer number of seconds, 1 to {MAX_EXPIRE_S}'
+    if isinstance(expire, bool) or not isinstance(expire, int):
+        raise TypeError(expire_rule)
+    if not 1 <= expire <= MAX_EXPIRE_S:
+        raise ValueError(expire_rule)
+    return check_fields(fields or {})
+
+
 def add_customer(
     state: State,
     name: str = "",
@@ -34,9 +58,10 @@ def add_customer(
     fields: Mapping[str, Any] | None = None,
 ) -> tuple[Customer, AccessKey, str]:
     """A new customer (id from the seed) with one admin key; the raw token is returned.
-    ``fields``: customer fields (``customers.ADDABLE_FIELDS``: detail, email, …); a bad
-    one is a ValueError. Its status is ``active``, or ``frozen``."""
-    extra = check_fields(fields or {})
+    ``fields``: customer fields (``customers.ADDABLE_FIELDS``: detail, email, …). Every
+    input is checked first (``customer_input``). Its status is ``active``, or
+    ``frozen``."""
+    extra = customer_input(name, frozen, expire, fields)
     with state.lock:
         cid = state.seeds.uuid4("customers")
         while cid in state.store.customers:
@@ -128,7 +153,7 @@ _DUMP_SCHEMA: dict[str, Any] = {
     "properties": {
         "format": {"const": DUMP_FORMAT},
         "version": {"const": DUMP_VERSION},
-        "profile": {"type": "string"},
+        "profile": {"enum": sorted(PROFILES)},
         "seed": {"type": "integer"},
         "clock": {
             "type": "object",
@@ -294,9 +319,11 @@ def _user(u: dict[str, Any], seed: int, store: Store) -> User:
     )
 
 
-def load(state: State, doc: Any, restore_clock: bool = True) -> None:
-    """Replace the whole state with a dump. Nothing changes unless all of it loads.
-    ``restore_clock=False`` leaves a running clock running (a restart from a file)."""
+def load(state: State, doc: Any) -> None:
+    """Replace the whole state with a dump (``PUT /_fake/state``, ``--state-file``).
+    Nothing changes unless all of it loads. The profile stays this fake's (a dump's must
+    be one the fake knows). The clock takes the dump's mode, ``Clock.restore``: a
+    frozen one its instant, a running one runs on, never moved back."""
     problems = sorted(_dump_validator().iter_errors(doc), key=lambda e: list(e.absolute_path))
     if problems:
         where = "/".join(str(p) for p in problems[0].absolute_path) or "(top)"
@@ -337,15 +364,12 @@ def load(state: State, doc: Any, restore_clock: bool = True) -> None:
         raise StateError(str(exc)) from None
     now = _us(doc["clock"]["now"], "clock")
     assert now is not None
-    try:
-        check_range(now)
-    except ClockError as exc:
-        raise StateError(f"clock: {exc}") from None
     with state.lock:
+        try:
+            state.clock.restore(now, doc["clock"]["frozen"])
+        except ClockError as exc:
+            raise StateError(f"clock: {exc}") from None
         state.store = store
-        if restore_clock or doc["clock"]["frozen"]:
-            state.clock.set(now)
-            state.clock.freeze(doc["clock"]["frozen"])
         latest = max((k.tm_create for k in store.keys.values()), default=now)
         state.clock.observe(latest)
         state.touch()

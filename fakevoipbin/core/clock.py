@@ -6,6 +6,7 @@ production stores (``datetime(6)``), so expiry arithmetic is exact.
 
 from __future__ import annotations
 
+import math
 import re
 import threading
 import time
@@ -13,10 +14,16 @@ from datetime import datetime, timezone
 from functools import lru_cache
 
 US = 1_000_000
-#: The clock refuses instants outside this range, so every timestamp it makes
-#: (plus the longest expiry, about 68 years) still prints as a four-digit year.
+#: The clock refuses instants outside this range (``--now``, ``set``, ``advance``), so
+#: every timestamp it makes (plus the longest expiry, about 68 years) still prints as a
+#: four-digit year.
 MIN_US = 0
 MAX_US = int(datetime(9800, 1, 1, tzinfo=timezone.utc).timestamp()) * US
+#: A dump's clock may lie past MAX_US (writes at the limit step 1 µs on; a running
+#: clock runs on), so a restore takes instants up to here: what the fake wrote, it reads.
+RESTORE_MAX_US = int(datetime(9900, 1, 1, tzinfo=timezone.utc).timestamp()) * US
+#: The longest key life, in seconds: a fixture's ``expire``, ``add_customer``'s.
+MAX_EXPIRE_S = 2**31 - 1
 
 
 class ClockError(ValueError):
@@ -44,19 +51,61 @@ def parse_instant(text: str) -> int:
     us = int((frac or "0")[:6].ljust(6, "0"))
     offset = 0
     if tz not in ("Z", "z"):
+        hours, minutes = int(tz[1:3]), int(tz[4:6])
+        if hours > 23 or minutes > 59:
+            raise ClockError(f"not a valid instant: {text!r} (an offset is -23:59 to +23:59)")
         sign = 1 if tz[0] == "+" else -1
-        offset = sign * (int(tz[1:3]) * 3600 + int(tz[4:6]) * 60)
+        offset = sign * (hours * 3600 + minutes * 60)
     return (int(dt.timestamp()) - offset) * US + us
 
 
+RANGE_TEXT = "from 1970-01-01T00:00:00Z to 9800-01-01T00:00:00Z"
+
+
 def check_range(us: int) -> int:
+    """``us`` if the clock can be set there (``--now``, ``set``, ``advance``)."""
     if not MIN_US <= us <= MAX_US:
-        raise ClockError("the clock holds instants from 1970-01-01 to 9800-01-01 only")
+        raise ClockError(f"the clock holds instants {RANGE_TEXT} only")
     return us
+
+
+# --- the control API's input rules, shared with the Python face ------------------------
+
+
+def set_input(value: object) -> int:
+    """``set``: RFC 3339 text, in microseconds and in range. A TypeError or a
+    ClockError (a ValueError) whose message names ``"set"``."""
+    if not isinstance(value, str):
+        raise TypeError('"set" must be an RFC 3339 timestamp string')
+    try:
+        return check_range(parse_instant(value))
+    except ClockError as exc:
+        raise ClockError(f'"set": {exc}') from None
+
+
+def advance_input(value: object) -> float:
+    """``advance``: a finite number of seconds (not a bool). A TypeError (not a number)
+    or a ClockError (not finite) whose message names ``"advance"``."""
+    message = '"advance" must be a finite number of seconds'
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(message)
+    if not math.isfinite(value):
+        raise ClockError(message)
+    return value
+
+
+def freeze_input(value: object) -> bool:
+    """``freeze``: true or false, nothing else. A TypeError naming ``"freeze"``."""
+    if not isinstance(value, bool):
+        raise TypeError('"freeze" must be true or false')
+    return value
 
 
 class Clock:
     """Real-time or frozen; moved only by ``set``, ``advance`` and ``freeze``.
+
+    ``moves`` counts the changes made to it (``set``, ``advance``, ``freeze``,
+    ``restore``, a restart), so ``--state-file`` saves a clock that moved with no write.
 
     ``stamp()`` gives the instant of a write: the current time, but always
     strictly after the previous stamp, so keys created one after another get
@@ -77,6 +126,7 @@ class Clock:
         base = time.time_ns() // 1000 if start_us is None else check_range(start_us)
         self._at = (base, time.monotonic_ns(), frozen)
         self._last_stamp = -1
+        self.moves = getattr(self, "moves", 0) + 1
 
     def restart(self) -> None:
         """Back to how the clock was made: the same start instant and mode."""
@@ -120,6 +170,7 @@ class Clock:
         with self._lock:
             self._at = (us, time.monotonic_ns(), self._at[2])
             self._last_stamp = -1
+            self.moves += 1
 
     def advance(self, seconds: float) -> None:
         """Move forward (or back, with a negative number) by some seconds."""
@@ -133,11 +184,27 @@ class Clock:
             self._at = (target, time.monotonic_ns(), self._at[2])
             if delta < 0:
                 self._last_stamp = -1
+            self.moves += 1
 
     def freeze(self, frozen: bool = True) -> None:
         """Stop (or restart) the clock where it is now."""
         with self._lock:
             self._at = (max(self._raw(), self._last_stamp), time.monotonic_ns(), frozen)
+            self.moves += 1
+
+    def restore(self, us: int, frozen: bool) -> None:
+        """A dump's clock (``PUT /_fake/state`` and ``--state-file`` alike). Frozen: at the
+        dump's instant, frozen. Running: it runs on from the later of the dump's instant
+        and this clock's now, so a restore never moves a running clock back (time that
+        passed since the dump passed for its keys too)."""
+        if not MIN_US <= us <= RESTORE_MAX_US:
+            raise ClockError("a dump's clock is from 1970-01-01T00:00:00Z to 9900-01-01T00:00:00Z")
+        with self._lock:
+            if not frozen:
+                us = max(us, self._raw(), self._last_stamp)
+            self._at = (us, time.monotonic_ns(), frozen)
+            self._last_stamp = -1
+            self.moves += 1
 
 
 @lru_cache(maxsize=4096)

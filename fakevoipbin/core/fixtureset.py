@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import agents
-from .clock import US, Clock
+from .clock import MIN_US, US, Clock, format_fixed
 from .formats import token_prefix
 from .seeds import Seeds
 from .store import AccessKey, Customer, Store, User, token_hash
@@ -21,6 +21,11 @@ PERMISSIONS = {
     "customer_admin": 0x20,
     "customer_manager": 0x40,
 }
+
+
+class FixtureError(ValueError):
+    """A fixture file (or fixture data) that cannot be loaded, with the reason in one
+    line that names the file and the place, never the file's content."""
 
 
 @dataclass(frozen=True)
@@ -110,9 +115,40 @@ class Loaded:
         return None
 
 
+def _agos(fixtures: FixtureSet) -> list[tuple[str, int]]:
+    """Every ``*_ago`` a fixture set gives, with its place (``customers/0/keys/1/...``)."""
+    out = []
+    for i, fc in enumerate(fixtures.customers):
+        if fc.created_ago is not None:
+            out.append((f"customers/{i}/created_ago", fc.created_ago))
+        for j, fk in enumerate(fc.keys):
+            out.append((f"customers/{i}/keys/{j}/created_ago", fk.created_ago))
+            if fk.deleted_ago is not None:
+                out.append((f"customers/{i}/keys/{j}/deleted_ago", fk.deleted_ago))
+    return out
+
+
+def check_times(fixtures: FixtureSet, start: int) -> None:
+    """Every time the fixtures give, counted back from ``start``, is one the clock holds
+    (not before 1970-01-01T00:00:00Z); else a FixtureError naming the file and the
+    place. (``expire`` is bounded by the file's schema, so no time runs past what
+    prints.) Called before anything changes, so a refused set leaves the state as it
+    was."""
+    for where, ago in _agos(fixtures):
+        if start - ago * US < MIN_US:
+            most = (start - MIN_US) // US
+            raise FixtureError(
+                f"{fixtures.source}: at {where}: {ago} seconds before the clock's start "
+                f"({format_fixed(start)}) is before 1970-01-01T00:00:00Z, the earliest "
+                f"instant the clock holds; at most {most} from this start"
+            )
+
+
 def apply(fixtures: FixtureSet, store: Store, clock: Clock, seeds: Seeds) -> Loaded:
-    """Fill an empty store; ids and tokens not given are drawn from the seed."""
+    """Fill an empty store; ids and tokens not given are drawn from the seed. The
+    fixtures' times are checked first (``check_times``)."""
     start = clock.now_us()
+    check_times(fixtures, start)
     loaded = Loaded()
     latest = start
     for fc in fixtures.customers:

@@ -73,7 +73,10 @@ class State:
         rate_limit: bool,
     ) -> None:
         """Take other settings and reset to them. The caller builds every part first
-        (loading fixtures can fail), so a failure leaves the state as it was."""
+        (loading fixtures can fail), and the fixtures' times are checked against the
+        new clock's start before anything changes, so a failure leaves the state as it
+        was."""
+        fixtureset.check_times(fixtures, clock.now_us())
         with self.lock:
             self.profile = profile
             self.seed = seed

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import hmac
 import json
-import math
 from collections.abc import Callable
 from typing import Any
 
@@ -23,7 +22,8 @@ from starlette.routing import Mount, Router
 
 from ..about import PRODUCTION_COMMIT, __version__
 from ..core import admin, customers, views
-from ..core.clock import ClockError, format_fixed, parse_instant
+from ..core import clock as clock_input
+from ..core.clock import ClockError, format_fixed
 from ..core.errors import REQUEST_TIMEOUT, ROUTE_NOT_FOUND, ApiError, ErrorKind
 from ..core.faults import FaultError, make_rule
 from ..core.state import State
@@ -135,42 +135,32 @@ class Control:
         return self._clock()
 
     def move_clock(self, body: Any) -> dict[str, Any]:
+        """Each input checked by the core's rule (``clock.set_input``, ``advance_input``,
+        ``freeze_input``, shared with the Python face) before anything moves."""
         body = _object(body, {"set", "advance", "freeze"})
         if not body:
             raise ControlError('give "set" (a timestamp), "advance" (seconds) or "freeze" (bool)')
         clock = self.state.clock
-        target = None
-        if "set" in body:
-            if not isinstance(body["set"], str):
-                raise ControlError('"set" must be an RFC 3339 timestamp string')
-            try:
-                target = parse_instant(body["set"])
-            except ClockError as exc:
-                raise ControlError(f'"set": {exc}') from None
-        advance = body.get("advance")
-        if "advance" in body and (
-            isinstance(advance, bool)
-            or not isinstance(advance, (int, float))
-            or not math.isfinite(advance)
-        ):
-            raise ControlError('"advance" must be a finite number of seconds')
-        if "freeze" in body and not isinstance(body["freeze"], bool):
-            raise ControlError('"freeze" must be true or false')
         try:
-            if target is not None:
-                clock.set(target)
-        except ClockError as exc:
-            raise ControlError(f'"set": {exc}') from None
+            target = clock_input.set_input(body["set"]) if "set" in body else None
+            advance = clock_input.advance_input(body["advance"]) if "advance" in body else None
+            freeze = clock_input.freeze_input(body["freeze"]) if "freeze" in body else None
+        except (TypeError, ValueError) as exc:
+            raise ControlError(str(exc)) from None
+        if target is not None:
+            clock.set(target)
         try:
             if advance is not None:
                 clock.advance(advance)
         except ClockError as exc:
             raise ControlError(f'"advance": {exc}') from None
-        if "freeze" in body:
-            clock.freeze(body["freeze"])
+        if freeze is not None:
+            clock.freeze(freeze)
         return self._clock()
 
     def add_customer(self, body: Any) -> dict[str, Any]:
+        """The inputs are checked by the core (``admin.customer_input``, the Python
+        face's rule too)."""
         body = _object(
             body if body is not None else {},
             {"name", "frozen", "expire", *customers.ADDABLE_FIELDS},
@@ -178,16 +168,10 @@ class Control:
         name = body.get("name", "")
         frozen = body.get("frozen", False)
         expire = body.get("expire", admin.DEFAULT_ADMIN_EXPIRE)
-        if not isinstance(name, str) or len(name) > 255:
-            raise ControlError('"name" must be a string of at most 255 characters')
-        if not isinstance(frozen, bool):
-            raise ControlError('"frozen" must be true or false')
-        if isinstance(expire, bool) or not isinstance(expire, int) or not 1 <= expire <= 2**31 - 1:
-            raise ControlError('"expire" must be an integer number of seconds, 1 to 2147483647')
         fields = {k: v for k, v in body.items() if k not in ("name", "frozen", "expire")}
         try:
             customer, key, raw = admin.add_customer(self.state, name, frozen, expire, fields)
-        except ValueError as exc:
+        except (TypeError, ValueError) as exc:
             raise ControlError(str(exc)) from None
         return {
             "customer_id": customer.id,

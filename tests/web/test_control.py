@@ -538,3 +538,119 @@ def test_control_spec_documents_every_method_served(ctl: httpx.Client) -> None:
     }
     documented = {(m, p) for p, item in spec["paths"].items() for m in item if m != "parameters"}
     assert served <= documented, served - documented
+
+
+# --- edges: the reset's file, the dump's profile and clock, an offset -------------------
+
+SECRET = "hunter2-SECRET-do-not-print"
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        f"root:x:0:0:root:/root:/bin/bash\n{SECRET}\n".encode(),
+        f"{SECRET}: {SECRET}\n".encode(),
+        f"customers: [{SECRET}\n  - : :\n".encode(),
+        f"customers:\n  - {SECRET}: 1\n".encode(),
+        f"customers:\n  - id: {SECRET}\n".encode(),
+        f"customers:\n  - name: {SECRET}\xff\n".encode("latin-1"),
+        f"customers: []\n{SECRET}: 1\n{SECRET}: 2\n".encode(),
+    ],
+    ids=["passwd", "mapping", "yaml-error", "unknown-field", "bad-id", "not-utf8", "duplicate"],
+)
+def test_reset_to_a_file_never_echoes_it(ctl: httpx.Client, tmp_path: Any, content: bytes) -> None:
+    """The control API reads any path it is given: its 400 says what is wrong with the
+    file (a place, a line) and never shows the file's text."""
+    path = tmp_path / "secret.txt"
+    path.write_bytes(content)
+    before = ctl.get("/_fake/state").content
+    r = ctl.post("/_fake/reset", json={"fixtures": str(path)})
+    message = bad_input(r)
+    assert str(path) in message, message
+    assert "hunter2" not in r.text and "root:" not in r.text, r.text
+    assert ctl.get("/_fake/state").content == before
+
+
+@pytest.mark.parametrize(
+    ("yaml_text", "named"),
+    [
+        ("customers:\n  - keys: [{expire: 300000000000}]\n", "customers/0/keys/0/expire"),
+        ("customers:\n  - created_ago: 99999999999\n", "customers/0/created_ago"),
+    ],
+)
+def test_reset_to_fixtures_the_clock_cannot_hold_is_refused(
+    ctl: httpx.Client, tmp_path: Any, yaml_text: str, named: str
+) -> None:
+    path = tmp_path / "far.yaml"
+    path.write_text(yaml_text)
+    before = ctl.get("/_fake/state").content
+    message = bad_input(ctl.post("/_fake/reset", json={"fixtures": str(path)}))
+    assert str(path) in message and named in message, message
+    assert ctl.get("/_fake/state").content == before
+
+
+def test_state_put_refuses_an_unknown_profile(ctl: httpx.Client) -> None:
+    before = ctl.get("/_fake/state")
+    doc = before.json()
+    doc["profile"] = "nonsense"
+    message = bad_input(ctl.put("/_fake/state", json=doc))
+    assert "profile" in message and "docs" in message and "live" in message, message
+    assert ctl.get("/_fake/state").content == before.content
+
+
+def test_clock_set_refuses_an_offset_past_23_59(ctl: httpx.Client) -> None:
+    message = bad_input(ctl.post("/_fake/clock", json={"set": "2026-12-01T10:15:30+24:00"}))
+    assert message.startswith('"set": '), message
+    assert ctl.get("/_fake/clock").json() == {"now": NOW, "frozen": True}
+
+
+def test_a_dump_at_the_clocks_edge_round_trips(ctl: httpx.Client) -> None:
+    assert ctl.post("/_fake/clock", json={"set": "9800-01-01T00:00:00Z"}).status_code == 200
+    for _ in range(2):  # each write steps 1 µs past the last instant set can reach
+        assert ctl.post("/_fake/customers", json={"expire": 2147483647}).status_code == 200
+    dumped = ctl.get("/_fake/state")
+    assert dumped.json()["clock"]["now"] == "9800-01-01T00:00:00.000001Z"
+    r = ctl.put("/_fake/state", json=dumped.json())
+    assert r.status_code == 200, r.text
+    assert ctl.get("/_fake/state").content == dumped.content
+
+
+def test_fixtures_at_the_clocks_earliest_instant_round_trip(tmp_path: Any) -> None:
+    """The oldest fixture the clock holds: dumped, loaded back, listed (no 500)."""
+    path = tmp_path / "old.yaml"
+    path.write_text(
+        "customers:\n  - created_ago: 1796120130\n"
+        "    keys: [{token: vb_a3Bf9xKmPq2nR7sT4wYzLp8mN5qR1xWe, created_ago: 1796120130,"
+        " expire: 2147483647}]\n"
+    )
+    with (
+        FakeVoipbin(now="2026-12-01T10:15:30Z", fixtures=str(path)) as fake,
+        httpx.Client(base_url=fake.base_url, timeout=10) as c,
+    ):
+        dumped = c.get("/_fake/state")
+        assert dumped.status_code == 200
+        assert dumped.json()["keys"][0]["tm_create"] == "1970-01-01T00:00:00.000000Z"
+        r = c.put("/_fake/state", json=dumped.json())
+        assert r.status_code == 200, r.text
+        assert c.get("/_fake/state").content == dumped.content
+        listed = c.get("/v1.0/accesskeys", params={"accesskey": TUTORIAL_TOKEN})
+        assert listed.status_code == 200, listed.text
+
+
+def test_state_put_of_a_running_dump_never_rewinds_the_clock(ctl: httpx.Client) -> None:
+    """One rule with --state-file: a running clock runs on from the later of the
+    dump's instant and the fake's now (a frozen dump comes back at its instant)."""
+    assert ctl.post("/_fake/clock", json={"freeze": False}).status_code == 200
+    dump = ctl.get("/_fake/state").json()
+    assert dump["clock"]["frozen"] is False
+    later = "2027-06-01T00:00:00.000000Z"
+    assert ctl.post("/_fake/clock", json={"set": later}).status_code == 200
+    assert ctl.put("/_fake/state", json=dump).status_code == 200
+    clock = ctl.get("/_fake/clock").json()
+    assert clock["frozen"] is False
+    assert clock["now"] >= later, clock  # not back at the dump's instant
+    # a fake behind the dump's instant moves on to it
+    ctl.post("/_fake/clock", json={"set": "2026-01-01T00:00:00Z", "freeze": True})
+    assert ctl.put("/_fake/state", json=dump).status_code == 200
+    clock = ctl.get("/_fake/clock").json()
+    assert clock["frozen"] is False and clock["now"] >= dump["clock"]["now"], clock
