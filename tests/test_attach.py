@@ -273,3 +273,25 @@ def test_an_attached_journal_reads_numbers_no_machine_type_holds() -> None:
     finally:
         _code, out = stop(served)
     assert "Traceback" not in out, out
+
+
+def _request_ids(fake: FakeVoipbin) -> list[str]:
+    """Three API requests, with journal, clock and state reads between them (over
+    HTTP when attached), and their X-Request-Ids."""
+    fake.reset()
+    ids = []
+    with fake.client(params={"accesskey": fake.accesskey}) as c:
+        for _ in range(3):
+            ids.append(c.get("/accesskeys").headers["x-request-id"])
+            fake.journal.assert_called("GetAccesskeys")
+            assert fake.clock.frozen is False
+    return ids
+
+
+def test_the_api_request_ids_are_the_same_in_process_and_attached(fake: FakeVoipbin) -> None:
+    """Attach mode reads the journal and the clock over the control API: those calls
+    draw no API request id, so a test sees the ids it saw in-process."""
+    with FakeVoipbin() as own:
+        expected = _request_ids(own)
+    assert len(set(expected)) == 3
+    assert _request_ids(fake) == expected

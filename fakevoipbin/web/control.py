@@ -32,6 +32,7 @@ from ..spec import Spec
 from . import frame
 from .bodies import BodyGone, BodyReader
 from .exchange import Exchange, Receive, Reply, Scope, Send
+from .request_id import SIDE_IDS
 from .routing import ExactRoute
 
 MAX_CONTROL_BODY = 64 << 20
@@ -330,7 +331,7 @@ class ControlGate:
             return
         ex = Exchange(scope, receive, send, None)
         try:
-            frame.request_id(ex, self.state.seeds)
+            frame.request_id(ex, self.state.seeds, SIDE_IDS)
             frame.cors(ex)
             if not control_token_ok(ex.headers, self.token):
                 raise ApiError(CONTROL_UNAUTHENTICATED)
