@@ -70,16 +70,19 @@ class Attached:
         except AttachError:
             self._http.close()
             raise
-        if health.get("fake") != "fakevoipbin" or "profile" not in health:
-            self._http.close()
-            raise AttachError(f"cannot attach to {self.root}: it is not a fakevoipbin fake")
-        if health.get("upstream"):
+        # A proxy (``fakevoipbin proxy``, ``run --upstream``) says ``"proxy":
+        # "fakevoipbin"`` and its upstream: said first, as what it is.
+        if health.get("upstream") or health.get("proxy") == "fakevoipbin":
             self._http.close()
             raise AttachError(
                 f"cannot attach to {self.root}: it is a fakevoipbin proxy of "
-                f"{health['upstream']}, and a real API cannot be reset; point the tests at "
-                "a fake, or run them through the proxy without the fakevoipbin fixture"
+                f"{health.get('upstream') or 'an upstream'}, and a proxy cannot be reset (a "
+                "real API cannot be reset); point the tests at a fake, or run them through "
+                "the proxy without the fakevoipbin fixture"
             )
+        if health.get("fake") != "fakevoipbin" or "profile" not in health:
+            self._http.close()
+            raise AttachError(f"cannot attach to {self.root}: it is not a fakevoipbin fake")
         self._profile: str = health["profile"]
 
     def close(self) -> None:
