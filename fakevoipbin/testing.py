@@ -223,6 +223,7 @@ class FakeVoipbin:
         self.faults = Faults(self._driver)
         self._server: Server | None = None
         self._transport: InProcessTransport | None = None
+        self._entered = 0
 
     @classmethod
     def attach(
@@ -244,6 +245,7 @@ class FakeVoipbin:
         self.faults = Faults(attached)
         self._server = None
         self._transport = None
+        self._entered = 0
         return self
 
     @property
@@ -298,10 +300,19 @@ class FakeVoipbin:
             self._attached.close()
 
     def __enter__(self) -> FakeVoipbin:
-        return self.start()
+        """``with`` starts the fake; entered again (a helper handed a started fake
+        that enters it too), it is the same fake, and the ``with``s count: only the
+        outermost one's end stops it. An inner end stopping the server under the
+        outer ``with`` would break the very test that nested them."""
+        self.start()
+        self._entered += 1
+        return self
 
     def __exit__(self, *exc: object) -> None:
-        self.stop()
+        self._entered -= 1
+        if self._entered <= 0:
+            self._entered = 0
+            self.stop()
 
     # --- what a test reads --------------------------------------------------------
 

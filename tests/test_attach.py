@@ -295,3 +295,12 @@ def test_the_api_request_ids_are_the_same_in_process_and_attached(fake: FakeVoip
         expected = _request_ids(own)
     assert len(set(expected)) == 3
     assert _request_ids(fake) == expected
+
+
+def test_nested_withs_on_an_attached_fake_keep_it_driven(served: Served) -> None:
+    """An inner ``with`` does not close the control connection under the outer one."""
+    with FakeVoipbin.attach(served.url) as fake:
+        with fake:
+            fake.reset()
+        assert fake.clock.frozen is False
+        fake.journal.clear()

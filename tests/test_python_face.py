@@ -637,3 +637,24 @@ def test_a_failed_configure_or_reset_leaves_the_fake_as_it_was(tmp_path: Path) -
     assert (fake.state.seed, fake.profile) == (4, "live")
     fake.reset()
     assert (fake.state.seed, fake.profile) == (0, "live")
+
+
+# --- a fake entered twice -----------------------------------------------------------
+
+
+def test_nested_withs_count_and_the_outermost_stops_the_server() -> None:
+    """A fake entered again (a helper that takes a started fake and enters it) is the
+    same fake; only the outermost ``with`` stops its server."""
+    with FakeVoipbin(now=NOW) as fake:
+        url = fake.url
+        with fake as inner:
+            assert inner is fake
+            with fake:
+                assert http("GET", f"{url}/accesskeys{q(TUTORIAL_TOKEN)}")[0] == 200
+        status, _headers, _body = http("GET", f"{url}/accesskeys{q(TUTORIAL_TOKEN)}")
+        assert status == 200, "the inner with stopped the server under the outer one"
+        assert fake.port == int(url.split(":")[2].split("/")[0])
+    with pytest.raises(RuntimeError, match="not started"):
+        _ = fake.port
+    with pytest.raises(urllib.error.URLError):
+        http("GET", f"{url}/accesskeys{q(TUTORIAL_TOKEN)}")
