@@ -11,7 +11,8 @@ It is either its own fake, running on a real socket in a background thread:
         fake.journal.assert_called("PostAccesskeys", times=1)
         fake.reset()
         fake.login("admin@example.com", "admin-password")  # a login JWT
-        fake.client()            # an httpx client that reaches the app with no socket
+        fake.client()            # an httpx client on url (/v1.0) with no socket
+        fake.client(root=True)   # ...on the server's root: /auth/login, /v1.0/accesskeys
 
 or attached to a fake that runs elsewhere (``fakevoipbin serve`` or ``run``), which it
 drives through the control API with the same calls (``fakevoipbin.attach``):
@@ -385,8 +386,7 @@ class FakeVoipbin:
         as a client would: the call is journaled and counts against the login rate
         limit. A refusal is a ``LookupError`` naming the user and the status (never the
         password)."""
-        root = self.base_url if (self._attached or self._server) else "http://fakevoipbin"
-        c = self.client(base_url=root)
+        c = self.client(root=True)
         try:
             r = c.post("/auth/login", json={"username": username, "password": password})
         finally:
@@ -397,31 +397,38 @@ class FakeVoipbin:
         token: str = r.json()["token"]
         return token
 
-    def client(self, **kwargs: Any) -> httpx.Client:
-        """An httpx client on ``url``. It reaches the app in-process (no socket); an
-        attached fake's, over the socket."""
+    def _client_base(self, root: bool) -> str:
+        where = self.base_url if (self._attached or self._server) else "http://fakevoipbin"
+        return where if root else where + "/v1.0"
+
+    def client(self, *, root: bool = False, **kwargs: Any) -> httpx.Client:
+        """An httpx client on ``url`` (the API's base, ``…/v1.0``): paths are relative
+        to it, so ``c.get("/accesskeys")`` is ``GET /v1.0/accesskeys``. ``root=True``
+        roots it at the server instead, where every path is written whole
+        (``/v1.0/accesskeys``, ``/auth/login``, ``/_fake/health``); ``login()`` gives
+        a JWT in one call. It reaches the app in-process (no socket); an attached
+        fake's, over the socket. Other keywords go to ``httpx.Client``."""
         import httpx
 
+        kwargs.setdefault("base_url", self._client_base(root))
         if self._attached is not None:
-            kwargs.setdefault("base_url", self.url)
             return httpx.Client(**kwargs)
 
         from .web.transport import InProcessTransport
 
         if self._transport is None:
             self._transport = InProcessTransport(self.app.asgi)
-        kwargs.setdefault("base_url", self.url if self._server else "http://fakevoipbin/v1.0")
         return httpx.Client(transport=self._transport, **kwargs)
 
-    def async_client(self, **kwargs: Any) -> httpx.AsyncClient:
-        """An httpx.AsyncClient on ``url`` that reaches the app in-process (an attached
-        fake's, over the socket)."""
+    def async_client(self, *, root: bool = False, **kwargs: Any) -> httpx.AsyncClient:
+        """An httpx.AsyncClient on ``url`` (``root=True``: on the server's root, as
+        ``client()``) that reaches the app in-process (an attached fake's, over the
+        socket)."""
         import httpx
 
+        kwargs.setdefault("base_url", self._client_base(root))
         if self._attached is not None:
-            kwargs.setdefault("base_url", self.url)
             return httpx.AsyncClient(**kwargs)
-        kwargs.setdefault("base_url", self.url if self._server else "http://fakevoipbin/v1.0")
         from .web.transport import AsyncInProcessTransport
 
         return httpx.AsyncClient(transport=AsyncInProcessTransport(self.app.asgi), **kwargs)

@@ -304,3 +304,12 @@ def test_nested_withs_on_an_attached_fake_keep_it_driven(served: Served) -> None
             fake.reset()
         assert fake.clock.frozen is False
         fake.journal.clear()
+
+
+def test_login_and_a_root_client_attached(fake: FakeVoipbin) -> None:
+    jwt = fake.login("admin@example.com", "admin-password")
+    with fake.client(headers={"Authorization": f"Bearer {jwt}"}) as c:
+        assert c.get("/accesskeys").status_code == 200
+    with fake.client(root=True, params={"accesskey": fake.accesskey}) as root:
+        assert root.get("/v1.0/accesskeys").status_code == 200
+    fake.journal.assert_called("PostAuthLogin", times=1, status=200)
