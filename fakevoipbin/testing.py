@@ -25,16 +25,16 @@ server.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .assemble import Configurator, build_app, build_state
 from .core import admin
-from .core.clock import US, format_fixed
+from .core.clock import US, ClockError, check_advance, check_freeze, format_fixed
 from .core.faults import FaultRule, make_rule
 from .core.state import State
 from .journal_queries import JournalQueries, LocalJournal
-from .options import Instant, Options, instant_us
+from .options import Instant, OptionError, Options, instant_us
 from .server import Server
 
 if TYPE_CHECKING:  # httpx loads in ~90 ms: only when a client is asked for
@@ -96,7 +96,10 @@ class Local:
         self.state.clock.set(us)
 
     def advance_clock(self, seconds: float) -> None:
-        self.state.clock.advance(seconds)
+        try:
+            self.state.clock.advance(seconds)
+        except ClockError as exc:  # as the control API says it
+            raise ClockError(f'"advance": {exc}') from None
 
     def freeze_clock(self, frozen: bool) -> None:
         self.state.clock.freeze(frozen)
@@ -137,19 +140,44 @@ class ClockControl:
     def now_text(self) -> str:
         return format_fixed(self._driver.now_us())
 
-    def set(self, when: Instant) -> None:
-        """Jump to an instant: an aware datetime, an RFC 3339 string or epoch seconds."""
-        self._driver.set_clock(instant_us(when))
+    def set(self, when: Instant | date) -> None:
+        """Jump to an instant: an aware datetime, a ``date`` (its midnight UTC: the
+        clock is UTC's), RFC 3339 text or epoch seconds. Anything else is a
+        ``ClockError`` (a ValueError) that names ``"set"``; nothing moves."""
+        self._driver.set_clock(_instant(when))
 
-    def advance(self, seconds: float) -> None:
-        self._driver.advance_clock(seconds)
+    def advance(self, seconds: float | timedelta) -> None:
+        """Move by some seconds (a number, negative to go back) or by a ``timedelta``.
+        As the control API's ``"advance"``: a bool, text or a non-finite number is a
+        ``ClockError`` (a ValueError) that names ``"advance"``, and so is a move out of
+        the clock's range; nothing moves."""
+        if isinstance(seconds, timedelta):
+            seconds = seconds / timedelta(seconds=1)
+        self._driver.advance_clock(check_advance(seconds))
 
     def freeze(self, frozen: bool = True) -> None:
-        self._driver.freeze_clock(frozen)
+        """Stop the clock where it is (``False``: run on from there). As the control
+        API's ``"freeze"``: anything but a bool is a ``ClockError`` naming it."""
+        self._driver.freeze_clock(check_freeze(frozen))
 
     @property
     def frozen(self) -> bool:
         return self._driver.clock_frozen()
+
+
+def _instant(when: object) -> int:
+    """``clock.set``'s argument in microseconds: a ``date`` is its midnight UTC."""
+    if isinstance(when, date) and not isinstance(when, datetime):
+        when = datetime(when.year, when.month, when.day, tzinfo=timezone.utc)
+    if isinstance(when, bool) or not isinstance(when, (datetime, str, int, float)):
+        raise ClockError(
+            '"set" must be an RFC 3339 timestamp string, an aware datetime, a date or '
+            f"epoch seconds, not {type(when).__name__}"
+        )
+    try:
+        return instant_us(when)
+    except OptionError as exc:
+        raise ClockError(f'"set": {exc}') from None
 
 
 class Faults:
@@ -377,8 +405,10 @@ class FakeVoipbin:
         ``active`` (``frozen``: ``frozen``); ``fields`` sets customer fields as
         ``GET /v1.0/customer`` shows them: ``detail``, ``email``, ``phone_number``,
         ``address``, ``webhook_method``, ``webhook_uri`` (strings) and ``email_verified``
-        (a bool). A field of another name or type is refused: a ValueError (an attached
-        fake's control API answers 400: an AttachError)."""
+        (a bool). As the control API checks them (``core/admin.check_new_customer``),
+        ``name`` is a string of at most 255 characters and ``frozen`` a bool; a field of
+        another name or type is refused: a ValueError naming it, attached or not, and
+        no customer is made."""
         return self._driver.add_customer(name, frozen, fields)
 
     def login(self, username: str, password: str) -> str:

@@ -36,6 +36,7 @@ def add_customer(
     """A new customer (id from the seed) with one admin key; the raw token is returned.
     ``fields``: customer fields (``customers.ADDABLE_FIELDS``: detail, email, …); a bad
     one is a ValueError. Its status is ``active``, or ``frozen``."""
+    check_new_customer(name, frozen, expire)
     extra = check_fields(fields or {})
     with state.lock:
         cid = state.seeds.uuid4("customers")
@@ -56,6 +57,17 @@ def add_customer(
         key, raw = insert_new_key(state, customer, "admin", "", expire)
         state.touch()
     return customer, key, raw
+
+
+def check_new_customer(name: object, frozen: object, expire: object) -> None:
+    """What ``add_customer`` takes (the control API's ``POST /_fake/customers`` and the
+    Python face's ``add_customer``): a ValueError naming the field, as the API says it."""
+    if not isinstance(name, str) or len(name) > 255:
+        raise ValueError('"name" must be a string of at most 255 characters')
+    if not isinstance(frozen, bool):
+        raise ValueError('"frozen" must be true or false')
+    if isinstance(expire, bool) or not isinstance(expire, int) or not 1 <= expire <= 2**31 - 1:
+        raise ValueError('"expire" must be an integer number of seconds, 1 to 2147483647')
 
 
 def _t(us: int | None) -> str | None:

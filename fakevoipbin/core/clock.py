@@ -6,6 +6,7 @@ production stores (``datetime(6)``), so expiry arithmetic is exact.
 
 from __future__ import annotations
 
+import math
 import re
 import threading
 import time
@@ -53,6 +54,25 @@ def check_range(us: int) -> int:
     if not MIN_US <= us <= MAX_US:
         raise ClockError("the clock holds instants from 1970-01-01 to 9800-01-01 only")
     return us
+
+
+def check_advance(seconds: object) -> float:
+    """What ``advance`` takes (the control API's ``"advance"``, the Python face's
+    ``clock.advance``): a finite number of seconds, not a bool."""
+    if (
+        isinstance(seconds, bool)
+        or not isinstance(seconds, (int, float))
+        or not math.isfinite(seconds)
+    ):
+        raise ClockError('"advance" must be a finite number of seconds')
+    return seconds
+
+
+def check_freeze(frozen: object) -> bool:
+    """What ``freeze`` takes (the control API's ``"freeze"``, ``clock.freeze``): a bool."""
+    if not isinstance(frozen, bool):
+        raise ClockError('"freeze" must be true or false')
+    return frozen
 
 
 class Clock:
