@@ -435,7 +435,8 @@ def test_a_refused_customer_is_not_made(fake: FakeVoipbin) -> None:
         for bad in ({"name": 5}, {"frozen": "no"}):
             with pytest.raises(ValueError, match="must be"):
                 f.add_customer(**bad)
-    assert len(own.state.store.customers) == len(own.state.store.customers.keys())
+    fresh = FakeVoipbin(now=NOW).state.store.customers
+    assert list(own.state.store.customers) == list(fresh)
     dumped = httpx.get(f"{fake.base_url}/_fake/state").json()
     assert [c["name"] for c in dumped["customers"]] == [
         c.name for c in own.state.store.customers.values()
