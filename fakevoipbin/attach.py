@@ -17,12 +17,13 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from .core.clock import format_fixed, parse_instant
-from .core.faults import FaultRule
+from .core.clock import ClockError, format_fixed, parse_instant
+from .core.faults import FaultError, FaultRule
 from .core.journal import Entry
 from .envnames import ACCESSKEY_ENV, CONTROL_TOKEN_ENV
+from .fixtures import FixtureError
 from .journal_queries import JournalQueries
-from .options import parse_instant_text
+from .options import MARKER, Options, names, parse_instant_text
 
 
 class AttachError(RuntimeError):
@@ -70,23 +71,30 @@ class Attached:
         except AttachError:
             self._http.close()
             raise
-        if health.get("fake") != "fakevoipbin" or "profile" not in health:
-            self._http.close()
-            raise AttachError(f"cannot attach to {self.root}: it is not a fakevoipbin fake")
-        if health.get("upstream"):
+        # A proxy (``fakevoipbin proxy``, ``run --upstream``) says ``"proxy":
+        # "fakevoipbin"`` and its upstream: said first, as what it is.
+        if health.get("upstream") or health.get("proxy") == "fakevoipbin":
             self._http.close()
             raise AttachError(
                 f"cannot attach to {self.root}: it is a fakevoipbin proxy of "
-                f"{health['upstream']}, and a real API cannot be reset; point the tests at "
-                "a fake, or run them through the proxy without the fakevoipbin fixture"
+                f"{health.get('upstream') or 'an upstream'}, and a proxy cannot be reset (a "
+                "real API cannot be reset); point the tests at a fake, or run them through "
+                "the proxy without the fakevoipbin fixture"
             )
+        if health.get("fake") != "fakevoipbin" or "profile" not in health:
+            self._http.close()
+            raise AttachError(f"cannot attach to {self.root}: it is not a fakevoipbin fake")
         self._profile: str = health["profile"]
 
     def close(self) -> None:
         self._http.close()
 
-    def call(self, method: str, path: str, body: Any = None) -> Any:
-        """One control call: its JSON answer, or an ``AttachError`` naming what failed."""
+    def call(
+        self, method: str, path: str, body: Any = None, refused: type[Exception] | None = None
+    ) -> Any:
+        """One control call: its JSON answer. A 400 (the control API refused a value)
+        is a ``refused`` with the API's message, the exception the same call raises
+        in-process; anything else that fails is an ``AttachError`` naming it."""
         try:
             r = self._http.request(method, path, json=body)
         except httpx.HTTPError as exc:
@@ -101,6 +109,8 @@ class Attached:
             message = ""
             if isinstance(data, dict) and isinstance(data.get("error"), dict):
                 message = str(data["error"].get("message", ""))
+            if r.status_code == 400 and refused is not None and message:
+                raise refused(message)
             hint = " (give its control token: FAKEVOIPBIN_CONTROL_TOKEN)" * (r.status_code == 401)
             raise AttachError(
                 f"{method} {self.root}/_fake{path} answered {r.status_code}"
@@ -128,19 +138,19 @@ class Attached:
         return parse_instant(self.call("GET", "/clock")["now"])
 
     def set_clock(self, us: int) -> None:
-        self.call("POST", "/clock", {"set": format_fixed(us)})
+        self.call("POST", "/clock", {"set": format_fixed(us)}, ClockError)
 
     def advance_clock(self, seconds: float) -> None:
-        self.call("POST", "/clock", {"advance": seconds})
+        self.call("POST", "/clock", {"advance": seconds}, ClockError)
 
     def freeze_clock(self, frozen: bool) -> None:
-        self.call("POST", "/clock", {"freeze": frozen})
+        self.call("POST", "/clock", {"freeze": frozen}, ClockError)
 
     def clock_frozen(self) -> bool:
         return bool(self.call("GET", "/clock")["frozen"])
 
     def add_fault(self, fields: dict[str, Any]) -> FaultRule:
-        return FaultRule(**self.call("POST", "/faults", fields))
+        return FaultRule(**self.call("POST", "/faults", fields, FaultError))
 
     def fault_rules(self) -> list[FaultRule]:
         return [FaultRule(**r) for r in self.call("GET", "/faults")["faults"]]
@@ -149,21 +159,37 @@ class Attached:
         self.call("DELETE", "/faults")
 
     def reset(self, changes: dict[str, Any]) -> None:
-        self._reset({**self._sticky, **_portable(changes)})
+        self._reset({**self._sticky, **_portable(_checked(changes))})
 
     def configure(self, changes: dict[str, Any]) -> None:
-        wanted = {**self._sticky, **_portable(changes)}
+        wanted = {**self._sticky, **_portable(_checked(changes))}
         self._reset(wanted)  # refused: nothing sticks
         self._sticky = wanted
 
     def _reset(self, settings: dict[str, Any]) -> None:
-        answer = self.call("POST", "/reset", settings)
+        answer = self.call("POST", "/reset", settings, FixtureError)
         self._profile = answer["profile"]
         self._accesskey = answer.get("accesskey")
 
     def add_customer(self, name: str, frozen: bool, fields: dict[str, Any]) -> tuple[str, str]:
-        made = self.call("POST", "/customers", {**fields, "name": name, "frozen": frozen})
+        made = self.call(
+            "POST", "/customers", {**fields, "name": name, "frozen": frozen}, ValueError
+        )
         return made["customer_id"], made["accesskey"]["token"]
+
+
+def _checked(changes: dict[str, Any]) -> dict[str, Any]:
+    """A reset's settings checked here, as an own fake's reset checks them: a setting
+    it does not take is a ``TypeError``, a bad value an ``OptionError``; what only the
+    fake can judge (its fixtures file) it answers 400, raised as a ``FixtureError``."""
+    allowed = names(MARKER)
+    unknown = sorted(set(changes) - set(allowed))
+    if unknown:
+        raise TypeError(
+            f"unknown option(s) {', '.join(unknown)}; a reset takes {', '.join(allowed)}"
+        )
+    Options().changed(**changes)
+    return changes
 
 
 def _portable(changes: dict[str, Any]) -> dict[str, Any]:

@@ -11,7 +11,8 @@ It is either its own fake, running on a real socket in a background thread:
         fake.journal.assert_called("PostAccesskeys", times=1)
         fake.reset()
         fake.login("admin@example.com", "admin-password")  # a login JWT
-        fake.client()            # an httpx client that reaches the app with no socket
+        fake.client()            # an httpx client on url (/v1.0) with no socket
+        fake.client(root=True)   # ...on the server's root: /auth/login, /v1.0/accesskeys
 
 or attached to a fake that runs elsewhere (``fakevoipbin serve`` or ``run``), which it
 drives through the control API with the same calls (``fakevoipbin.attach``):
@@ -24,16 +25,16 @@ server.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .assemble import Configurator, build_app, build_state
 from .core import admin
-from .core.clock import US, format_fixed
+from .core.clock import US, ClockError, advance_input, format_fixed, freeze_input
 from .core.faults import FaultRule, make_rule
 from .core.state import State
 from .journal_queries import JournalQueries, LocalJournal
-from .options import Instant, Options, instant_us
+from .options import Instant, OptionError, Options, instant_us
 from .server import Server
 
 if TYPE_CHECKING:  # httpx loads in ~90 ms: only when a client is asked for
@@ -95,7 +96,10 @@ class Local:
         self.state.clock.set(us)
 
     def advance_clock(self, seconds: float) -> None:
-        self.state.clock.advance(seconds)
+        try:
+            self.state.clock.advance(seconds)
+        except ClockError as exc:  # as the control API says it
+            raise ClockError(f'"advance": {exc}') from None
 
     def freeze_clock(self, frozen: bool) -> None:
         self.state.clock.freeze(frozen)
@@ -136,19 +140,44 @@ class ClockControl:
     def now_text(self) -> str:
         return format_fixed(self._driver.now_us())
 
-    def set(self, when: Instant) -> None:
-        """Jump to an instant: an aware datetime, an RFC 3339 string or epoch seconds."""
-        self._driver.set_clock(instant_us(when))
+    def set(self, when: Instant | date) -> None:
+        """Jump to an instant: an aware datetime, a ``date`` (its midnight UTC: the
+        clock is UTC's), RFC 3339 text or epoch seconds. Anything else is a
+        ``ClockError`` (a ValueError) that names ``"set"``; nothing moves."""
+        self._driver.set_clock(_instant(when))
 
-    def advance(self, seconds: float) -> None:
-        self._driver.advance_clock(seconds)
+    def advance(self, seconds: float | timedelta) -> None:
+        """Move by some seconds (a number, negative to go back) or by a ``timedelta``.
+        As the control API's ``"advance"``: a bool, text or a non-finite number is a
+        ``ClockError`` (a ValueError) that names ``"advance"``, and so is a move out of
+        the clock's range; nothing moves."""
+        if isinstance(seconds, timedelta):
+            seconds = seconds / timedelta(seconds=1)
+        self._driver.advance_clock(advance_input(seconds))
 
     def freeze(self, frozen: bool = True) -> None:
-        self._driver.freeze_clock(frozen)
+        """Stop the clock where it is (``False``: run on from there). As the control
+        API's ``"freeze"``: anything but a bool is a ``ClockError`` naming it."""
+        self._driver.freeze_clock(freeze_input(frozen))
 
     @property
     def frozen(self) -> bool:
         return self._driver.clock_frozen()
+
+
+def _instant(when: object) -> int:
+    """``clock.set``'s argument in microseconds: a ``date`` is its midnight UTC."""
+    if isinstance(when, date) and not isinstance(when, datetime):
+        when = datetime(when.year, when.month, when.day, tzinfo=timezone.utc)
+    if isinstance(when, bool) or not isinstance(when, (datetime, str, int, float)):
+        raise ClockError(
+            '"set" must be an RFC 3339 timestamp string, an aware datetime, a date or '
+            f"epoch seconds, not {type(when).__name__}"
+        )
+    try:
+        return instant_us(when)
+    except OptionError as exc:
+        raise ClockError(f'"set": {exc}') from None
 
 
 class Faults:
@@ -223,6 +252,7 @@ class FakeVoipbin:
         self.faults = Faults(self._driver)
         self._server: Server | None = None
         self._transport: InProcessTransport | None = None
+        self._entered = 0
 
     @classmethod
     def attach(
@@ -244,6 +274,7 @@ class FakeVoipbin:
         self.faults = Faults(attached)
         self._server = None
         self._transport = None
+        self._entered = 0
         return self
 
     @property
@@ -298,10 +329,19 @@ class FakeVoipbin:
             self._attached.close()
 
     def __enter__(self) -> FakeVoipbin:
-        return self.start()
+        """``with`` starts the fake; entered again (a helper handed a started fake
+        that enters it too), it is the same fake, and the ``with``s count: only the
+        outermost one's end stops it. An inner end stopping the server under the
+        outer ``with`` would break the very test that nested them."""
+        self.start()
+        self._entered += 1
+        return self
 
     def __exit__(self, *exc: object) -> None:
-        self.stop()
+        self._entered -= 1
+        if self._entered <= 0:
+            self._entered = 0
+            self.stop()
 
     # --- what a test reads --------------------------------------------------------
 
@@ -365,8 +405,10 @@ class FakeVoipbin:
         ``active`` (``frozen``: ``frozen``); ``fields`` sets customer fields as
         ``GET /v1.0/customer`` shows them: ``detail``, ``email``, ``phone_number``,
         ``address``, ``webhook_method``, ``webhook_uri`` (strings) and ``email_verified``
-        (a bool). A field of another name or type is refused: a ValueError (an attached
-        fake's control API answers 400: an AttachError)."""
+        (a bool). As the control API checks them (``core/admin.customer_input``),
+        ``name`` is a string of at most 255 characters and ``frozen`` a bool; a field of
+        another name or type is refused: a ValueError naming it, attached or not, and
+        no customer is made."""
         return self._driver.add_customer(name, frozen, fields)
 
     def login(self, username: str, password: str) -> str:
@@ -374,8 +416,7 @@ class FakeVoipbin:
         as a client would: the call is journaled and counts against the login rate
         limit. A refusal is a ``LookupError`` naming the user and the status (never the
         password)."""
-        root = self.base_url if (self._attached or self._server) else "http://fakevoipbin"
-        c = self.client(base_url=root)
+        c = self.client(root=True)
         try:
             r = c.post("/auth/login", json={"username": username, "password": password})
         finally:
@@ -386,31 +427,38 @@ class FakeVoipbin:
         token: str = r.json()["token"]
         return token
 
-    def client(self, **kwargs: Any) -> httpx.Client:
-        """An httpx client on ``url``. It reaches the app in-process (no socket); an
-        attached fake's, over the socket."""
+    def _client_base(self, root: bool) -> str:
+        where = self.base_url if (self._attached or self._server) else "http://fakevoipbin"
+        return where if root else where + "/v1.0"
+
+    def client(self, *, root: bool = False, **kwargs: Any) -> httpx.Client:
+        """An httpx client on ``url`` (the API's base, ``…/v1.0``): paths are relative
+        to it, so ``c.get("/accesskeys")`` is ``GET /v1.0/accesskeys``. ``root=True``
+        roots it at the server instead, where every path is written whole
+        (``/v1.0/accesskeys``, ``/auth/login``, ``/_fake/health``); ``login()`` gives
+        a JWT in one call. It reaches the app in-process (no socket); an attached
+        fake's, over the socket. Other keywords go to ``httpx.Client``."""
         import httpx
 
+        kwargs.setdefault("base_url", self._client_base(root))
         if self._attached is not None:
-            kwargs.setdefault("base_url", self.url)
             return httpx.Client(**kwargs)
 
         from .web.transport import InProcessTransport
 
         if self._transport is None:
             self._transport = InProcessTransport(self.app.asgi)
-        kwargs.setdefault("base_url", self.url if self._server else "http://fakevoipbin/v1.0")
         return httpx.Client(transport=self._transport, **kwargs)
 
-    def async_client(self, **kwargs: Any) -> httpx.AsyncClient:
-        """An httpx.AsyncClient on ``url`` that reaches the app in-process (an attached
-        fake's, over the socket)."""
+    def async_client(self, *, root: bool = False, **kwargs: Any) -> httpx.AsyncClient:
+        """An httpx.AsyncClient on ``url`` (``root=True``: on the server's root, as
+        ``client()``) that reaches the app in-process (an attached fake's, over the
+        socket)."""
         import httpx
 
+        kwargs.setdefault("base_url", self._client_base(root))
         if self._attached is not None:
-            kwargs.setdefault("base_url", self.url)
             return httpx.AsyncClient(**kwargs)
-        kwargs.setdefault("base_url", self.url if self._server else "http://fakevoipbin/v1.0")
         from .web.transport import AsyncInProcessTransport
 
         return httpx.AsyncClient(transport=AsyncInProcessTransport(self.app.asgi), **kwargs)

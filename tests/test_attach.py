@@ -8,6 +8,7 @@ import http.server
 import json
 import threading
 from collections.abc import Iterator
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,10 @@ import httpx
 import pytest
 
 from fakevoipbin.attach import AttachError
+from fakevoipbin.core.clock import ClockError
+from fakevoipbin.core.faults import FaultError
+from fakevoipbin.fixtures import FixtureError
+from fakevoipbin.options import OptionError
 from fakevoipbin.testing import FakeVoipbin
 
 from .conftest import NOW, SECOND_TOKEN, TUTORIAL_KEY_ID, TUTORIAL_TOKEN
@@ -125,9 +130,9 @@ def test_a_refused_reset_names_the_file_and_leaves_the_fake_as_it_was(
     with fake.client(params={"accesskey": fake.accesskey}) as c:
         made = c.post("/accesskeys", json={"name": "kept", "expire": 86400}).json()
     for _ in range(2):  # the second time too: nothing was half-applied
-        with pytest.raises(AttachError, match="does-not-exist.yaml"):
+        with pytest.raises(FixtureError, match="does-not-exist.yaml"):  # as in-process
             fake.reset(profile="docs", fixtures="does-not-exist.yaml")
-    with pytest.raises(AttachError, match="unknown option"):
+    with pytest.raises(TypeError, match="unknown option"):
         fake.reset(colour="red")
     assert fake.profile == "live"
     with fake.client(params={"accesskey": fake.accesskey}) as c:
@@ -141,7 +146,7 @@ def test_configure_sticks_across_resets(fake: FakeVoipbin) -> None:
     assert fake.profile == "live"
     fake.reset(seed=2)
     assert fake.profile == "live"
-    with pytest.raises(AttachError):
+    with pytest.raises(FixtureError, match="nope.yaml"):
         fake.configure(fixtures="nope.yaml")
     fake.reset()
     assert fake.profile == "live"
@@ -273,3 +278,182 @@ def test_an_attached_journal_reads_numbers_no_machine_type_holds() -> None:
     finally:
         _code, out = stop(served)
     assert "Traceback" not in out, out
+
+
+def _request_ids(fake: FakeVoipbin) -> list[str]:
+    """Three API requests, with journal, clock and state reads between them (over
+    HTTP when attached), and their X-Request-Ids."""
+    fake.reset()
+    ids = []
+    with fake.client(params={"accesskey": fake.accesskey}) as c:
+        for _ in range(3):
+            ids.append(c.get("/accesskeys").headers["x-request-id"])
+            fake.journal.assert_called("GetAccesskeys")
+            assert fake.clock.frozen is False
+    return ids
+
+
+def test_the_api_request_ids_are_the_same_in_process_and_attached(fake: FakeVoipbin) -> None:
+    """Attach mode reads the journal and the clock over the control API: those calls
+    draw no API request id, so a test sees the ids it saw in-process."""
+    with FakeVoipbin() as own:
+        expected = _request_ids(own)
+    assert len(set(expected)) == 3
+    assert _request_ids(fake) == expected
+
+
+def test_nested_withs_on_an_attached_fake_keep_it_driven(served: Served) -> None:
+    """An inner ``with`` does not close the control connection under the outer one."""
+    with FakeVoipbin.attach(served.url) as fake:
+        with fake:
+            fake.reset()
+        assert fake.clock.frozen is False
+        fake.journal.clear()
+
+
+def test_login_and_a_root_client_attached(fake: FakeVoipbin) -> None:
+    jwt = fake.login("admin@example.com", "admin-password")
+    with fake.client(headers={"Authorization": f"Bearer {jwt}"}) as c:
+        assert c.get("/accesskeys").status_code == 200
+    with fake.client(root=True, params={"accesskey": fake.accesskey}) as root:
+        assert root.get("/v1.0/accesskeys").status_code == 200
+    fake.journal.assert_called("PostAuthLogin", times=1, status=200)
+
+
+# --- every setter checks its input as the control API does, in-process and attached ----
+
+#: (what the test does, the exception type, a part of its message that names the
+#: argument, the control call that is refused with that very message or None).
+REFUSED: list[tuple[str, Any, type[Exception], str, tuple[str, str, Any] | None]] = [
+    (
+        "freeze('no')",
+        lambda f: f.clock.freeze("no"),
+        ClockError,
+        '"freeze" must be true or false',
+        ("POST", "/clock", {"freeze": "no"}),
+    ),
+    (
+        "advance('1d')",
+        lambda f: f.clock.advance("1d"),
+        ClockError,
+        '"advance" must be a finite number of seconds',
+        ("POST", "/clock", {"advance": "1d"}),
+    ),
+    (
+        "advance(nan)",
+        lambda f: f.clock.advance(float("nan")),
+        ClockError,
+        '"advance" must be a finite number of seconds',
+        None,
+    ),
+    (
+        "advance(1e300)",
+        lambda f: f.clock.advance(1e300),
+        ClockError,
+        '"advance": the clock holds instants',
+        ("POST", "/clock", {"advance": 1e300}),
+    ),
+    ("set(None)", lambda f: f.clock.set(None), ClockError, '"set" must be', None),
+    ("set(True)", lambda f: f.clock.set(True), ClockError, '"set" must be', None),
+    ("set('nope')", lambda f: f.clock.set("nope"), ClockError, '"set": not an RFC 3339', None),
+    (
+        "add_customer(name=5)",
+        lambda f: f.add_customer(name=5),
+        ValueError,
+        '"name" must be a string of at most 255 characters',
+        ("POST", "/customers", {"name": 5}),
+    ),
+    (
+        "add_customer(frozen='no')",
+        lambda f: f.add_customer(frozen="no"),
+        ValueError,
+        '"frozen" must be true or false',
+        ("POST", "/customers", {"frozen": "no"}),
+    ),
+    (
+        "add_customer(email=5)",
+        lambda f: f.add_customer(email=5),
+        ValueError,
+        "email",
+        ("POST", "/customers", {"email": 5}),
+    ),
+    (
+        "faults.add('Nope')",
+        lambda f: f.faults.add("Nope"),
+        FaultError,
+        "operation must be an operationId",
+        ("POST", "/faults", {"operation": "Nope"}),
+    ),
+    (
+        "faults.add(delay_ms=-1)",
+        lambda f: f.faults.add("GetAccesskeys", 503, delay_ms=-1),
+        FaultError,
+        "delay_ms",
+        None,
+    ),
+    ("reset(bogus=1)", lambda f: f.reset(bogus=1), TypeError, "unknown option(s) bogus", None),
+    ("reset(seed='x')", lambda f: f.reset(seed="x"), OptionError, "seed", None),
+    (
+        "reset(fixtures=missing)",
+        lambda f: f.reset(fixtures="/no/such/fixtures.yaml"),
+        FixtureError,
+        "/no/such/fixtures.yaml",
+        None,
+    ),
+]
+
+
+@pytest.mark.parametrize(("what", "act", "kind", "says", "control"), REFUSED)
+def test_a_bad_value_is_the_same_error_in_process_and_attached(
+    fake: FakeVoipbin, what: str, act: Any, kind: type[Exception], says: str, control: Any
+) -> None:
+    """Every setter refuses what the control API refuses, with the same exception type
+    and message in-process and attached (never an AttachError, never applied)."""
+    own = FakeVoipbin(now=NOW)
+    messages = []
+    for f in (own, fake):
+        before = (f.clock.frozen, len(f.faults.rules()))
+        with pytest.raises(kind) as info:
+            act(f)
+        assert type(info.value) is kind, (what, type(info.value))
+        assert says in str(info.value) and "\n" not in str(info.value), what
+        messages.append(str(info.value))
+        assert (f.clock.frozen, len(f.faults.rules())) == before, what
+    assert messages[0] == messages[1], what
+    if control is not None:  # the very message the control API answers
+        method, path, body = control
+        r = httpx.request(method, f"{fake.base_url}/_fake{path}", json=body)
+        assert r.status_code == 400
+        assert r.json()["error"]["message"] == messages[0]
+
+
+def test_a_refused_customer_is_not_made(fake: FakeVoipbin) -> None:
+    """``add_customer(name=5)`` and ``(frozen="no")`` make no customer: the state, its
+    dump and ``GET /v1.0/customer`` stay whole."""
+    own = FakeVoipbin(now=NOW)
+    for f in (own, fake):
+        for bad in ({"name": 5}, {"frozen": "no"}):
+            with pytest.raises(ValueError, match="must be"):
+                f.add_customer(**bad)
+    fresh = FakeVoipbin(now=NOW).state.store.customers
+    assert list(own.state.store.customers) == list(fresh)
+    dumped = httpx.get(f"{fake.base_url}/_fake/state").json()
+    assert [c["name"] for c in dumped["customers"]] == [
+        c.name for c in own.state.store.customers.values()
+    ]
+
+
+@pytest.mark.parametrize("attached", [False, True])
+def test_a_timedelta_advances_by_it_and_a_date_is_its_midnight_utc(
+    fake: FakeVoipbin, attached: bool
+) -> None:
+    f = fake if attached else FakeVoipbin(now=NOW)
+    f.clock.freeze()
+    f.clock.set(date(2026, 12, 1))
+    assert f.clock.now_text() == "2026-12-01T00:00:00.000000Z"
+    f.clock.advance(timedelta(days=1, microseconds=5))
+    assert f.clock.now_text() == "2026-12-02T00:00:00.000005Z"
+    f.clock.set(datetime(2026, 12, 3, 1, 2, 3, tzinfo=timezone.utc))
+    assert f.clock.now_text() == "2026-12-03T01:02:03.000000Z"
+    f.clock.freeze(False)
+    assert f.clock.frozen is False

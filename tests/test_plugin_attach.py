@@ -222,3 +222,30 @@ def test_a_journal_of_numbers_no_machine_type_holds_reads_alike_under_run(
     assert "1 passed" in proc.stdout, out
     assert "Traceback" not in out and "AttachError" not in out, out
     assert report is not None and report["requests"] == 1
+
+
+def test_under_run_upstream_the_fixture_says_a_proxy_cannot_be_reset(
+    pytester: pytest.Pytester,
+) -> None:
+    """``run --upstream`` exports the proxy's URL; the proxy's health says
+    ``"proxy": "fakevoipbin"``: the fixture says it is a proxy that cannot be reset,
+    not that it is no fakevoipbin fake."""
+    from .conftest import TUTORIAL_TOKEN
+    from .test_server import start, stop
+
+    upstream = start("--no-access-log")
+    try:
+        pytester.makepyfile(test_attached=ATTACHED_TESTS)
+        proc, _report = run_client_suite(
+            pytester.path,
+            run_args=("--upstream", upstream.url, "--accesskey", TUTORIAL_TOKEN),
+        )
+    finally:
+        stop(upstream)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0, out
+    said = [line for line in out.splitlines() if "FAKEVOIPBIN_URL=" in line]
+    assert said, out
+    assert "is a fakevoipbin proxy of" in said[0] and "cannot be reset" in said[0], out
+    assert "not a fakevoipbin fake" not in out
+    assert "Traceback" not in out

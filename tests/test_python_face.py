@@ -637,3 +637,62 @@ def test_a_failed_configure_or_reset_leaves_the_fake_as_it_was(tmp_path: Path) -
     assert (fake.state.seed, fake.profile) == (4, "live")
     fake.reset()
     assert (fake.state.seed, fake.profile) == (0, "live")
+
+
+# --- a fake entered twice -----------------------------------------------------------
+
+
+def test_nested_withs_count_and_the_outermost_stops_the_server() -> None:
+    """A fake entered again (a helper that takes a started fake and enters it) is the
+    same fake; only the outermost ``with`` stops its server."""
+    with FakeVoipbin(now=NOW) as fake:
+        url = fake.url
+        with fake as inner:
+            assert inner is fake
+            with fake:
+                assert http("GET", f"{url}/accesskeys{q(TUTORIAL_TOKEN)}")[0] == 200
+        status, _headers, _body = http("GET", f"{url}/accesskeys{q(TUTORIAL_TOKEN)}")
+        assert status == 200, "the inner with stopped the server under the outer one"
+        assert fake.port == int(url.split(":")[2].split("/")[0])
+    with pytest.raises(RuntimeError, match="not started"):
+        _ = fake.port
+    with pytest.raises(urllib.error.URLError):
+        http("GET", f"{url}/accesskeys{q(TUTORIAL_TOKEN)}")
+
+
+# --- the login path: fake.login and a client rooted at the server ----------------------
+
+
+def _login_then_list(fake: FakeVoipbin) -> None:
+    jwt = fake.login(ADMIN_LOGIN["username"], ADMIN_LOGIN["password"])
+    with fake.client(headers={"Authorization": f"Bearer {jwt}"}) as c:
+        assert c.get("/accesskeys").status_code == 200  # the client's base is the API's
+    with fake.client(root=True, params={"accesskey": fake.accesskey}) as root:
+        assert root.base_url.path == "/"
+        assert root.get("/v1.0/accesskeys").status_code == 200
+        r = root.post("/auth/login", json=ADMIN_LOGIN)
+        assert r.status_code == 200 and r.json()["token"]
+    with pytest.raises(LookupError, match="refused .admin@example.com.: 400") as info:
+        fake.login("admin@example.com", "not-the-password")
+    assert "not-the-password" not in str(info.value)
+    fake.journal.assert_called("PostAuthLogin", times=1, status=400)
+
+
+def test_login_gives_a_jwt_and_a_root_client_reaches_every_path() -> None:
+    """``fake.login`` returns a JWT the API takes; ``client(root=True)`` is rooted at the
+    server, so ``/v1.0/...`` and ``/auth/login`` are written as their paths are."""
+    own = FakeVoipbin(now=NOW)  # in-process, not started
+    _login_then_list(own)
+    with FakeVoipbin(now=NOW) as started:
+        _login_then_list(started)
+
+
+def test_an_async_client_rooted_at_the_server() -> None:
+    import asyncio
+
+    async def go(fake: FakeVoipbin) -> int:
+        async with fake.async_client(root=True) as root:
+            r = await root.post("/auth/login", json=ADMIN_LOGIN)
+            return r.status_code
+
+    assert asyncio.run(go(FakeVoipbin(now=NOW))) == 200

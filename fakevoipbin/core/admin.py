@@ -34,18 +34,15 @@ def customer_input(
     fields: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """A new customer's settings, checked as ``POST /_fake/customers`` checks them: a
-    TypeError (wrong type) or ValueError (out of range, unknown field) whose message
-    names the field. The checked customer fields."""
-    if not isinstance(name, str):
-        raise TypeError('"name" must be a string of at most 255 characters')
-    if len(name) > 255:
+    ValueError whose message names the field (the same type and words whether the call
+    is in-process or attached, where the control API's 400 carries them). The checked
+    customer fields."""
+    if not isinstance(name, str) or len(name) > 255:
         raise ValueError('"name" must be a string of at most 255 characters')
     if not isinstance(frozen, bool):
-        raise TypeError('"frozen" must be true or false')
+        raise ValueError('"frozen" must be true or false')
     expire_rule = f'"expire" must be an integer number of seconds, 1 to {MAX_EXPIRE_S}'
-    if isinstance(expire, bool) or not isinstance(expire, int):
-        raise TypeError(expire_rule)
-    if not 1 <= expire <= MAX_EXPIRE_S:
+    if isinstance(expire, bool) or not isinstance(expire, int) or not 1 <= expire <= MAX_EXPIRE_S:
         raise ValueError(expire_rule)
     return check_fields(fields or {})
 

@@ -73,10 +73,10 @@ def check_range(us: int) -> int:
 
 
 def set_input(value: object) -> int:
-    """``set``: RFC 3339 text, in microseconds and in range. A TypeError or a
-    ClockError (a ValueError) whose message names ``"set"``."""
+    """``set``: RFC 3339 text, in microseconds and in range. A ClockError (a
+    ValueError) whose message names ``"set"``."""
     if not isinstance(value, str):
-        raise TypeError('"set" must be an RFC 3339 timestamp string')
+        raise ClockError('"set" must be an RFC 3339 timestamp string')
     try:
         return check_range(parse_instant(value))
     except ClockError as exc:
@@ -84,20 +84,18 @@ def set_input(value: object) -> int:
 
 
 def advance_input(value: object) -> float:
-    """``advance``: a finite number of seconds (not a bool). A TypeError (not a number)
-    or a ClockError (not finite) whose message names ``"advance"``."""
-    message = '"advance" must be a finite number of seconds'
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(message)
-    if not math.isfinite(value):
-        raise ClockError(message)
+    """``advance``: a finite number of seconds (not a bool). A ClockError (a
+    ValueError) whose message names ``"advance"``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ClockError('"advance" must be a finite number of seconds')
     return value
 
 
 def freeze_input(value: object) -> bool:
-    """``freeze``: true or false, nothing else. A TypeError naming ``"freeze"``."""
+    """``freeze``: true or false, nothing else. A ClockError (a ValueError) naming
+    ``"freeze"``."""
     if not isinstance(value, bool):
-        raise TypeError('"freeze" must be true or false')
+        raise ClockError('"freeze" must be true or false')
     return value
 
 

@@ -1,7 +1,11 @@
 """One seed, one independent random stream per purpose.
 
 Each purpose (key ids, tokens, request ids, …) draws from its own stream, so a
-health check that consumes request ids never shifts the ids and tokens of keys.
+health check that consumes request ids never shifts the ids and tokens of keys. The
+API's request ids ("request-ids") are the seed's and the API requests' alone: the
+control API, ``/ping`` and the spec file draw theirs from "side-request-ids", so a
+test reads the same X-Request-Ids in-process and attached (where the journal is read
+over HTTP).
 
 A draw is one call of a ``random.Random`` method, which is atomic (a single C call,
 under the GIL, or under the object's own lock on a free-threaded build), so draws
@@ -27,6 +31,8 @@ PURPOSES = (
     "key-ids",
     "tokens",
     "request-ids",
+    # the control API's, /ping's and the spec file's request ids: never the API's.
+    "side-request-ids",
     "jwt-secret",
     "customers",
     "faults",
@@ -60,11 +66,12 @@ class Seeds:
         body = binascii.b2a_base64(raw, newline=False)[:TOKEN_BODY_CHARS].translate(_URLSAFE)
         return TOKEN_LEAD + body.decode()
 
-    def request_id(self) -> str:
+    def request_id(self, purpose: str = "request-ids") -> str:
         """``req_`` + 26 characters of base32's alphabet (``A-Z2-7``), as production's
         ids look: each character is 5 of the 6 bits of one base64 character of 20
-        random bytes, mapped in C (a table lookup per character is slower)."""
-        raw = self._streams["request-ids"].getrandbits(160).to_bytes(20, "little")
+        random bytes, mapped in C (a table lookup per character is slower). The API's
+        from "request-ids"; every other answer's from "side-request-ids"."""
+        raw = self._streams[purpose].getrandbits(160).to_bytes(20, "little")
         return "req_" + binascii.b2a_base64(raw, newline=False)[:26].translate(_B64_TO_B32).decode()
 
     def secret(self) -> bytes:

@@ -39,6 +39,7 @@ from .control import ResetTo, control_mount
 from .encoding import JSON_TYPE, encode_json, envelope
 from .exchange import Exchange, Receive, Reply, Scope, Send
 from .pipeline import Pipeline, Stage
+from .request_id import SIDE_IDS
 from .routing import ExactRoute
 
 
@@ -135,7 +136,7 @@ class PlainAnswer:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         ex = Exchange(scope, receive, send, None)
-        frame.request_id(ex, self.state.seeds)
+        frame.request_id(ex, self.state.seeds, SIDE_IDS)
         frame.cors(ex)  # a GET is never a preflight
         await frame.send_reply(send, self.reply, ex.extra)
 

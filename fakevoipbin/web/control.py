@@ -32,6 +32,7 @@ from ..spec import Spec
 from . import frame
 from .bodies import BodyGone, BodyReader
 from .exchange import Exchange, Receive, Reply, Scope, Send
+from .request_id import SIDE_IDS
 from .routing import ExactRoute
 
 MAX_CONTROL_BODY = 64 << 20
@@ -147,12 +148,15 @@ class Control:
             freeze = clock_input.freeze_input(body["freeze"]) if "freeze" in body else None
         except (TypeError, ValueError) as exc:
             raise ControlError(str(exc)) from None
-        if target is not None:
-            clock.set(target)
         try:
+            if target is not None and advance is not None:
+                # both or neither: an advance past the range must not leave the set done
+                clock_input.check_range(target + round(advance * clock_input.US))
+            if target is not None:
+                clock.set(target)
             if advance is not None:
                 clock.advance(advance)
-        except ClockError as exc:
+        except (ClockError, OverflowError) as exc:
             raise ControlError(f'"advance": {exc}') from None
         if freeze is not None:
             clock.freeze(freeze)
@@ -314,7 +318,7 @@ class ControlGate:
             return
         ex = Exchange(scope, receive, send, None)
         try:
-            frame.request_id(ex, self.state.seeds)
+            frame.request_id(ex, self.state.seeds, SIDE_IDS)
             frame.cors(ex)
             if not control_token_ok(ex.headers, self.token):
                 raise ApiError(CONTROL_UNAUTHENTICATED)

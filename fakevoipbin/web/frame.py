@@ -29,7 +29,7 @@ from . import cors as cors_rules
 from .encoding import encode_json, envelope
 from .exchange import Exchange, Message, Reply, Scope, Send
 from .faults import status_seen
-from .request_id import request_id_for
+from .request_id import API_IDS, request_id_for
 
 access_log = logging.getLogger("fakevoipbin.access")
 
@@ -42,10 +42,11 @@ class Answered(Exception):
 # --- what every routed answer carries ---------------------------------------------------
 
 
-def request_id(ex: Exchange, seeds: Seeds) -> None:
-    """X-Request-Id: the client's own when it is well formed, else one from the seed;
-    on the exchange (for the envelope and the journal) and on the answer."""
-    ex.request_id = request_id_for(ex.headers, seeds)
+def request_id(ex: Exchange, seeds: Seeds, purpose: str = API_IDS) -> None:
+    """X-Request-Id: the client's own when it is well formed, else one from the seed
+    (the API's stream, or ``SIDE_IDS`` for an answer that is not the API's); on the
+    exchange (for the envelope and the journal) and on the answer."""
+    ex.request_id = request_id_for(ex.headers, seeds, purpose)
     ex.extra.append((b"x-request-id", ex.request_id.encode("ascii")))
 
 

@@ -7,6 +7,12 @@ start-up (Starlette's TestClient starts a portal per request).
 loop. Both give the app a ``RecordedWire`` (web/wire.py), so a fault that ends the
 connection raises what httpx raises for it over a socket: ``httpx.ReadError`` for a
 reset, ``httpx.RemoteProtocolError`` for an empty answer or a body cut short.
+
+A client's ``timeout`` holds as it does over a socket: its read timeout runs from the
+request to the answer's head and again for each piece of the body (httpx's read
+timeout is per read, so a slow body whose pieces each come in time is read whole);
+past it, ``httpx.ReadTimeout`` and the app's call is cancelled, as a client that hangs
+up leaves the server's answer unread.
 """
 
 from __future__ import annotations
@@ -143,6 +149,7 @@ async def call_app(
     status = 500
     headers: list[tuple[bytes, bytes]] = []
     chunks: list[bytes] = []
+    deadline = None if (read := read_timeout(request)) is None else ReadDeadline(read)
 
     async def send(message: MutableMapping[str, Any]) -> None:
         nonlocal status, headers
@@ -151,11 +158,63 @@ async def call_app(
             headers = list(message.get("headers", []))
         elif message["type"] == "http.response.body":
             chunks.append(message.get("body", b""))
+        if deadline is not None:  # something arrived: the next read waits afresh
+            deadline.renew()
 
-    await app(scope, receive, send)
+    if deadline is None:
+        await app(scope, receive, send)
+    else:
+        try:
+            await app(scope, receive, send)
+        except asyncio.CancelledError:
+            if deadline.expired():
+                raise httpx.ReadTimeout("timed out", request=request) from None
+            raise
+        finally:
+            deadline.stop()
     if wire.ended is not None:
         raise connection_ended(wire, request)
     return status, headers, b"".join(chunks)
+
+
+class ReadDeadline:
+    """A read timeout for the running task: one loop timer, renewed whenever something
+    arrives; when it fires, the task is cancelled and ``expired()`` says why."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.loop = asyncio.get_running_loop()
+        self.task = asyncio.current_task()
+        self.fired = False
+        self.timer = self.loop.call_later(seconds, self._fire)
+
+    def _fire(self) -> None:
+        self.fired = True
+        if self.task is not None:
+            self.task.cancel()
+
+    def renew(self) -> None:
+        if not self.fired:
+            self.timer.cancel()
+            self.timer = self.loop.call_later(self.seconds, self._fire)
+
+    def expired(self) -> bool:
+        """Whether the cancellation was this timer's (then it is taken back: the task
+        goes on, to raise the timeout)."""
+        if self.fired and self.task is not None and hasattr(self.task, "uncancel"):
+            self.task.uncancel()  # Python 3.11+: the cancel was ours, not the caller's
+        return self.fired
+
+    def stop(self) -> None:
+        self.timer.cancel()
+
+
+def read_timeout(request: httpx.Request) -> float | None:
+    """The client's read timeout for this request (httpx puts its ``Timeout`` in the
+    request's extensions), in seconds; None waits for ever."""
+    timeout = request.extensions.get("timeout") or {}
+    read = timeout.get("read")
+    return None if read is None else float(read)
 
 
 def connection_ended(wire: RecordedWire, request: httpx.Request) -> httpx.TransportError:

@@ -25,15 +25,15 @@ def state(profile: Any = DOCS) -> State:
 @pytest.mark.parametrize(
     ("kwargs", "error", "message"),
     [
-        ({"name": 5}, TypeError, '"name" must be a string of at most 255 characters'),
+        ({"name": 5}, ValueError, '"name" must be a string of at most 255 characters'),
         ({"name": "x" * 256}, ValueError, '"name" must be a string of at most 255 characters'),
-        ({"frozen": "no"}, TypeError, '"frozen" must be true or false'),
+        ({"frozen": "no"}, ValueError, '"frozen" must be true or false'),
         (
             {"expire": "1d"},
-            TypeError,
+            ValueError,
             '"expire" must be an integer number of seconds, 1 to 2147483647',
         ),
-        ({"expire": True}, TypeError, '"expire" must be an integer'),
+        ({"expire": True}, ValueError, '"expire" must be an integer'),
         ({"expire": 0}, ValueError, '"expire" must be an integer'),
         ({"expire": 2**31}, ValueError, '"expire" must be an integer'),
         ({"fields": {"colour": "red"}}, ValueError, "unknown customer field 'colour'"),

@@ -146,6 +146,10 @@ def test_clock_set_reaches_the_api(ctl: httpx.Client, api: httpx.Client) -> None
         pytest.param({"set": "1969-12-31T23:59:59Z"}, "set", id="set-before-range"),
         pytest.param({"set": "9999-12-31T23:59:59Z"}, "set", id="set-after-range"),
         pytest.param({"advance": 1e13}, "advance", id="advance-out-of-range"),
+        pytest.param({"advance": 1e308}, "advance", id="advance-past-a-double"),
+        pytest.param(
+            {"set": "2027-01-02T03:04:05Z", "advance": 1e13}, "advance", id="set-then-advance-out"
+        ),
     ],
 )
 def test_clock_bad_input_names_the_field(

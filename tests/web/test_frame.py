@@ -173,3 +173,45 @@ def test_send_reply_sends_the_two_messages() -> None:
     asyncio.run(send_reply(send, Reply(200, {"ok": True})))
     assert [m["type"] for m in sent] == ["http.response.start", "http.response.body"]
     assert sent[1]["body"] == b'{"ok":true}'
+
+
+# --- the API's request ids: the seed's and the API requests' alone ---------------------
+
+#: The requests that are not the API's: none of them may draw an API request id.
+SIDE_REQUESTS = [
+    ("GET", "/_fake/health", None),
+    ("GET", "/_fake/journal", None),
+    ("GET", "/_fake/state", None),
+    ("GET", "/_fake/clock", None),
+    ("GET", "/_fake/openapi.yaml", None),
+    ("POST", "/_fake/clock", {"freeze": "no"}),  # refused: 400
+    ("GET", "/_fake/nowhere", None),
+    ("GET", "/openapi.yaml", None),
+    ("GET", "/ping", None),
+]
+
+
+def _api_request_ids(interleave: bool) -> list[str]:
+    state = build_state(Options(seed=11, now=NOW))
+    app = build_app(state, Options(seed=11, now=NOW))
+    ids = []
+    with httpx.Client(transport=InProcessTransport(app.asgi), base_url="http://t") as c:
+        c.post("/_fake/reset")
+        for _ in range(3):
+            if interleave:
+                for method, path, body in SIDE_REQUESTS:
+                    r = c.request(method, path, json=body)
+                    assert GENERATED_ID.match(r.headers["x-request-id"]), path
+            r = c.get("/v1.0/accesskeys", params={"accesskey": TUTORIAL_TOKEN})
+            assert r.status_code == 200
+            ids.append(r.headers["x-request-id"])
+            ids.append(c.get("/v1.0/nowhere").headers["x-request-id"])
+    return ids
+
+
+def test_control_calls_ping_and_the_spec_file_leave_the_api_request_ids_alone() -> None:
+    """Same seed, same API requests: the same X-Request-Ids, whether or not control
+    calls (a refused one too), /ping and the spec file came in between."""
+    plain = _api_request_ids(interleave=False)
+    assert all(GENERATED_ID.match(i) for i in plain)
+    assert _api_request_ids(interleave=True) == plain
