@@ -407,15 +407,23 @@ def report_paths_problem(options: Options, who: str) -> bool:
     return False
 
 
-def finish(found: ClientReport, code: int, options: Options, who: str, where: str) -> int:
+def finish(
+    found: ClientReport,
+    code: int,
+    options: Options,
+    who: str,
+    where: str,
+    *,
+    client_ran: bool = True,
+    no_traffic_hint: str = "did CMD read FAKEVOIPBIN_URL or VOIPBIN_API_BASE_URL?",
+) -> int:
     """Print the report, write its files; the exit code ``code`` becomes (``strict``:
-    1 when the client broke the spec, the upstream drifted or nothing was asked)."""
+    1 when the client broke the spec, the upstream drifted or nothing was asked).
+    With no request, ``no_traffic_hint`` follows the line that says so; a client that
+    never started (``client_ran`` False: its own error was said) gets neither."""
     print(found.table())
-    if not found.requests:
-        print(
-            f"{who}: the client made no request to {where}; "
-            f"did CMD read FAKEVOIPBIN_URL or VOIPBIN_API_BASE_URL?"
-        )
+    if not found.requests and client_ran:
+        print(f"{who}: the client made no request to {where}; {no_traffic_hint}")
     for path, text in ((options.report, found.to_json(code)), (options.junit, found.junit())):
         if path:
             try:
