@@ -152,6 +152,41 @@ def _check_port(value: int) -> None:
         raise OptionError("a port is 0 to 65535 (0 picks a free one)")
 
 
+def listen_host(host: str) -> str:
+    """``--host`` as the socket takes it: an IPv6 address may be written in a URL's
+    brackets (``[::1]``), which are dropped; brackets round anything else are an
+    ``OptionError`` that says what to write."""
+    if not (host.startswith("[") or host.endswith("]")):
+        return host
+    inner = host.removeprefix("[").removesuffix("]")
+    try:
+        ok = host.startswith("[") and host.endswith("]") and ipaddress.IPv6Address(inner)
+    except ValueError:
+        ok = False
+    if not ok:
+        raise OptionError(
+            f"not a host: {host!r}; brackets hold an IPv6 address only, e.g. [::1] (or ::1)"
+        )
+    return inner
+
+
+def check_control_token(token: str | None, control: bool) -> None:
+    """A control token is text a header can carry (not empty, no space at either end),
+    and only with the control API on. The token is never quoted."""
+    if token is None:
+        return
+    if not token or token != token.strip():
+        raise OptionError(
+            "the control token is empty or starts or ends with a space, which an "
+            "X-Fake-Control-Token header cannot carry: give a non-empty token"
+        )
+    if not control:
+        raise OptionError(
+            "--control-token guards the control API, which --no-control turns off: "
+            "give one or the other"
+        )
+
+
 def is_loopback(host: str) -> bool:
     """127.0.0.0/8, ::1 or localhost, judged from the text alone (no DNS lookup)."""
     if host.lower() == "localhost":
@@ -214,7 +249,11 @@ class Options:
     """The settings of one fake. Build it with keywords; it checks itself."""
 
     host: str = _setting(
-        DEFAULT_HOST, "address to listen on (default %(default)s)", _LISTENER, metavar="HOST"
+        DEFAULT_HOST,
+        "address to listen on (default %(default)s); an IPv6 address bare or in brackets",
+        _LISTENER,
+        metavar="HOST",
+        parse=listen_host,
     )
     port: int = _setting(
         DEFAULT_PORT,
@@ -369,6 +408,10 @@ class Options:
         ):
             if not isinstance(getattr(self, name), (str, type(None))):
                 raise OptionError(f"{name} is a string, not {getattr(self, name)!r}")
+        if not isinstance(self.host, str):
+            raise OptionError(f"the host is a string, not {self.host!r}")
+        object.__setattr__(self, "host", listen_host(self.host))
+        check_control_token(self.control_token, self.control)
         if isinstance(self.port, bool) or not isinstance(self.port, int):
             raise OptionError(f"the port is an integer, not {self.port!r}")
         _check_port(self.port)

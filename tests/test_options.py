@@ -298,3 +298,36 @@ def test_the_readme_lists_every_serve_option_and_no_other() -> None:
     section = text.split("## `fakevoipbin serve`", 1)[1].split("\n## ", 1)[0]
     listed = set(re.findall(r"^\| `(--[a-z-]+)", section, re.MULTILINE))
     assert listed == set(_flags(_subcommand("serve")).values())
+
+
+@pytest.mark.parametrize("command", ["serve", "run"])
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["--no-control", "--control-token", "s3cr3t-t0ken"], "--no-control turns off"),
+        (["--control-token", ""], "the control token is empty"),
+        (["--control-token", " s3cr3t-t0ken"], "starts or ends with a space"),
+    ],
+    ids=["no-control", "empty", "spaced"],
+)
+def test_a_control_token_that_cannot_guard_anything_is_refused_in_one_line(
+    command: str, args: list[str], words: str
+) -> None:
+    tail = ["--", sys.executable, "-c", "raise SystemExit(9)"] if command == "run" else []
+    r = subprocess.run(
+        [*CLI, command, "--port", "0", *args, *tail], capture_output=True, text=True, timeout=30
+    )
+    assert r.returncode == 2, r.stdout + r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("fakevoipbin: ") and words in lines[0], lines
+    assert "s3cr3t" not in r.stdout + r.stderr  # never quoted
+
+
+def test_options_refuse_a_token_without_the_control_api_and_an_empty_one() -> None:
+    with pytest.raises(OptionError, match="--no-control"):
+        Options(control=False, control_token="t")
+    with pytest.raises(OptionError, match="empty"):
+        Options(control_token="")
+    assert Options(host="[::1]").host == "::1"
+    with pytest.raises(OptionError, match=r"\[::1\]"):
+        Options(host="[localhost]")
