@@ -5,10 +5,12 @@ request, and the control API's host rule."""
 from __future__ import annotations
 
 import json
+import re
 import signal
 import socket
 import subprocess
 import sys
+import xml.dom.minidom
 from pathlib import Path
 
 import pytest
@@ -154,3 +156,32 @@ def test_a_command_that_cannot_run_gets_no_hint_about_reading_the_url(tmp_path: 
     assert "cannot run" in proc.stderr
     assert "FAKEVOIPBIN_URL" not in proc.stdout + proc.stderr
     assert "made no request" not in proc.stdout
+
+
+#: A client that asks for a path whose percent-escapes decode to control characters
+#: and XML's own specials (the issue's request), by a raw request line.
+CONTROL_PATH = """
+import http.client, os, urllib.parse
+u = urllib.parse.urlsplit(os.environ["FAKEVOIPBIN_URL"])
+c = http.client.HTTPConnection(u.hostname, u.port, timeout=10)
+c.request("GET", u.path + "/accesskeys/%00]]%3E%1B%08<x>&?accesskey=" + os.environ["VOIPBIN_API_KEY"])
+c.getresponse().read()
+"""
+
+
+def test_a_path_of_control_characters_gives_parsable_junit_and_no_raw_control_on_the_terminal(
+    tmp_path: Path,
+) -> None:
+    junit = tmp_path / "junit.xml"
+    proc = run("--junit", str(junit), "--access-log", "--", sys.executable, "-c", CONTROL_PATH)
+    assert proc.returncode == 0, proc.stderr
+    doc = xml.dom.minidom.parse(str(junit))  # the issue's check: it was "not well-formed"
+    failures = [f.firstChild.data for f in doc.getElementsByTagName("failure")]
+    assert any("/accesskeys/\\x00]]>\\x1b\\x08<x>&" in f for f in failures), failures
+    # The table and the access log spell the characters out; nothing raw reaches them.
+    for stream in (proc.stdout, proc.stderr):
+        assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f]", stream), repr(stream[-400:])
+    assert "#1 GET /v1.0/accesskeys/\\x00]]>\\x1b\\x08<x>&?accesskey=[REDACTED] -> 400" in (
+        proc.stdout
+    )
+    assert '"GET /v1.0/accesskeys/\\x00]]>\\x1b\\x08<x>&?accesskey=[REDACTED]" 400' in proc.stderr
