@@ -57,9 +57,7 @@ def run_client(options: Options, cmd: list[str]) -> int:
     finally:
         fake.stop()
     # The server has stopped: every request the client made is in the report.
-    return finish(
-        found, code, options, "fakevoipbin run", f"the fake at {url}", client_ran=started
-    )
+    return finish(found, code, options, "fakevoipbin run", f"the fake at {url}", client_ran=started)
 
 
 def _run_through_proxy(options: Options, cmd: list[str]) -> int:
