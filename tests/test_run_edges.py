@@ -164,7 +164,8 @@ CONTROL_PATH = """
 import http.client, os, urllib.parse
 u = urllib.parse.urlsplit(os.environ["FAKEVOIPBIN_URL"])
 c = http.client.HTTPConnection(u.hostname, u.port, timeout=10)
-c.request("GET", u.path + "/accesskeys/%00]]%3E%1B%08<x>&?accesskey=" + os.environ["VOIPBIN_API_KEY"])
+key = os.environ["VOIPBIN_API_KEY"]
+c.request("GET", u.path + "/accesskeys/%00]]%3E%1B%08<x>&?accesskey=" + key)
 c.getresponse().read()
 """
 
