@@ -99,14 +99,17 @@ def _add_verify(sub: Any) -> None:
         "--max-requests",
         type=at_least_one,
         metavar="N",
-        help="stop after N API requests, shrinking included (default: no bound); the keys "
-        "made are still deleted after it",
+        help="make at most N API requests, the credential check and shrinking included "
+        "(default: no bound); the run's rules are then unproven (exit 3) unless one broke, "
+        "and the keys it made are still deleted after it, those requests counted apart",
     )
     v.add_argument(
         "--timeout",
         type=seconds,
         metavar="S",
-        help="stop making requests after S seconds, shrinking included (default: no bound)",
+        help="make no request after S seconds, shrinking included (default: no bound); "
+        "as --max-requests, the rules are then unproven (exit 3) unless one broke, and "
+        "the keys made are still deleted",
     )
 
 

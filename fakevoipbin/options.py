@@ -64,6 +64,12 @@ class Setting:
     parse: Callable[[str], Any] | None = None
     #: Defaults of faces that differ from the field's own.
     face_defaults: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    #: Help of faces whose use of the setting differs from ``help``.
+    face_help: Mapping[str, str] = dataclasses.field(default_factory=dict)
+
+    def help_for(self, face: str) -> str:
+        """The help ``face`` shows for the setting."""
+        return self.face_help.get(face, self.help)
 
 
 def _setting(
@@ -75,6 +81,7 @@ def _setting(
     choices: Iterable[str] | None = None,
     parse: Callable[[str], Any] | None = None,
     secret: bool = False,
+    face_help: Mapping[str, str] | None = None,
     **face_defaults: Any,
 ) -> Any:
     faces = frozenset(faces)
@@ -87,6 +94,7 @@ def _setting(
         None if choices is None else tuple(choices),
         parse,
         face_defaults,
+        face_help or {},
     )
     return field(default=default, metadata={"setting": meta}, repr=not secret)
 
@@ -142,6 +150,41 @@ def parse_instant_text(text: Instant) -> str:
 def _check_port(value: int) -> None:
     if not 0 <= value <= 65535:
         raise OptionError("a port is 0 to 65535 (0 picks a free one)")
+
+
+def listen_host(host: str) -> str:
+    """``--host`` as the socket takes it: an IPv6 address may be written in a URL's
+    brackets (``[::1]``), which are dropped; brackets round anything else are an
+    ``OptionError`` that says what to write."""
+    if not (host.startswith("[") or host.endswith("]")):
+        return host
+    inner = host.removeprefix("[").removesuffix("]")
+    try:
+        ok = host.startswith("[") and host.endswith("]") and ipaddress.IPv6Address(inner)
+    except ValueError:
+        ok = False
+    if not ok:
+        raise OptionError(
+            f"not a host: {host!r}; brackets hold an IPv6 address only, e.g. [::1] (or ::1)"
+        )
+    return inner
+
+
+def check_control_token(token: str | None, control: bool) -> None:
+    """A control token is text a header can carry (not empty, no space at either end),
+    and only with the control API on. The token is never quoted."""
+    if token is None:
+        return
+    if not token or token != token.strip():
+        raise OptionError(
+            "the control token is empty or starts or ends with a space, which an "
+            "X-Fake-Control-Token header cannot carry: give a non-empty token"
+        )
+    if not control:
+        raise OptionError(
+            "--control-token guards the control API, which --no-control turns off: "
+            "give one or the other"
+        )
 
 
 def is_loopback(host: str) -> bool:
@@ -206,7 +249,11 @@ class Options:
     """The settings of one fake. Build it with keywords; it checks itself."""
 
     host: str = _setting(
-        DEFAULT_HOST, "address to listen on (default %(default)s)", _LISTENER, metavar="HOST"
+        DEFAULT_HOST,
+        "address to listen on (default %(default)s); an IPv6 address bare or in brackets",
+        _LISTENER,
+        metavar="HOST",
+        parse=listen_host,
     )
     port: int = _setting(
         DEFAULT_PORT,
@@ -230,11 +277,15 @@ class Options:
     )
     seed: int = _setting(
         0,
-        "seed for ids, tokens, request ids and JWT secrets, and --record's tokens "
-        "(default %(default)s)",
+        "seed for ids, tokens, request ids and JWT secrets (default %(default)s)",
         (*_STATE, PROXY),
         metavar="N",
         parse=int,
+        face_help={
+            RUN: "seed for the fake's ids, tokens, request ids and JWT secrets; with "
+            "--upstream, for --record's tokens (default %(default)s)",
+            PROXY: "seed for --record's tokens (default %(default)s)",
+        },
     )
     fixtures: str | None = _setting(
         None, "a fixture YAML file that replaces the default set", _STATE, metavar="FILE"
@@ -357,6 +408,10 @@ class Options:
         ):
             if not isinstance(getattr(self, name), (str, type(None))):
                 raise OptionError(f"{name} is a string, not {getattr(self, name)!r}")
+        if not isinstance(self.host, str):
+            raise OptionError(f"the host is a string, not {self.host!r}")
+        object.__setattr__(self, "host", listen_host(self.host))
+        check_control_token(self.control_token, self.control)
         if isinstance(self.port, bool) or not isinstance(self.port, int):
             raise OptionError(f"the port is an integer, not {self.port!r}")
         _check_port(self.port)
@@ -440,21 +495,16 @@ def _flag(name: str) -> str:
 def add_arguments(
     parser: argparse.ArgumentParser, face: str, only: Iterable[str] | None = None
 ) -> None:
-    """One flag per setting the face takes, made from the fields above. A boolean
-    that is on by default becomes ``--no-NAME``; one that is off, ``--NAME``."""
+    """One flag per setting the face takes, made from the fields above, with the help
+    the face shows. A boolean takes both ``--NAME`` and ``--no-NAME`` (one or the
+    other), its default the face's own; the help says which spelling is the default."""
     chosen = names(face) if only is None else tuple(only)
     face_defaults = defaults(face)
     for name in chosen:
         meta = setting_of(name)
         default = face_defaults.get(name, _FIELDS[name].default)
         if isinstance(default, bool):
-            parser.add_argument(
-                _flag(("no_" if default else "") + name),
-                dest=name,
-                action="store_false" if default else "store_true",
-                default=default,
-                help=("do not " if default else "") + meta.help,
-            )
+            _add_switch(parser, name, default, meta.help_for(face))
             continue
         extra: dict[str, Any] = {}
         if meta.parse is not None:
@@ -465,8 +515,21 @@ def add_arguments(
             default=default,
             metavar=meta.metavar,
             choices=meta.choices,
-            help=meta.help,
+            help=meta.help_for(face),
             **extra,
+        )
+
+
+def _add_switch(parser: argparse.ArgumentParser, name: str, default: bool, help: str) -> None:
+    """``--NAME`` and ``--no-NAME`` for a boolean setting, the face's default marked."""
+    either = parser.add_mutually_exclusive_group()
+    for on in (not default, default):  # the spelling that changes something first
+        either.add_argument(
+            _flag(name if on else "no_" + name),
+            dest=name,
+            action="store_true" if on else "store_false",
+            default=default,
+            help=("" if on else "do not ") + help + (" (the default)" if on == default else ""),
         )
 
 

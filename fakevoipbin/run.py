@@ -53,11 +53,11 @@ def run_client(options: Options, cmd: list[str]) -> int:
     url = fake.url
     try:
         what = f"{fake.url} (profile {fake.profile})"
-        code = _call(cmd, options, url, fake.accesskey, what)
+        code, started = _call(cmd, options, url, fake.accesskey, what)
     finally:
         fake.stop()
     # The server has stopped: every request the client made is in the report.
-    return finish(found, code, options, "fakevoipbin run", f"the fake at {url}")
+    return finish(found, code, options, "fakevoipbin run", f"the fake at {url}", client_ran=started)
 
 
 def _run_through_proxy(options: Options, cmd: list[str]) -> int:
@@ -79,15 +79,33 @@ def _run_through_proxy(options: Options, cmd: list[str]) -> int:
     url = session.url
     try:
         what = f"{url} (proxy to {session.upstream.url}, profile {options.profile})"
-        code = _call(cmd, options, url, accesskey, what)
+        code, started = _call(cmd, options, url, accesskey, what)
     finally:
         session.server.stop()
-    code = finish(session.report, code, options, "fakevoipbin run", f"the proxy at {url}")
+    code = finish(
+        session.report, code, options, "fakevoipbin run", f"the proxy at {url}", client_ran=started
+    )
     return session.write_recording("fakevoipbin run") or code
 
 
-def _call(cmd: list[str], options: Options, url: str, accesskey: str, what: str) -> int:
-    """Run CMD with the environment naming ``url`` and ``accesskey``."""
+#: What a shell answers for a command it found but cannot execute, and for one it
+#: cannot find (POSIX, "Command Search and Execution").
+NOT_EXECUTABLE = 126
+NOT_FOUND = 127
+
+
+def shell_exit_code(returncode: int) -> int:
+    """A child's exit as a shell gives it: its own code, or 128 + N when signal N
+    killed it (``subprocess`` says -N, which ``sys.exit`` would turn into 256 - N)."""
+    return 128 - returncode if returncode < 0 else returncode
+
+
+def _call(
+    cmd: list[str], options: Options, url: str, accesskey: str, what: str
+) -> tuple[int, bool]:
+    """Run CMD with the environment naming ``url`` and ``accesskey``: its exit code as
+    a shell gives it, and whether it started at all (126 when it cannot be executed,
+    127 when it is not found, as a shell says; either one line on stderr)."""
     env = {
         **os.environ,
         URL_ENV: url,
@@ -100,7 +118,7 @@ def _call(cmd: list[str], options: Options, url: str, accesskey: str, what: str)
     sys.stderr.write(f"fakevoipbin run: {what} -> {' '.join(cmd)}\n")
     sys.stderr.flush()
     try:
-        return subprocess.call(cmd, env=env)
+        return shell_exit_code(subprocess.call(cmd, env=env)), True
     except OSError as exc:
         sys.stderr.write(f"fakevoipbin run: cannot run {cmd[0]}: {exc.strerror}\n")
-        return 127
+        return (NOT_FOUND if isinstance(exc, FileNotFoundError) else NOT_EXECUTABLE), False

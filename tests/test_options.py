@@ -37,9 +37,17 @@ def _subcommand(name: str) -> argparse.ArgumentParser:
 
 
 def _flags(p: argparse.ArgumentParser) -> dict[str, str]:
-    return {
-        a.dest: a.option_strings[0] for a in p._actions if a.option_strings and a.dest != "help"
-    }
+    """Each setting's flag; for a boolean, the spelling that changes the face's
+    default (its other spelling comes after it)."""
+    found: dict[str, str] = {}
+    for a in p._actions:
+        if a.option_strings and a.dest != "help":
+            found.setdefault(a.dest, a.option_strings[0])
+    return found
+
+
+def _spellings(p: argparse.ArgumentParser, dest: str) -> set[str]:
+    return {s for a in p._actions if a.dest == dest for s in a.option_strings}
 
 
 def test_every_field_says_what_it_is_for_and_which_faces_take_it() -> None:
@@ -157,6 +165,57 @@ def test_a_boolean_flag_is_named_for_the_faces_default() -> None:
     assert serve["rate_limit"] == "--rate-limit"
 
 
+@pytest.mark.parametrize("command", ["serve", "run", "proxy"])
+def test_every_boolean_takes_both_spellings_with_the_faces_own_default(command: str) -> None:
+    p = _subcommand(command)
+    face_defaults = defaults(command)
+    switches = [n for n in names(command) if isinstance(face_defaults[n], bool)]
+    assert "access_log" in switches
+    for name in switches:
+        flag = "--" + name.replace("_", "-")
+        no_flag = "--no-" + name.replace("_", "-")
+        assert _spellings(p, name) == {flag, no_flag}, name
+        tail = ["--", "true"] if command == "run" else []
+        upstream = ["--upstream", "https://api.voipbin.net/v1.0"] if command == "proxy" else []
+        for given, want in (([], face_defaults[name]), ([flag], True), ([no_flag], False)):
+            args = p.parse_args([*upstream, *given, *tail])
+            assert getattr(args, name) is want, (command, name, given)
+        with pytest.raises(SystemExit):  # one or the other
+            p.parse_args([*upstream, flag, no_flag, *tail])
+    assert face_defaults["access_log"] is (command != "run")
+
+
+@pytest.mark.parametrize(
+    ("command", "flag", "logged"),
+    [
+        ("run", "--no-access-log", False),
+        ("run", "--access-log", True),
+    ],
+)
+def test_run_takes_both_spellings_of_the_access_log(command: str, flag: str, logged: bool) -> None:
+    client = (
+        "import os, urllib.request; urllib.request.urlopen(os.environ['FAKEVOIPBIN_URL']"
+        " + '/accesskeys?accesskey=' + os.environ['VOIPBIN_API_KEY'], timeout=10).read()"
+    )
+    r = subprocess.run(
+        [*CLI, command, flag, "--", sys.executable, "-c", client],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert r.returncode == 0, r.stderr
+    assert ("GET /v1.0/accesskeys" in r.stderr) is logged, r.stderr
+
+
+def test_help_says_what_the_seed_drives_on_each_face() -> None:
+    serve, run, proxy = (_subcommand(c).format_help() for c in ("serve", "run", "proxy"))
+    assert "--record" not in serve  # serve has no --record
+    assert "JWT" in serve
+    assert "--record's tokens" in run and "JWT" in run
+    assert "seed for --record's tokens" in " ".join(proxy.split())
+    assert "JWT" not in proxy  # a proxy mints no JWT
+
+
 def test_faces_have_their_own_defaults_stated_beside_the_field() -> None:
     assert defaults("serve")["port"] == 8088
     assert defaults("run")["port"] == 0
@@ -239,3 +298,36 @@ def test_the_readme_lists_every_serve_option_and_no_other() -> None:
     section = text.split("## `fakevoipbin serve`", 1)[1].split("\n## ", 1)[0]
     listed = set(re.findall(r"^\| `(--[a-z-]+)", section, re.MULTILINE))
     assert listed == set(_flags(_subcommand("serve")).values())
+
+
+@pytest.mark.parametrize("command", ["serve", "run"])
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["--no-control", "--control-token", "s3cr3t-t0ken"], "--no-control turns off"),
+        (["--control-token", ""], "the control token is empty"),
+        (["--control-token", " s3cr3t-t0ken"], "starts or ends with a space"),
+    ],
+    ids=["no-control", "empty", "spaced"],
+)
+def test_a_control_token_that_cannot_guard_anything_is_refused_in_one_line(
+    command: str, args: list[str], words: str
+) -> None:
+    tail = ["--", sys.executable, "-c", "raise SystemExit(9)"] if command == "run" else []
+    r = subprocess.run(
+        [*CLI, command, "--port", "0", *args, *tail], capture_output=True, text=True, timeout=30
+    )
+    assert r.returncode == 2, r.stdout + r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("fakevoipbin: ") and words in lines[0], lines
+    assert "s3cr3t" not in r.stdout + r.stderr  # never quoted
+
+
+def test_options_refuse_a_token_without_the_control_api_and_an_empty_one() -> None:
+    with pytest.raises(OptionError, match="--no-control"):
+        Options(control=False, control_token="t")
+    with pytest.raises(OptionError, match="empty"):
+        Options(control_token="")
+    assert Options(host="[::1]").host == "::1"
+    with pytest.raises(OptionError, match=r"\[::1\]"):
+        Options(host="[localhost]")

@@ -5,10 +5,15 @@ request, and the control API's host rule."""
 from __future__ import annotations
 
 import json
+import re
+import signal
 import socket
 import subprocess
 import sys
+import xml.dom.minidom
 from pathlib import Path
+
+import pytest
 
 CLI = [sys.executable, "-m", "fakevoipbin"]
 
@@ -110,3 +115,74 @@ def test_run_refuses_an_open_control_api_on_a_public_host() -> None:
     ok = run("--host", "0.0.0.0", "--control-token", "t0ken", "--strict", "--", "true")
     assert ok.returncode == 1 and "no request reached the fake" in ok.stdout
     assert "t0ken" not in ok.stdout + ok.stderr
+
+
+@pytest.mark.parametrize(
+    "sig", [signal.SIGKILL, signal.SIGTERM, signal.SIGSEGV], ids=["KILL", "TERM", "SEGV"]
+)
+def test_a_command_killed_by_a_signal_exits_128_plus_the_signal_as_a_shell_does(
+    sig: int,
+) -> None:
+    kill = f"kill -{int(sig)} $$"
+    shell = subprocess.run(["sh", "-c", f"sh -c '{kill}'"], capture_output=True, timeout=30)
+    assert shell.returncode == 128 + sig  # the convention run follows
+    proc = run("--", "sh", "-c", kill)
+    assert proc.returncode == 128 + sig, proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_a_command_that_is_not_executable_exits_126_and_a_missing_one_127(
+    tmp_path: Path,
+) -> None:
+    script = tmp_path / "not-executable.sh"
+    script.write_text("#!/bin/sh\nexit 0\n")
+    script.chmod(0o644)
+    missing = str(tmp_path / "no-such-command")
+    for cmd, want in ((str(script), 126), (missing, 127)):
+        shell = subprocess.run(["sh", "-c", f"'{cmd}'"], capture_output=True, timeout=30)
+        assert shell.returncode == want  # what a shell says, as run must
+        proc = run("--", cmd)
+        assert proc.returncode == want, (cmd, proc.stderr)
+        lines = proc.stderr.strip().splitlines()
+        assert lines[-1].startswith(f"fakevoipbin run: cannot run {cmd}: "), lines
+        assert "Traceback" not in proc.stderr
+
+
+def test_a_command_that_cannot_run_gets_no_hint_about_reading_the_url(tmp_path: Path) -> None:
+    """The hint "did CMD read FAKEVOIPBIN_URL…?" is for a command that ran and asked
+    nothing; a command that never started is said once, as that."""
+    proc = run("--", str(tmp_path / "no-such-command"))
+    assert proc.returncode == 127
+    assert "cannot run" in proc.stderr
+    assert "FAKEVOIPBIN_URL" not in proc.stdout + proc.stderr
+    assert "made no request" not in proc.stdout
+
+
+#: A client that asks for a path whose percent-escapes decode to control characters
+#: and XML's own specials (the issue's request), by a raw request line.
+CONTROL_PATH = """
+import http.client, os, urllib.parse
+u = urllib.parse.urlsplit(os.environ["FAKEVOIPBIN_URL"])
+c = http.client.HTTPConnection(u.hostname, u.port, timeout=10)
+key = os.environ["VOIPBIN_API_KEY"]
+c.request("GET", u.path + "/accesskeys/%00]]%3E%1B%08<x>&?accesskey=" + key)
+c.getresponse().read()
+"""
+
+
+def test_a_path_of_control_characters_gives_parsable_junit_and_no_raw_control_on_the_terminal(
+    tmp_path: Path,
+) -> None:
+    junit = tmp_path / "junit.xml"
+    proc = run("--junit", str(junit), "--access-log", "--", sys.executable, "-c", CONTROL_PATH)
+    assert proc.returncode == 0, proc.stderr
+    doc = xml.dom.minidom.parse(str(junit))  # the issue's check: it was "not well-formed"
+    failures = [f.firstChild.data for f in doc.getElementsByTagName("failure")]
+    assert any("/accesskeys/\\x00]]>\\x1b\\x08<x>&" in f for f in failures), failures
+    # The table and the access log spell the characters out; nothing raw reaches them.
+    for stream in (proc.stdout, proc.stderr):
+        assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f]", stream), repr(stream[-400:])
+    assert "#1 GET /v1.0/accesskeys/\\x00]]>\\x1b\\x08<x>&?accesskey=[REDACTED] -> 400" in (
+        proc.stdout
+    )
+    assert '"GET /v1.0/accesskeys/\\x00]]>\\x1b\\x08<x>&?accesskey=[REDACTED]" 400' in proc.stderr

@@ -296,3 +296,49 @@ def test_access_log_redacts_credentials() -> None:
     assert TUTORIAL_TOKEN not in out  # the output after the banner
     assert "accesskey=[REDACTED]" in access[0] and "page_size=1" in access[0]
     assert "vb_a3Bf9xKm…" in access[1] and "token=[REDACTED]" in access[1]
+
+
+def _has_ipv6_loopback() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6) as s:
+            s.bind(("::1", 0))
+    except OSError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("host", ["[::1]", "::1"])
+def test_an_ipv6_host_starts_bare_or_in_brackets_as_the_ready_line_prints_it(host: str) -> None:
+    if not _has_ipv6_loopback():
+        r = subprocess.run(
+            [*CLI, "serve", "--port", "0", "--host", host],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert r.returncode == 1
+        assert "Name or service not known" not in r.stderr  # the brackets were read
+        assert r.stderr.strip().splitlines() == [
+            next(x for x in r.stderr.splitlines() if "cannot listen on ::1:" in x)
+        ]
+        return
+    served = start("--host", host)
+    try:
+        assert served.url.startswith("http://[::1]:") and served.url.endswith("/v1.0")
+        status, _, body = served.request("GET", f"/accesskeys?accesskey={TUTORIAL_TOKEN}")
+        assert status == 200, body
+    finally:
+        stop(served)
+
+
+@pytest.mark.parametrize("host", ["[localhost]", "[::1", "::1]", "[127.0.0.1]"])
+def test_brackets_round_anything_but_an_ipv6_address_are_refused(host: str) -> None:
+    r = subprocess.run(
+        [*CLI, "serve", "--port", "0", "--host", host], capture_output=True, text=True, timeout=30
+    )
+    assert r.returncode == 2
+    assert r.stderr.strip().splitlines()[-1] == (
+        f"fakevoipbin serve: error: argument --host: not a host: {host!r}; brackets hold "
+        "an IPv6 address only, e.g. [::1] (or ::1)"
+    )
+    assert "Traceback" not in r.stderr

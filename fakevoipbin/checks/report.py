@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core.journal import Entry
+from ..core.printable import shown
 from ..core.redact import redact_text
 from ..core.routetable import default_table
 from ..options import Options
@@ -166,7 +167,9 @@ class ClientReport:
     def table(self) -> str:
         """The report as text: a row per operation (calls, statuses met, documented
         error statuses never met, error reasons met), then the requests to no route, to
-        routes the fake does not model, and the requests that broke openapi.yaml."""
+        routes the fake does not model, and the requests that broke openapi.yaml. What
+        a request or an answer carried is ``shown``: no control character reaches a
+        terminal raw."""
         header = ("operation", "calls", "statuses met", "error statuses never met")
         rows = [
             (
@@ -192,7 +195,7 @@ class ClientReport:
             lines.append("")
             lines.append("requests to no route (404 ROUTE_NOT_FOUND):")
             for what, n in self.unrouted.most_common(10):
-                lines.append(f"  {n:>5} × {what}")
+                lines.append(f"  {n:>5} × {shown(what)}")
         unmodelled = self.unmodelled_routes()
         if unmodelled:
             lines.append("")
@@ -217,8 +220,10 @@ class ClientReport:
             lines.append(f"{self.violation_count} client request(s) broke openapi.yaml:")
             for v in self.violations[:50]:
                 lines.append(
-                    f"  #{v['seq']} {v['method']} {v['target']} -> {v['status']}: "
-                    f"{v['field']} broke '{v['rule']}' ({v['description']})"
+                    shown(
+                        f"  #{v['seq']} {v['method']} {v['target']} -> {v['status']}: "
+                        f"{v['field']} broke '{v['rule']}' ({v['description']})"
+                    )
                 )
             if self.violation_count > 50:
                 lines.append(f"  … and {self.violation_count - 50} more (see the JSON report)")
@@ -237,8 +242,11 @@ class ClientReport:
         ]
         for d in self.drift[:50]:
             lines.append(
-                f"  #{d['seq']} {d['operation']} {d['method']} {d['target']} -> {d['status']}: "
-                f"[{d['rule']}] {d['message']}" + (f" ({d['evidence']})" if d["evidence"] else "")
+                shown(
+                    f"  #{d['seq']} {d['operation']} {d['method']} {d['target']} -> "
+                    f"{d['status']}: [{d['rule']}] {d['message']}"
+                    + (f" ({d['evidence']})" if d["evidence"] else "")
+                )
             )
         if self.drift_count > 50:
             lines.append(f"  … and {self.drift_count - 50} more (see the JSON report)")
@@ -407,15 +415,23 @@ def report_paths_problem(options: Options, who: str) -> bool:
     return False
 
 
-def finish(found: ClientReport, code: int, options: Options, who: str, where: str) -> int:
+def finish(
+    found: ClientReport,
+    code: int,
+    options: Options,
+    who: str,
+    where: str,
+    *,
+    client_ran: bool = True,
+    no_traffic_hint: str = "did CMD read FAKEVOIPBIN_URL or VOIPBIN_API_BASE_URL?",
+) -> int:
     """Print the report, write its files; the exit code ``code`` becomes (``strict``:
-    1 when the client broke the spec, the upstream drifted or nothing was asked)."""
+    1 when the client broke the spec, the upstream drifted or nothing was asked).
+    With no request, ``no_traffic_hint`` follows the line that says so; a client that
+    never started (``client_ran`` False: its own error was said) gets neither."""
     print(found.table())
-    if not found.requests:
-        print(
-            f"{who}: the client made no request to {where}; "
-            f"did CMD read FAKEVOIPBIN_URL or VOIPBIN_API_BASE_URL?"
-        )
+    if not found.requests and client_ran:
+        print(f"{who}: the client made no request to {where}; {no_traffic_hint}")
     for path, text in ((options.report, found.to_json(code)), (options.junit, found.junit())):
         if path:
             try:

@@ -173,6 +173,10 @@ class Target:
         self._phase_limit: int | None = None
         self._phase_name = ""
         self._free = 0
+        self._finishing = 0
+        #: Whether a PUT /customer left the customer other than it was (put back by
+        #: the example's teardown, or else by ``cleanup``).
+        self.customer_changed = False
         self.health = self._health()
         self.is_fake = self.health is not None
         if profile is None:
@@ -207,7 +211,9 @@ class Target:
         names: tuple[str, str] = ("--max-requests", "--timeout"),
     ) -> None:
         """From now on, at most ``max_requests`` more API requests, and none once
-        ``timeout`` seconds have passed; ``names`` name the two in ``BoundReached``."""
+        ``timeout`` seconds have passed; ``names`` name the two in ``BoundReached``.
+        Every API request counts, the credential check and teardowns included; only
+        ``unbounded`` blocks, and a teardown after the stop, go past it."""
         self._max_requests = None if max_requests is None else self.requests + max_requests
         self._deadline = None if timeout is None else self._monotonic() + timeout
         self._bound_names = names
@@ -233,8 +239,22 @@ class Target:
         finally:
             self._free -= 1
 
+    @contextmanager
+    def finishing(self) -> Iterator[None]:
+        """An example's teardown: past a phase's limit, and past the run's bound once
+        that has stopped the run (what the stopped example made is put back); before
+        that, the run's bound counts it, so the run never makes more requests than
+        its bound. A teardown cut short leaves the rest to ``cleanup``."""
+        self._finishing += 1
+        try:
+            yield
+        finally:
+            self._finishing -= 1
+
     def _check_bound(self) -> None:
         if self._free:
+            return
+        if self._finishing and self.reached is not None and self.reached.run_wide:
             return
         max_requests, timeout = self._limits
         if self._max_requests is not None and self.requests >= self._max_requests:
@@ -243,7 +263,11 @@ class Target:
             )
         elif self._deadline is not None and self._monotonic() >= self._deadline:
             self.reached = BoundReached(f"{self._bound_names[1]} {timeout:g}", True, self.requests)
-        elif self._phase_limit is not None and self.requests >= self._phase_limit:
+        elif (
+            not self._finishing
+            and self._phase_limit is not None
+            and self.requests >= self._phase_limit
+        ):
             self.reached = BoundReached(self._phase_name, False, self.requests)
         else:
             return
@@ -265,8 +289,8 @@ class Target:
         ``extensions[SEQ]``."""
         query = {**(params or {}), "accesskey": token}
         for _attempt in range(MAX_RETRIES):
-            self._check_bound()
             self._wait_turn()
+            self._check_bound()  # after any wait: a deadline passed while pacing counts
             self.requests += 1
             r = self.client.request(method, self.base_url + path, params=query, json=json)
             self._note(method, path, params, json, token, r)

@@ -133,11 +133,17 @@ def shortest_breach(
 
 
 def cleanup(target: Target) -> int:
-    """Delete what the run left behind, past any bound: the keys it made and did not
-    delete; elsewhere than a fake (where it had a customer of its own), also keys of
-    earlier runs, recognised by the name prefix."""
+    """Put back what the run left behind, past any bound: the customer, when a PUT
+    changed it and no teardown put it back; the keys it made and did not delete;
+    elsewhere than a fake (where it had a customer of its own), also keys of earlier
+    runs, recognised by the name prefix."""
     deleted = 0
     with target.unbounded():
+        if target.customer_changed:  # a teardown cut short by the bound left it
+            r = target.call(
+                "PUT", "/customer", token=target.admin_token, json=target.customer_original
+            )
+            target.customer_changed = r.status_code != 200
         for key_id in [k for k in target.created if k not in target.deleted]:
             r = target.call("DELETE", f"/accesskeys/{key_id}", token=target.admin_token)
             deleted += r.status_code == 200
@@ -269,6 +275,10 @@ def _header(breach: Breach) -> str:
 # --- the run --------------------------------------------------------------------------
 
 
+def _requests(n: int) -> str:
+    return "request" if n == 1 else "requests"
+
+
 def _bad_settings(examples: int, max_requests: int | None, timeout: float | None) -> str | None:
     if examples < 1:
         return f"examples must be at least 1, not {examples}"
@@ -315,11 +325,19 @@ def verify(
             base_url, accesskey, profile=profile, client=client, sleep=sleep, monotonic=monotonic
         )
         targets.append(target)
+        # The bound counts from here: the credential check is a request of the run.
+        target.bound(max_requests, timeout)
         target.check_credential()
         target.begin()
     except (TargetError, httpx.HTTPError) as exc:
         err_.write(f"fakevoipbin verify: {clip(str(exc), 300)}\n")
         return EXIT_UNUSABLE
+    except BoundReached as exc:  # the credential check's 429s used the bound up
+        err_.write(
+            f"fakevoipbin verify: stopped by {exc.what} after {exc.requests} "
+            f"{_requests(exc.requests)}, before the credential check was answered\n"
+        )
+        return EXIT_UNPROVEN
     fake_profile = target.health["profile"] if target.health else None
     if profile is not None and fake_profile is not None and fake_profile != profile:
         err_.write(
@@ -347,7 +365,6 @@ def verify(
     best: dict[str, Breach] = {}
     removed = 0
     try:
-        target.bound(max_requests, timeout)
         try:
             _run(target, recorder, examples, seed, shrink=False)
         except (BoundReached, TargetLost):
@@ -379,7 +396,9 @@ def verify(
         best = best or dict(recorder.best)
     finally:
         target.on_request = None
-        stopped_at = target.requests if stopped is None else stopped.requests
+        # The run's requests: up to the bound that stopped it, or all before cleanup.
+        cut = stopped or shrink_stopped
+        made = target.requests if cut is None else cut.requests
         try:
             removed = cleanup(target)
             target.end()
@@ -387,7 +406,7 @@ def verify(
             err_.write(f"fakevoipbin verify: could not clean up: {clip(str(exc), 300)}\n")
     return _report(
         out_, err_, target, recorder, best, examples, stopped, shrink_stopped, lost,
-        stopped_at, removed, monotonic() - started,
+        made, removed, monotonic() - started,
     )  # fmt: skip
 
 
@@ -401,10 +420,13 @@ def _report(
     stopped: BoundReached | None,
     shrink_stopped: BoundReached | None,
     lost: str,
-    stopped_at: int,
+    made: int,
     removed: int,
     took: float,
 ) -> int:
+    """The verdict table, each broken rule's sequence, and one count of the run's
+    requests (``made``: up to the bound that stopped it), said the same in every line;
+    the requests cleanup made past it are said apart."""
     unfinished = stopped is not None or bool(lost)
     width = max(map(len, RULES))
     out.write(f"\n{'rule':<{width}} {'result':<8} {'checks':>7}  what it says\n")
@@ -434,15 +456,17 @@ def _report(
         for line in sequence_lines(breach, target):
             out.write(f"    {line}\n")
     ran = min(recorder.examples, examples)
+    cleanup = target.requests - made
+    then = f", then {cleanup} to clean up" if cleanup else ""
     out.write(
-        f"\n{ran} of {examples} examples, {target.requests} requests in {took:.1f} s; "
+        f"\n{ran} of {examples} examples, {made} {_requests(made)} in {took:.1f} s{then}; "
         f"{removed} leftover keys deleted\n"
     )
     if shrink_stopped is not None:
         out.write(f"shrinking stopped by {shrink_stopped.what}: a shorter sequence may exist\n")
     if stopped is not None:
         out.write(
-            f"stopped by {stopped.what} after {stopped_at} requests, before the "
+            f"stopped by {stopped.what} after {made} {_requests(made)}, before the "
             f"{examples} examples were done; unproven: {', '.join(unproven) or 'none'}\n"
         )
     if lost:

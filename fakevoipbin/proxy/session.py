@@ -97,7 +97,7 @@ def serve_proxy(options: Options) -> int:
     except ServeError as exc:
         print(f"fakevoipbin: {exc}", file=sys.stderr)
         return 1
-    root = session.server.root
+    root, url = session.server.root, session.url
     print(banner(session, options), flush=True)
 
     def ready() -> None:
@@ -105,7 +105,14 @@ def serve_proxy(options: Options) -> int:
 
     session.server.serve_forever(ready)
     print(f"{who} stopped", flush=True)
-    code = finish(session.report, 0, options, who, f"the proxy at {root}")
+    code = finish(
+        session.report,
+        0,
+        options,
+        who,
+        f"the proxy at {root}",
+        no_traffic_hint=f"did the client send its requests to {url}?",
+    )
     return session.write_recording(who) or code
 
 

@@ -23,6 +23,7 @@ import logging
 from ..core import errors
 from ..core.faults import FaultRule
 from ..core.journal import KEPT_HEADERS
+from ..core.printable import shown
 from ..core.seeds import Seeds
 from ..core.state import State
 from . import cors as cors_rules
@@ -80,7 +81,9 @@ def error_reply(exc: errors.ApiError, request_id: str = "") -> Reply:
 def log_access(scope: Scope, target: str, status: int) -> None:
     """One line for the ``fakevoipbin.access`` logger: client, method, target, status."""
     client = scope.get("client") or ("-", 0)
-    access_log.info('%s:%s "%s %s" %d', client[0], client[1], scope["method"], target, status)
+    access_log.info(
+        '%s:%s "%s %s" %d', client[0], client[1], scope["method"], shown(target), status
+    )
 
 
 def journal(ex: Exchange, state: State, target: str, access: bool) -> None:

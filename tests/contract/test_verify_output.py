@@ -10,6 +10,7 @@ import re
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -172,3 +173,24 @@ def test_progress_counts_stop_at_the_total_when_hypothesis_runs_more() -> None:
     recorder.examples = 306
     progress.tick()
     assert stream.getvalue() == "verify: 300/300 examples, 1234 requests\n"
+
+
+def test_verify_documents_its_bounds_and_exit_code_3_in_help_and_readme() -> None:
+    """--max-requests, --timeout and exit 3 were in the code and nowhere a user reads."""
+    help_text = subprocess.run(
+        [sys.executable, "-m", "fakevoipbin", "verify", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    ).stdout
+    flat = " ".join(help_text.split())
+    assert "--max-requests N" in flat and "--timeout S" in flat
+    assert "3 a bound (--max-requests, --timeout) stopped the run" in flat
+    assert "the credential check and shrinking included" in flat
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("**`fakevoipbin verify ", 1)[1].split("\n## ", 1)[0]
+    flat = " ".join(section.split())
+    assert "[--max-requests N] [--timeout S]" in flat
+    assert "`--max-requests N` makes at most N API requests" in flat
+    assert "`--timeout S` makes no request after S seconds" in flat
+    assert "3 a bound stopped the run before anything broke" in flat

@@ -319,12 +319,11 @@ def test_max_requests_stops_a_run_and_names_the_rules_unproven() -> None:
     assert m, out
     assert m[2].split(", ") == list(RULES)
     assert re.search(rf"^0 rules held, 0 broken, {len(RULES)} unproven$", out, re.M), out
-    # The credential check and 120 requests of the run; past the bound only the
-    # deletes of the keys the stopped example had made (and the customer put back).
-    # (121 when this file runs alone; a few more in the full suite, where the order of
-    # the examples' own teardown requests differs: still the bound, not the run's end.)
+    # 120 requests, the credential check and the examples' teardowns among them; past
+    # the bound only the deletes of the keys the stopped example had made (and the
+    # customer put back).
     stopped_at = int(m[1])
-    assert 121 <= stopped_at <= 130, out
+    assert stopped_at == 120, out
     assert len(server.seen) >= stopped_at
     assert _cleanup_only(_after_stop(server, stopped_at))
     live = [k for k in fake.state.store.keys.values() if k.name.startswith("fakevoipbin-verify-")]
@@ -376,6 +375,78 @@ def test_shrinking_is_bounded_by_max_requests_too() -> None:
     stopped = re.search(r"^(\d+) of 10 examples, (\d+) requests", out, re.M)
     assert stopped, out
     # Whether the bound fell in the examples or in shrinking, nothing but cleanup
-    # went past it (the credential check is the one request before the bound).
-    api_past = [s for s in server.seen[401:] if not _cleanup_only([s])]
+    # went past it (the credential check is one of the 400).
+    api_past = [s for s in server.seen[400:] if not _cleanup_only([s])]
     assert api_past == [], api_past[:5]
+
+
+def _counts(out: str) -> tuple[int, int, int | None]:
+    """The summary's requests, its cleanup requests (0 when it names none), and the
+    stop line's requests (None when nothing stopped the run)."""
+    summary = re.search(
+        r"^\d+ of \d+ examples, (\d+) requests? in [\d.]+ s(?:, then (\d+) to clean up)?;",
+        out,
+        re.M,
+    )
+    assert summary, out
+    stop = re.search(r"^stopped by \S+ \S+ after (\d+) requests?", out, re.M)
+    return int(summary[1]), int(summary[2] or 0), int(stop[1]) if stop else None
+
+
+@pytest.mark.parametrize("bound", [1, 2, 7, 120])
+def test_max_requests_n_makes_at_most_n_requests_and_says_one_count(bound: int) -> None:
+    """The credential check counts: --max-requests 1 is one request, not two. Every
+    line says the same count, the server saw exactly it before the stop, and what
+    went past it (cleanup: deleting the keys made) is said apart, as many as it was."""
+    fake = fake_for("docs")
+    server = Server(fake)
+    code, out, _err = run(server, fake, max_requests=bound)
+    assert code == 3, out
+    made, cleanup, stopped_at = _counts(out)
+    assert made == stopped_at == bound, out
+    assert len(server.seen) == bound + cleanup, (server.seen[bound:], out)
+    assert _cleanup_only(_after_stop(server, bound))
+
+
+def test_timeout_says_one_count_in_every_line() -> None:
+    """The issue's run said "161 requests" and "after 155 requests" in one output: the
+    summary counted cleanup in. Now the summary and the stop line agree, and the
+    server saw that many before cleanup, then the cleanup the summary names."""
+    fake = fake_for("docs")
+
+    class Ticking(Server):
+        now = 0.0
+
+        def change(self, request: httpx.Request) -> httpx.Response:
+            if request.url.path.startswith("/v1.0/"):
+                Ticking.now += 0.01
+            return self.forward(request)
+
+    server = Ticking(fake)
+    code, out, _err = run(server, fake, timeout=2.0, monotonic=lambda: Ticking.now)
+    assert code == 3, out
+    made, cleanup, stopped_at = _counts(out)
+    assert made == stopped_at, out
+    assert cleanup > 0, out  # the stopped example had made keys: deleted past the bound
+    assert len(server.seen) == made + cleanup
+    assert _cleanup_only(_after_stop(server, made))
+
+
+def test_a_bound_used_up_by_the_credential_checks_retries_is_said_in_one_line() -> None:
+    """A 429 is retried; under --max-requests 2 the third try is not made."""
+    fake = fake_for("docs")
+
+    class Busy(Server):
+        def change(self, request: httpx.Request) -> httpx.Response:
+            if request.url.path.startswith("/v1.0/"):
+                return httpx.Response(429, headers={"Retry-After": "1"}, request=request)
+            return self.forward(request)
+
+    server = Busy(fake)
+    code, out, err = run(server, fake, max_requests=2)
+    assert code == 3, out + err
+    assert len(server.seen) == 2
+    assert err.strip().splitlines() == [
+        "fakevoipbin verify: stopped by --max-requests 2 after 2 requests, before the "
+        "credential check was answered"
+    ]

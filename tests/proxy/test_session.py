@@ -445,3 +445,20 @@ def test_a_recording_loads_in_serve_with_fresh_tokens_only(
     finally:
         code, _ = stop_serve(served)
     assert code == 0
+
+
+def test_a_proxy_with_no_traffic_points_at_its_own_url_not_at_a_cmd(
+    spawn: Callable[..., Proc],
+) -> None:
+    """A proxy runs no CMD: its "no request" line asks whether the client was sent to
+    the proxy, naming the proxy's URL."""
+    p = spawn("proxy", "--port", "0", "--upstream", f"http://127.0.0.1:{closed_port()}/v1.0")
+    url = p.ready()
+    code, out, err = p.stop()
+    assert code == 0, out + err
+    line = next(x for x in out.splitlines() if "made no request" in x)
+    assert line == (
+        f"fakevoipbin proxy: the client made no request to the proxy at "
+        f"{url.removesuffix('/v1.0')}; did the client send its requests to {url}?"
+    )
+    assert "CMD" not in out and "FAKEVOIPBIN_URL" not in out
