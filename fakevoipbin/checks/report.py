@@ -9,7 +9,6 @@ credential: a target's credentials are redacted, and bodies are not in it."""
 from __future__ import annotations
 
 import json
-import re
 import sys
 import threading
 import xml.etree.ElementTree as ET
@@ -19,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core.journal import Entry
-from ..core.printable import shown
+from ..core.printable import shown, xml_text
 from ..core.redact import redact_text
 from ..core.routetable import default_table
 from ..options import Options
@@ -260,7 +259,7 @@ class ClientReport:
         operation the client never called is skipped. Each route the fake does not
         model that the client called is a skipped case of its own (class
         ``fakevoipbin.unmodelled``, named by method and path), with its calls and
-        statuses met. ElementTree escapes; ``_xml_text`` first spells out what XML 1.0
+        statuses met. ElementTree escapes; ``core/printable.xml_text`` first spells out what XML 1.0
         cannot hold at all (control characters, lone surrogates)."""
         by_op: dict[str, list[dict[str, Any]]] = {op_id: [] for op_id in self.statuses}
         for v in self.violations:
@@ -354,27 +353,11 @@ class ClientReport:
         return '<?xml version="1.0" encoding="utf-8"?>\n' + body + "\n"
 
 
-#: What XML 1.0 cannot carry, escaped or not: control characters other than tab,
-#: newline and carriage return; surrogates; U+FFFE and U+FFFF.
-_NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-
-
-def _xml_text(text: str) -> str:
-    """``text`` with each character XML 1.0 cannot hold spelled out (``\\x1b``), so the
-    file still parses; ElementTree escapes the rest (quotes, ``<``, ``&``)."""
-    return _NOT_XML.sub(_spelled, text)
-
-
-def _spelled(m: re.Match[str]) -> str:
-    code = ord(m[0])
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
-
-
 def _element(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
     """A child of ``parent``: its attributes and text made safe for XML 1.0."""
-    child = ET.SubElement(parent, tag, {k: _xml_text(v) for k, v in attrs.items()})
+    child = ET.SubElement(parent, tag, {k: xml_text(v) for k, v in attrs.items()})
     if text is not None:
-        child.text = _xml_text(text)
+        child.text = xml_text(text)
     return child
 
 

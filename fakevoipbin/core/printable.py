@@ -17,9 +17,20 @@ import re
 _STEERS = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
+#: What XML 1.0 cannot carry, escaped or not: control characters other than tab,
+#: newline and carriage return; surrogates; U+FFFE and U+FFFF.
+_NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
 def shown(text: str) -> str:
     """``text`` with each character that could steer a terminal spelled out."""
     return _STEERS.sub(_spelled, text)
+
+
+def xml_text(text: str) -> str:
+    """``text`` with each character XML 1.0 cannot hold spelled out (``\\x1b``), so an
+    XML file holding it still parses (ElementTree escapes the rest)."""
+    return _NOT_XML.sub(_spelled, text)
 
 
 def _spelled(m: re.Match[str]) -> str:
