@@ -11,8 +11,6 @@ tests assert with (``assert_called`` and the rest) are the testing face's
 
 from __future__ import annotations
 
-import json as jsonlib
-import math
 import threading
 from collections import deque
 from collections.abc import Callable, Mapping
@@ -21,6 +19,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from .clock import format_fixed, parse_instant
+from .jsonbody import parse_json_body
 from .redact import redact_body_text, redact_json, redact_text
 
 DEFAULT_SIZE = 10_000
@@ -46,7 +45,9 @@ class Entry:
     (at any depth, in any case) ``"[REDACTED]"`` and tokens in other strings shrunk to
     their prefix, in values JSON carries with the client's digits (``parse_body``: an
     integer stays whole, ``1e309`` is the string ``"1e309"``, a lone surrogate U+FFFD);
-    it is None when no body was read, or it was not JSON, or it was cut.
+    it is what the API read, parsed by the API's parser (the first JSON value, bytes
+    after it ignored, invalid UTF-8 as U+FFFD; a body starting with a BOM is not
+    JSON), and None when no body was read, or it was not JSON, or it was cut.
     ``body`` is then the body as text, redacted best effort (None when there was none
     or it was JSON). ``body_truncated``: the body was over ``MAX_BODY`` bytes and only
     its start is kept. ``headers`` holds the Content-Type, User-Agent and X-Request-Id
@@ -171,8 +172,9 @@ def _entry(row: _Row) -> Entry:
 
 
 def _read_body(raw: bytes, truncated: bool) -> tuple[Any, str | None]:
-    """``(json, body)``: a whole JSON body parsed and redacted; anything else (not
-    JSON, cut, nested past ``MAX_DEPTH``) as redacted text."""
+    """``(json, body)``: a whole JSON body parsed as the API parsed it, and redacted;
+    anything else (not JSON to the API, cut, nested past ``MAX_DEPTH``) as redacted
+    text."""
     if not raw:
         return None, None
     if not truncated:
@@ -184,25 +186,14 @@ def _read_body(raw: bytes, truncated: bool) -> tuple[Any, str | None]:
 
 
 def parse_body(raw: bytes) -> Any:
-    """A JSON body as the journal shows it, in values any JSON encoder can write back
+    """A JSON body as the journal shows it: parsed by the API's own parser
+    (``core/jsonbody.parse_json_body``: the first value, bytes after it ignored,
+    invalid UTF-8 as U+FFFD, a BOM not JSON), in values any JSON encoder can write back
     with the digits the client sent: an integer stays an integer, however long (the
     standard library writes it exactly); a number no double holds (``1e309``, which
     would be infinity) stays its text, a string; ``NaN`` and ``Infinity`` are not JSON
     (a ``ValueError``: the body shows as text). Lone surrogates are ``redact_json``'s."""
-    return _decode(raw.decode(jsonlib.detect_encoding(raw), "surrogatepass"))
-
-
-def _finite_or_text(text: str) -> float | str:
-    value = float(text)
-    return value if math.isfinite(value) else text
-
-
-def _not_json(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
-# Made once (json.loads with hooks would make a decoder per body).
-_decode = jsonlib.JSONDecoder(parse_float=_finite_or_text, parse_constant=_not_json).decode
+    return parse_json_body(raw, keep_text=True)
 
 
 class Journal:
