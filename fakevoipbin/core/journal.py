@@ -58,7 +58,11 @@ class Entry:
     is answered 501 ``NOT_MODELLED``), and for a request to no route at all
     (``operation_id`` None: a 404 or a trailing-slash redirect). ``drift`` is
     ``fakevoipbin proxy``'s alone: each rule the upstream's answer broke, as
-    ``{rule, message, evidence}`` (the evidence redacted); a fake's entries have none."""
+    ``{rule, message, evidence}`` (the evidence redacted); a fake's entries have none.
+    ``answered_by`` is the proxy's alone too: ``"upstream"`` when the upstream's answer
+    was forwarded, ``"proxy"`` when the proxy answered in its place (502
+    ``UPSTREAM_UNREACHABLE``, 504 ``UPSTREAM_TIMEOUT``, a 413 over its body limit);
+    None in a fake's entries."""
 
     seq: int
     time_us: int
@@ -78,6 +82,7 @@ class Entry:
     body_truncated: bool = False
     modelled: bool = True
     drift: list[dict[str, Any]] = field(default_factory=list)
+    answered_by: str | None = None
 
     @property
     def time(self) -> str:
@@ -125,6 +130,8 @@ class Entry:
         extra = f" fault={fault_label(self.fault)}" if self.fault else ""
         if self.drift:
             extra += " drift=" + ",".join(sorted({d["rule"] for d in self.drift}))
+        if self.answered_by == "proxy":
+            extra += " (the proxy's own answer)"
         auth = f" auth={self.auth}" if self.auth else ""
         return f"#{self.seq} {self.method} {self.target} [{op}] -> {outcome}{auth}{extra}"
 
@@ -139,7 +146,8 @@ def fault_label(fault: dict[str, Any]) -> str:
 # A stored exchange: seq, time_us, method, target, operation_id, status, request_id,
 # auth, request and response violations (tuples of their items), fault (its items,
 # or None), reason, the body bytes, whether they were cut, the kept headers,
-# whether an operation of openapi.yaml answered, and a proxy's drift (its items).
+# whether an operation of openapi.yaml answered, a proxy's drift (its items) and who
+# answered (a proxy's).
 _Row = tuple[Any, ...]
 
 
@@ -147,7 +155,7 @@ def _entry(row: _Row) -> Entry:
     """The Entry a stored row stands for: violations and the fault become fresh dicts,
     the body is parsed and redacted, the headers redacted."""
     (seq, time_us, method, target, operation_id, status, request_id, auth) = row[:8]
-    fault, reason, raw, truncated, headers, modelled, drift = row[10:17]
+    fault, reason, raw, truncated, headers, modelled, drift, answered_by = row[10:18]
     parsed, text = _read_body(raw, truncated)
     return Entry(
         seq,
@@ -168,6 +176,7 @@ def _entry(row: _Row) -> Entry:
         truncated,
         modelled,
         [dict(d) for d in drift],
+        answered_by,
     )
 
 
@@ -233,6 +242,7 @@ class Journal:
         headers: tuple[tuple[str, str], ...] = (),
         modelled: bool = True,
         drift: list[dict[str, Any]] | None = None,
+        answered_by: str | None = None,
     ) -> None:
         """Add an entry, made at ``time_us`` on the fake's clock: what was asked
         (``method``, ``target`` with credentials redacted, the ``operation_id``, the
@@ -240,7 +250,8 @@ class Journal:
         (``status``, ``reason``, ``request_id``), who asked (``auth``), how either broke
         the spec, and the fault that answered, if one did; ``modelled``: whether an
         operation of openapi.yaml answered. ``headers`` are (lower-case name, value)
-        pairs, as sent; ``drift``: a proxy's breaches of the upstream's answer. The
+        pairs, as sent; ``drift``: a proxy's breaches of the upstream's answer;
+        ``answered_by``: a proxy's ``"upstream"`` or ``"proxy"``. The
         body is kept as bytes (cut at ``MAX_BODY``)
         and parsed and redacted only when read."""
         truncated = len(body) > MAX_BODY
@@ -266,6 +277,7 @@ class Journal:
                 headers,
                 modelled,
                 _items(drift) if drift else (),
+                answered_by,
             )
             self._entries.append(row)
         if self.observers:
