@@ -99,3 +99,15 @@ def test_the_limit_is_per_request_on_a_kept_alive_connection(fake: FakeVoipbin) 
             r = c.post(fake.url + "/accesskeys", headers={**AUTH, **pad}, json={"expire": 86400})
             assert r.status_code == 200
     assert len(fake.journal.entries()) == 3
+
+
+@pytest.mark.parametrize(
+    "head", [b"GARBAGE\r\n\r\n", b"GET /v1.0/accesskeys HTTP/1.1\r\nHost: x\r\nno colon\r\n\r\n"]
+)
+def test_what_is_not_http_gets_the_parsers_plain_400_as_the_readme_says(
+    fake: FakeVoipbin, head: bytes
+) -> None:
+    status, headers, body = exchange(fake, head)
+    assert (status, headers["content-type"]) == (400, "text/plain; charset=utf-8")
+    assert body == b"Invalid HTTP request received."
+    assert fake.journal.entries() == []
