@@ -42,7 +42,7 @@ _SCHEMA: dict[str, Any] = {
                     **nested_properties(_FIXTURE_FIELDS),
                     # The file's own: tm_create as seconds before the clock's start,
                     # the customer's keys and its login users.
-                    "created_ago": {"type": "integer", "minimum": 0},
+                    "created_ago": {"type": "number", "minimum": 0},
                     "keys": {
                         "type": "array",
                         "items": {
@@ -53,8 +53,8 @@ _SCHEMA: dict[str, Any] = {
                                 "detail": {"type": "string"},
                                 "token": {"type": "string", "pattern": TOKEN_PATTERN},
                                 "expire": {"type": "integer", "minimum": 1},
-                                "created_ago": {"type": "integer", "minimum": 0},
-                                "deleted_ago": {"type": "integer", "minimum": 0},
+                                "created_ago": {"type": "number", "minimum": 0},
+                                "deleted_ago": {"type": "number", "minimum": 0},
                             },
                             "additionalProperties": False,
                         },

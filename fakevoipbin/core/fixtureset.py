@@ -30,8 +30,8 @@ class FixtureKey:
     id: str | None = None
     token: str | None = None
     expire: int = 31_536_000
-    created_ago: int = 0
-    deleted_ago: int | None = None
+    created_ago: float = 0  # seconds, to the microsecond
+    deleted_ago: float | None = None
 
 
 @dataclass(frozen=True)
@@ -70,7 +70,7 @@ class FixtureCustomer:
     users: tuple[FixtureUser, ...] = ()
     #: Seconds before the clock's start the customer was made (None: as old as its
     #: oldest key, or the start itself).
-    created_ago: int | None = None
+    created_ago: float | None = None
 
     @property
     def frozen(self) -> bool:
@@ -124,7 +124,7 @@ def apply(fixtures: FixtureSet, store: Store, clock: Clock, seeds: Seeds) -> Loa
             Customer(
                 id=cid,
                 tm_deletion_scheduled=start if fc.frozen else None,
-                tm_create=start - ago * US,
+                tm_create=start - round(ago * US),
                 **dict(fc.fields),
             )
         )
@@ -153,8 +153,8 @@ def apply(fixtures: FixtureSet, store: Store, clock: Clock, seeds: Seeds) -> Loa
         for fk in fc.keys:
             raw = fk.token or seeds.token()
             kid = fk.id or seeds.uuid4("key-ids")
-            t = store.unique_tm_create(customer, start - fk.created_ago * US)
-            deleted = None if fk.deleted_ago is None else start - fk.deleted_ago * US
+            t = store.unique_tm_create(customer, start - round(fk.created_ago * US))
+            deleted = None if fk.deleted_ago is None else start - round(fk.deleted_ago * US)
             key = AccessKey(
                 id=kid,
                 customer_id=cid,
