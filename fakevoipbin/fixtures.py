@@ -85,7 +85,7 @@ _SCHEMA: dict[str, Any] = {
                     **nested_properties(_FIXTURE_FIELDS),
                     # The file's own: tm_create as seconds before the clock's start,
                     # the customer's keys and its login users.
-                    "created_ago": {"type": "integer", "minimum": 0},
+                    "created_ago": {"type": "number", "minimum": 0},
                     "keys": {
                         "type": "array",
                         "items": {
@@ -100,8 +100,8 @@ _SCHEMA: dict[str, Any] = {
                                     "minimum": 1,
                                     "maximum": MAX_EXPIRE_S,
                                 },
-                                "created_ago": {"type": "integer", "minimum": 0},
-                                "deleted_ago": {"type": "integer", "minimum": 0},
+                                "created_ago": {"type": "number", "minimum": 0},
+                                "deleted_ago": {"type": "number", "minimum": 0},
                             },
                             "additionalProperties": False,
                         },

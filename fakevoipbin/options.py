@@ -228,6 +228,27 @@ def check_upstream(url: str, allow_insecure: bool = False) -> str:
     return urllib.parse.urlunsplit((parts.scheme, parts.netloc, path, "", ""))
 
 
+#: The longest ``--upstream-timeout`` taken: a day (beyond it, nothing would answer).
+MAX_UPSTREAM_TIMEOUT = 86400.0
+
+
+def upstream_timeout_seconds(value: Any) -> float:
+    """``--upstream-timeout``: seconds as a number (or its text), above 0 and at most
+    ``MAX_UPSTREAM_TIMEOUT``; ``OptionError`` in one line otherwise."""
+    seconds: float | None = None
+    if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        try:
+            seconds = float(value)
+        except ValueError:
+            seconds = None
+    if seconds is None or not 0 < seconds <= MAX_UPSTREAM_TIMEOUT:  # NaN fails too
+        raise OptionError(
+            f"the upstream timeout is a number of seconds above 0 and at most "
+            f"{MAX_UPSTREAM_TIMEOUT:g}, not {value!r}"
+        )
+    return seconds
+
+
 def shown_url(url: str) -> str:
     """A URL as it may be printed: without a user or password in it."""
     parts = urllib.parse.urlsplit(url)
@@ -357,6 +378,14 @@ class Options:
         "network in clear)",
         _CHECKER,
     )
+    upstream_timeout: float = _setting(
+        60.0,
+        "with an upstream: how many seconds it has to answer (each read) before the proxy "
+        "answers 504 UPSTREAM_TIMEOUT itself (default %(default)s)",
+        _CHECKER,
+        metavar="SECONDS",
+        parse=upstream_timeout_seconds,
+    )
     accesskey: str | None = _setting(
         None,
         "with --upstream: the upstream's access key, exported to CMD as VOIPBIN_API_KEY "
@@ -432,10 +461,15 @@ class Options:
             )
 
     def _check_upstream(self) -> None:
+        object.__setattr__(
+            self, "upstream_timeout", upstream_timeout_seconds(self.upstream_timeout)
+        )
         if self.upstream is None:
             for name in ("accesskey", "record"):
                 if getattr(self, name) is not None:
                     raise OptionError(f"{_flag(name)} needs --upstream URL")
+            if self.upstream_timeout != _FIELDS["upstream_timeout"].default:
+                raise OptionError(f"{_flag('upstream_timeout')} needs --upstream URL")
             return
         object.__setattr__(
             self, "upstream", check_upstream(self.upstream, self.allow_insecure_upstream)

@@ -59,6 +59,14 @@ START_REFUSALS = {
         b"customers:\n  - keys:\n      - {name: k}\n      - {created_ago: 1796120131}\n",
         ["customers/0/keys/1/created_ago", "at most 1796120130"],
     ),
+    "created-ago-nan": (
+        b"customers:\n  - keys:\n      - created_ago: .nan\n",
+        ["customers/0/keys/0/created_ago", "finite"],
+    ),
+    "deleted-ago-infinite": (
+        b"customers:\n  - keys:\n      - deleted_ago: .inf\n",
+        ["customers/0/keys/0/deleted_ago", "finite"],
+    ),
     "key-deleted-before-1970": (
         b"customers:\n  - keys:\n      - deleted_ago: 99999999999\n",
         ["customers/0/keys/0/deleted_ago", "1970-01-01T00:00:00Z"],

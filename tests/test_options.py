@@ -67,6 +67,7 @@ def test_run_takes_every_option_serve_takes() -> None:
         "strict",
         "upstream",
         "allow_insecure_upstream",
+        "upstream_timeout",
         "accesskey",
         "record",
     }
@@ -86,6 +87,7 @@ def test_proxy_takes_the_listeners_options_the_reports_and_the_upstreams() -> No
         "log_level",
         "upstream",
         "allow_insecure_upstream",
+        "upstream_timeout",
         "record",
         "report",
         "junit",

@@ -35,6 +35,9 @@ FAULT_KINDS: dict[int, errors.ErrorKind] = {
     503: errors.UNAVAILABLE,
 }
 MAX_DELAY_MS = 60_000
+#: The longest ``Retry-After`` a 429 fault sends, in seconds: a day (a client told to
+#: wait longer would be a test that never ends).
+MAX_RETRY_AFTER = 86_400
 
 #: What the client sees for each kind (web/faults.py delivers them).
 NETWORK_KINDS: dict[str, str] = {
@@ -137,8 +140,8 @@ def make_rule(known_operations: set[str], **fields: Any) -> FaultRule:
     if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0.0 <= p <= 1.0:
         raise FaultError("probability must be a number from 0 to 1")
     retry_after = fields.get("retry_after", 1)
-    if not _is_int(retry_after) or retry_after < 0:
-        raise FaultError("retry_after must be a non-negative integer (seconds)")
+    if not _is_int(retry_after) or not 0 <= retry_after <= MAX_RETRY_AFTER:
+        raise FaultError(f"retry_after must be an integer from 0 to {MAX_RETRY_AFTER} (seconds)")
     limited_by = fields.get("limited_by", "ip")
     if limited_by not in ("ip", "customer"):
         raise FaultError('limited_by must be "ip" or "customer"')

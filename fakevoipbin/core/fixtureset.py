@@ -6,6 +6,7 @@ Times are relative to the clock's start, so fixtures never go stale.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,8 +36,8 @@ class FixtureKey:
     id: str | None = None
     token: str | None = None
     expire: int = 31_536_000
-    created_ago: int = 0
-    deleted_ago: int | None = None
+    created_ago: float = 0  # seconds, to the microsecond
+    deleted_ago: float | None = None
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,7 @@ class FixtureCustomer:
     users: tuple[FixtureUser, ...] = ()
     #: Seconds before the clock's start the customer was made (None: as old as its
     #: oldest key, or the start itself).
-    created_ago: int | None = None
+    created_ago: float | None = None
 
     @property
     def frozen(self) -> bool:
@@ -115,7 +116,7 @@ class Loaded:
         return None
 
 
-def _agos(fixtures: FixtureSet) -> list[tuple[str, int]]:
+def _agos(fixtures: FixtureSet) -> list[tuple[str, float]]:
     """Every ``*_ago`` a fixture set gives, with its place (``customers/0/keys/1/...``)."""
     out = []
     for i, fc in enumerate(fixtures.customers):
@@ -135,6 +136,8 @@ def check_times(fixtures: FixtureSet, start: int) -> None:
     prints.) Called before anything changes, so a refused set leaves the state as it
     was."""
     for where, ago in _agos(fixtures):
+        if not math.isfinite(ago):
+            raise FixtureError(f"{fixtures.source}: at {where}: must be a finite number of seconds")
         if start - ago * US < MIN_US:
             most = (start - MIN_US) // US
             raise FixtureError(
@@ -160,7 +163,7 @@ def apply(fixtures: FixtureSet, store: Store, clock: Clock, seeds: Seeds) -> Loa
             Customer(
                 id=cid,
                 tm_deletion_scheduled=start if fc.frozen else None,
-                tm_create=start - ago * US,
+                tm_create=start - round(ago * US),
                 **dict(fc.fields),
             )
         )
@@ -189,8 +192,8 @@ def apply(fixtures: FixtureSet, store: Store, clock: Clock, seeds: Seeds) -> Loa
         for fk in fc.keys:
             raw = fk.token or seeds.token()
             kid = fk.id or seeds.uuid4("key-ids")
-            t = store.unique_tm_create(customer, start - fk.created_ago * US)
-            deleted = None if fk.deleted_ago is None else start - fk.deleted_ago * US
+            t = store.unique_tm_create(customer, start - round(fk.created_ago * US))
+            deleted = None if fk.deleted_ago is None else start - round(fk.deleted_ago * US)
             key = AccessKey(
                 id=kid,
                 customer_id=cid,

@@ -11,8 +11,6 @@ tests assert with (``assert_called`` and the rest) are the testing face's
 
 from __future__ import annotations
 
-import json as jsonlib
-import math
 import threading
 from collections import deque
 from collections.abc import Callable, Mapping
@@ -21,6 +19,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from .clock import format_fixed, parse_instant
+from .jsonbody import parse_json_body
 from .redact import redact_body_text, redact_json, redact_text
 
 DEFAULT_SIZE = 10_000
@@ -46,7 +45,9 @@ class Entry:
     (at any depth, in any case) ``"[REDACTED]"`` and tokens in other strings shrunk to
     their prefix, in values JSON carries with the client's digits (``parse_body``: an
     integer stays whole, ``1e309`` is the string ``"1e309"``, a lone surrogate U+FFFD);
-    it is None when no body was read, or it was not JSON, or it was cut.
+    it is what the API read, parsed by the API's parser (the first JSON value, bytes
+    after it ignored, invalid UTF-8 as U+FFFD; a body starting with a BOM is not
+    JSON), and None when no body was read, or it was not JSON, or it was cut.
     ``body`` is then the body as text, redacted best effort (None when there was none
     or it was JSON). ``body_truncated``: the body was over ``MAX_BODY`` bytes and only
     its start is kept. ``headers`` holds the Content-Type, User-Agent and X-Request-Id
@@ -57,7 +58,11 @@ class Entry:
     is answered 501 ``NOT_MODELLED``), and for a request to no route at all
     (``operation_id`` None: a 404 or a trailing-slash redirect). ``drift`` is
     ``fakevoipbin proxy``'s alone: each rule the upstream's answer broke, as
-    ``{rule, message, evidence}`` (the evidence redacted); a fake's entries have none."""
+    ``{rule, message, evidence}`` (the evidence redacted); a fake's entries have none.
+    ``answered_by`` is the proxy's alone too: ``"upstream"`` when the upstream's answer
+    was forwarded, ``"proxy"`` when the proxy answered in its place (502
+    ``UPSTREAM_UNREACHABLE``, 504 ``UPSTREAM_TIMEOUT``, a 413 over its body limit);
+    None in a fake's entries."""
 
     seq: int
     time_us: int
@@ -77,6 +82,7 @@ class Entry:
     body_truncated: bool = False
     modelled: bool = True
     drift: list[dict[str, Any]] = field(default_factory=list)
+    answered_by: str | None = None
 
     @property
     def time(self) -> str:
@@ -124,6 +130,8 @@ class Entry:
         extra = f" fault={fault_label(self.fault)}" if self.fault else ""
         if self.drift:
             extra += " drift=" + ",".join(sorted({d["rule"] for d in self.drift}))
+        if self.answered_by == "proxy":
+            extra += " (the proxy's own answer)"
         auth = f" auth={self.auth}" if self.auth else ""
         return f"#{self.seq} {self.method} {self.target} [{op}] -> {outcome}{auth}{extra}"
 
@@ -138,7 +146,8 @@ def fault_label(fault: dict[str, Any]) -> str:
 # A stored exchange: seq, time_us, method, target, operation_id, status, request_id,
 # auth, request and response violations (tuples of their items), fault (its items,
 # or None), reason, the body bytes, whether they were cut, the kept headers,
-# whether an operation of openapi.yaml answered, and a proxy's drift (its items).
+# whether an operation of openapi.yaml answered, a proxy's drift (its items) and who
+# answered (a proxy's).
 _Row = tuple[Any, ...]
 
 
@@ -146,7 +155,7 @@ def _entry(row: _Row) -> Entry:
     """The Entry a stored row stands for: violations and the fault become fresh dicts,
     the body is parsed and redacted, the headers redacted."""
     (seq, time_us, method, target, operation_id, status, request_id, auth) = row[:8]
-    fault, reason, raw, truncated, headers, modelled, drift = row[10:17]
+    fault, reason, raw, truncated, headers, modelled, drift, answered_by = row[10:18]
     parsed, text = _read_body(raw, truncated)
     return Entry(
         seq,
@@ -167,12 +176,14 @@ def _entry(row: _Row) -> Entry:
         truncated,
         modelled,
         [dict(d) for d in drift],
+        answered_by,
     )
 
 
 def _read_body(raw: bytes, truncated: bool) -> tuple[Any, str | None]:
-    """``(json, body)``: a whole JSON body parsed and redacted; anything else (not
-    JSON, cut, nested past ``MAX_DEPTH``) as redacted text."""
+    """``(json, body)``: a whole JSON body parsed as the API parsed it, and redacted;
+    anything else (not JSON to the API, cut, nested past ``MAX_DEPTH``) as redacted
+    text."""
     if not raw:
         return None, None
     if not truncated:
@@ -184,25 +195,14 @@ def _read_body(raw: bytes, truncated: bool) -> tuple[Any, str | None]:
 
 
 def parse_body(raw: bytes) -> Any:
-    """A JSON body as the journal shows it, in values any JSON encoder can write back
+    """A JSON body as the journal shows it: parsed by the API's own parser
+    (``core/jsonbody.parse_json_body``: the first value, bytes after it ignored,
+    invalid UTF-8 as U+FFFD, a BOM not JSON), in values any JSON encoder can write back
     with the digits the client sent: an integer stays an integer, however long (the
     standard library writes it exactly); a number no double holds (``1e309``, which
     would be infinity) stays its text, a string; ``NaN`` and ``Infinity`` are not JSON
     (a ``ValueError``: the body shows as text). Lone surrogates are ``redact_json``'s."""
-    return _decode(raw.decode(jsonlib.detect_encoding(raw), "surrogatepass"))
-
-
-def _finite_or_text(text: str) -> float | str:
-    value = float(text)
-    return value if math.isfinite(value) else text
-
-
-def _not_json(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
-# Made once (json.loads with hooks would make a decoder per body).
-_decode = jsonlib.JSONDecoder(parse_float=_finite_or_text, parse_constant=_not_json).decode
+    return parse_json_body(raw, keep_text=True)
 
 
 class Journal:
@@ -242,6 +242,7 @@ class Journal:
         headers: tuple[tuple[str, str], ...] = (),
         modelled: bool = True,
         drift: list[dict[str, Any]] | None = None,
+        answered_by: str | None = None,
     ) -> None:
         """Add an entry, made at ``time_us`` on the fake's clock: what was asked
         (``method``, ``target`` with credentials redacted, the ``operation_id``, the
@@ -249,7 +250,8 @@ class Journal:
         (``status``, ``reason``, ``request_id``), who asked (``auth``), how either broke
         the spec, and the fault that answered, if one did; ``modelled``: whether an
         operation of openapi.yaml answered. ``headers`` are (lower-case name, value)
-        pairs, as sent; ``drift``: a proxy's breaches of the upstream's answer. The
+        pairs, as sent; ``drift``: a proxy's breaches of the upstream's answer;
+        ``answered_by``: a proxy's ``"upstream"`` or ``"proxy"``. The
         body is kept as bytes (cut at ``MAX_BODY``)
         and parsed and redacted only when read."""
         truncated = len(body) > MAX_BODY
@@ -275,6 +277,7 @@ class Journal:
                 headers,
                 modelled,
                 _items(drift) if drift else (),
+                answered_by,
             )
             self._entries.append(row)
         if self.observers:

@@ -24,6 +24,9 @@ def redact_text(text: str) -> str:
 
 
 def redact_query(raw: bytes) -> str:
+    """A query string with each credential's value ``[REDACTED]`` and tokens in other
+    values cut to their prefix; every other byte as sent (percent-encoded where it was
+    decoded)."""
     if not raw:
         return ""
     text = raw.decode("latin-1")
@@ -38,10 +41,13 @@ def redact_query(raw: bytes) -> str:
             else:
                 out.append(part)
         return "&".join(p for p in out if p)
+    # Bytes that are not UTF-8 are kept as sent: decoded to lone surrogates and encoded
+    # back to the same bytes, so ``%FF`` stays ``%FF`` (never ``%EF%BF%BD``).
     parts = []
-    for k, v in parse_qsl(text, keep_blank_values=True, errors="replace"):
+    for k, v in parse_qsl(text, keep_blank_values=True, errors="surrogateescape"):
         value = REDACTED if k in SECRET_PARAMS and v else redact_text(v)
-        parts.append(f"{quote(k, safe='')}={quote(value, safe='[]…')}")
+        name = quote(k, safe="", errors="surrogateescape")
+        parts.append(f"{name}={quote(value, safe='[]…', errors='surrogateescape')}")
     return "&".join(parts)
 
 

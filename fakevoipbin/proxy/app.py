@@ -16,8 +16,11 @@ One request, top to bottom:
     answer     the upstream's status, headers (less hop-by-hop) and body bytes
 
 An upstream that cannot be reached is a 502 in the API's envelope (504 when it did
-not answer in time), reason ``UPSTREAM_UNREACHABLE`` or ``UPSTREAM_TIMEOUT``: the
-proxy's own, never production's. The proxy's own answers (those, its 413 and its
+not answer within ``--upstream-timeout`` seconds), reason ``UPSTREAM_UNREACHABLE`` or
+``UPSTREAM_TIMEOUT``: the proxy's own, never production's. The journal files such an
+answer under the operation asked for, as any other (``modelled`` as openapi.yaml
+describes it), with ``answered_by: "proxy"``; an answer the upstream gave has
+``answered_by: "upstream"``. The proxy's own answers (those, its 413 and its
 control API's) leave through the fake's frame (``web/frame.error_reply`` and
 ``send_reply``), with no request id: the proxy makes none of its own.
 """
@@ -71,8 +74,10 @@ HOP_BY_HOP = frozenset(
 #: The most of a request body the proxy takes (production's own limit is 1 MiB; a
 #: larger body is forwarded, so the upstream answers it).
 MAX_REQUEST_BODY = 16 << 20
-#: How long the upstream has to answer, and to accept a connection.
-UPSTREAM_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
+#: How long the upstream has to answer (each read, in seconds) unless told
+#: (``--upstream-timeout``); a connection is given at most ``CONNECT_TIMEOUT`` of it.
+DEFAULT_UPSTREAM_TIMEOUT = 60.0
+CONNECT_TIMEOUT = 10.0
 #: One pool to the upstream, HTTP/1.1.
 UPSTREAM_LIMITS = httpx.Limits(max_connections=64, max_keepalive_connections=32)
 
@@ -149,6 +154,7 @@ class ProxyApp:
         access_log: bool = False,
         observe: Observer | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        timeout: float = DEFAULT_UPSTREAM_TIMEOUT,
     ) -> None:
         self.upstream = upstream
         self.spec = spec
@@ -161,6 +167,7 @@ class ProxyApp:
         self.operations = Operations(spec)
         self.routes = default_table()
         self._transport = transport
+        self.timeout = httpx.Timeout(timeout, connect=min(timeout, CONNECT_TIMEOUT))
         self._client: httpx.AsyncClient | None = None
         for name in QUIET_LOGGERS:
             logging.getLogger(name).setLevel(logging.WARNING)
@@ -172,7 +179,7 @@ class ProxyApp:
         No cookie jar (a client's cookies are its own) and no redirects followed."""
         if self._client is None:
             client = httpx.AsyncClient(
-                timeout=UPSTREAM_TIMEOUT,
+                timeout=self.timeout,
                 limits=UPSTREAM_LIMITS,
                 follow_redirects=False,
                 transport=self._transport,
@@ -219,8 +226,7 @@ class ProxyApp:
             return  # nothing to forward, nobody to answer
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         if raw is None:
-            self._journal(scope, headers, b"", REQUEST_BODY_TOO_LARGE.http, None, [], [], "")
-            await send_reply(send, error_reply(ApiError(REQUEST_BODY_TOO_LARGE)))
+            await self._refuse(scope, send, headers, b"", REQUEST_BODY_TOO_LARGE, reason="")
             return
         raw_path = scope.get("raw_path") or scope["path"].encode("utf-8")
         url = self.upstream.url_for(raw_path.decode("latin-1"), raw_query.decode("latin-1"))
@@ -233,13 +239,13 @@ class ProxyApp:
             finally:
                 await response.aclose()
         except httpx.TimeoutException:
-            await self._refuse(scope, receive, send, headers, raw, UPSTREAM_TIMEOUT_ERROR)
+            await self._refuse(scope, send, headers, raw, UPSTREAM_TIMEOUT_ERROR)
             return
         except httpx.HTTPError as exc:
             log.warning(
                 "fakevoipbin proxy: %s %s: %s", method, self.upstream.url, type(exc).__name__
             )
-            await self._refuse(scope, receive, send, headers, raw, UPSTREAM_UNREACHABLE)
+            await self._refuse(scope, send, headers, raw, UPSTREAM_UNREACHABLE)
             return
         status = response.status_code
         out_headers = _response_headers(response.headers.raw)
@@ -254,16 +260,39 @@ class ProxyApp:
     async def _refuse(
         self,
         scope: Scope,
-        receive: Receive,
         send: Send,
         headers: dict[str, str],
         raw: bytes,
         kind: ErrorKind,
+        *,
+        reason: str | None = None,
     ) -> None:
-        op, _params = self.operations.match(scope["method"], scope["path"])
-        op_id = op.operation_id if op is not None else None
-        self._journal(scope, headers, raw, kind.http, op_id, [], [], kind.reason)
+        """Answer in the upstream's place (it cannot be reached, it did not answer in
+        time, or the body is over the proxy's limit), journaled under the operation
+        asked for, with ``answered_by: "proxy"``."""
+        op_id, modelled = self._operation_of(scope["method"], scope["path"])
+        self._journal(
+            scope,
+            headers,
+            raw,
+            kind.http,
+            op_id,
+            [],
+            [],
+            kind.reason if reason is None else reason,
+            modelled=modelled,
+            answered_by="proxy",
+        )
         await send_reply(send, error_reply(ApiError(kind)))
+
+    def _operation_of(self, method: str, path: str) -> tuple[str | None, bool]:
+        """The operation a request asks for and whether openapi.yaml describes it: an
+        operation of openapi.yaml, else a route production serves, else none."""
+        op, _params = self.operations.match(method, path)
+        if op is not None:
+            return op.operation_id, True
+        route = self.routes.lookup(method, path)
+        return (route.operation if route is not None else None), False
 
     # --- checking ---------------------------------------------------------------------
 
@@ -299,11 +328,7 @@ class ProxyApp:
             if judged
             else []
         )
-        if op is not None:
-            op_id: str | None = op.operation_id
-        else:
-            route = self.routes.lookup(method, scope["path"])
-            op_id = route.operation if route is not None else None
+        op_id = op.operation_id if op is not None else self._operation_of(method, scope["path"])[0]
         reason = None
         if status >= 400 and isinstance(answer, dict) and isinstance(answer.get("error"), dict):
             found_reason = answer["error"].get("reason")
@@ -321,6 +346,7 @@ class ProxyApp:
             modelled=op is not None,
             request_id=request_id,
             query=query,
+            answered_by="upstream",
         )
         if self.observe is not None and op is not None:
             self.observe(op.operation_id, status, answer, _now_us())
@@ -339,6 +365,7 @@ class ProxyApp:
         modelled: bool = False,
         request_id: str | None = None,
         query: dict[str, list[str]] | None = None,
+        answered_by: str | None = None,
     ) -> None:
         method: str = scope["method"]
         target = redact_target(scope["path"], scope.get("query_string", b""))
@@ -360,6 +387,7 @@ class ProxyApp:
             body=raw,
             headers=tuple((name, headers[name]) for name in KEPT_HEADERS if name in headers),
             drift=drift or None,
+            answered_by=answered_by,
         )
 
     # --- the proxy's own control API --------------------------------------------------

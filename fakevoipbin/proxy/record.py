@@ -130,8 +130,12 @@ def _recorded(field: CustomerField, value: Any) -> Any:
     return ABSENT
 
 
-def _seconds_ago(ended_us: int, then_us: int) -> int:
-    return max(0, round((ended_us - then_us) / US))
+def _seconds_ago(ended_us: int, then_us: int) -> int | float:
+    """Seconds from ``then`` to the end, to the microsecond: a whole number as an
+    integer, else a float whose shortest text (at most six decimals, as YAML writes
+    it) reads back to the same microsecond."""
+    us = max(0, ended_us - then_us)
+    return us // US if us % US == 0 else us / US
 
 
 def _one_line(text: str) -> str:
@@ -241,8 +245,9 @@ class Recording:
             f"# (seed {seed}); load it with: fakevoipbin serve --fixtures FILE --now {ended}",
             "#",
             f"# Times are relative to the end of the recording, {ended}: created_ago and",
-            "# deleted_ago are seconds before it, expire is a key's lifetime in seconds. With",
-            "# --now at that instant the keys show the times the upstream gave them.",
+            "# deleted_ago are seconds before it (to the microsecond), expire is a key's",
+            "# lifetime in seconds. With --now at that instant the customers and keys show",
+            "# the times the upstream gave them.",
             "#",
             "# The tokens below are not the upstream's: each key has a fresh token made"
             f" from seed {seed}.",

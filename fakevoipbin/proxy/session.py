@@ -55,6 +55,7 @@ class ProxySession:
             control=options.control,
             control_token=options.control_token,
             access_log=options.access_log,
+            timeout=options.upstream_timeout,
             observe=self.recording.observe if self.recording is not None else None,
             transport=transport,
         )

@@ -272,8 +272,15 @@ class Pipeline:
         return hmac.compare_digest(given.encode("utf-8"), token.encode("utf-8"))
 
     def _header_rule(self, ex: Exchange, value: str) -> FaultRule:
+        """The header's rule; a header given twice is refused (one rule a request),
+        not the last one taken."""
         assert ex.op is not None
         try:
+            given = sum(1 for k, _v in ex.scope["headers"] if k.lower() == b"x-fake-fault")
+            if given > 1:
+                raise FaultError(
+                    f"X-Fake-Fault is given {given} times: send one rule a request, in one header"
+                )
             return rule_from_header(value, ex.op.operation_id)
         except FaultError as exc:
             ex.faulted = True  # the fake's own answer, which openapi.yaml does not list

@@ -518,6 +518,7 @@ def test_from_dict_undoes_as_dict() -> None:
     )
     record(j, body=b"x" * (MAX_BODY + 1), method="PUT", operation_id=None, status=404)
     record(j, method="GET", target="/v1.0/accesskeys", operation_id="GetAccesskeys")
+    record(j, operation_id="GetAccesskeys", status=502, answered_by="proxy")
     record(j, method="GET", target="/v1.0/calls", operation_id="GetCalls", modelled=False)
     drift = [{"rule": "token-format", "message": "m", "evidence": '"token_prefix": "x"'}]
     record(j, method="GET", target="/v1.0/accesskeys", operation_id="GetAccesskeys", drift=drift)
@@ -546,9 +547,12 @@ def test_from_dict_undoes_as_dict() -> None:
         "body_truncated",
         "modelled",
         "drift",
+        "answered_by",
     ]
-    assert [e.modelled for e in j.entries()] == [True, True, True, False, True]
-    assert [e.drift for e in j.entries()][:4] == [[], [], [], []]
+    assert [e.modelled for e in j.entries()] == [True, True, True, True, False, True]
+    assert [e.drift for e in j.entries()][:5] == [[], [], [], [], []]
+    assert [e.answered_by for e in j.entries()] == [None, None, None, "proxy", None, None]
+    assert j.entries()[3].line().endswith(" (the proxy's own answer)")
     # Another version's entry: unknown keys are ignored, missing optional ones default.
     old = {k: first[k] for k in ("seq", "time", "method", "target", "operation_id", "status")}
     assert Entry.from_dict({**old, "new_field": 1}).reason is None

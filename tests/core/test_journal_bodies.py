@@ -29,6 +29,7 @@ from fakevoipbin.web.encoding import encode_json
 
 from ..conftest import NOW, TUTORIAL_KEY_ID, TUTORIAL_TOKEN, Harness
 from ..proxy.test_app import closed_port, proxy_to
+from ..test_server import start, stop
 
 BIG = 123456789012345678901234567890123
 #: The issue's body: an integer past 64 bits and a number past a double's range.
@@ -289,3 +290,56 @@ def test_no_body_makes_the_api_or_a_control_endpoint_fail(
         strict_json(dump.content)
     json.loads(report.to_json())
     report.junit()
+
+
+# --- the journal shows what the API read (one parser for both) -------------------------
+
+#: Bodies the API and the journal once read differently: (body, the API's status, the
+#: journal's json). A BOM is not JSON to the API; a byte that is not UTF-8 reads as
+#: U+FFFD; bytes after the JSON value are ignored; leading whitespace is skipped.
+AS_THE_API_READ = [
+    (b'\xef\xbb\xbf{"name": "bom", "expire": 86400}', 400, None),
+    (b'{"name": "\xff", "expire": 86400}', 200, {"name": "\ufffd", "expire": 86400}),
+    (b'{"expire": 86400} trailing', 200, {"expire": 86400}),
+    (b'{"expire": 86400}{"expire": 1}', 200, {"expire": 86400}),
+    (b' \r\n\t{"expire": 86400}', 200, {"expire": 86400}),
+]
+
+
+@pytest.mark.parametrize(("raw", "status", "shown"), AS_THE_API_READ)
+def test_the_journals_json_is_what_the_api_read(
+    local: FakeVoipbin, raw: bytes, status: int, shown: Any
+) -> None:
+    r = post(local, raw)
+    assert r.status_code == status
+    (entry,) = local.journal.entries()
+    assert entry.json == shown
+    if shown is None:
+        assert entry.reason == "INVALID_JSON_BODY"
+        assert entry.body == raw.decode("utf-8", "replace")
+    else:
+        assert entry.body is None
+        local.journal.assert_called("PostAccesskeys", json={"expire": 86400}, status=200)
+
+
+def test_the_journals_json_is_what_the_api_read_over_a_socket() -> None:
+    """The user's case: ``make run``'s server, a socket client, the journal read by an
+    attached fake (``GET /_fake/journal``)."""
+    served = start("--now", "2026-12-01T10:15:30.123456Z")
+    try:
+        attached = FakeVoipbin.attach(served.url)
+        with httpx.Client(timeout=10) as c:
+            for raw, status, _shown in AS_THE_API_READ:
+                r = c.post(
+                    served.url + "/accesskeys",
+                    content=raw,
+                    params={"accesskey": TUTORIAL_TOKEN},
+                    headers={"content-type": "application/json"},
+                )
+                assert r.status_code == status
+        entries = attached.journal.entries()
+        assert [e.json for e in entries] == [shown for _raw, _status, shown in AS_THE_API_READ]
+        attached.journal.assert_called("PostAccesskeys", json={"expire": 86400}, status=200)
+        attached.journal.assert_called("PostAccesskeys", status=400, times=1)
+    finally:
+        stop(served)

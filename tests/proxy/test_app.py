@@ -8,6 +8,7 @@ import gzip
 import json
 import re
 import socket
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -528,3 +529,98 @@ def test_a_bug_in_the_checks_still_forwards_the_answer(
         assert r.status_code == 200
         assert TUTORIAL_KEY_ID in r.text
         assert r.content == up.seen[-1].body
+
+
+# --- the proxy's own answers: filed under their operation, marked as its own ----------
+
+
+def test_an_unreachable_upstreams_502_is_counted_under_its_operation() -> None:
+    with (
+        proxy_to(f"http://127.0.0.1:{closed_port()}/v1.0") as session,
+        httpx.Client(timeout=10) as c,
+    ):
+        r = c.get(session.url + "/accesskeys", params={"accesskey": TUTORIAL_TOKEN})
+        assert r.status_code == 502
+        r = c.get(session.url + "/calls", params={"accesskey": TUTORIAL_TOKEN})
+        assert r.status_code == 502
+        served = c.get(root_of(session) + "/_fake/journal").json()["entries"]
+    (entry, unmodelled) = session.journal.entries()
+    assert (entry.operation_id, entry.modelled, entry.status) == ("GetAccesskeys", True, 502)
+    assert (entry.reason, entry.answered_by) == ("UPSTREAM_UNREACHABLE", "proxy")
+    assert "the proxy's own answer" in entry.line()
+    # a route openapi.yaml does not describe stays one, answered by the proxy all the same
+    assert (unmodelled.operation_id, unmodelled.modelled) == ("GetCalls", False)
+    assert unmodelled.answered_by == "proxy"
+    assert [e["answered_by"] for e in served] == ["proxy", "proxy"]
+    report = session.report
+    assert report.statuses["GetAccesskeys"] == {502: 1}
+    assert report.reasons["GetAccesskeys"] == {"UPSTREAM_UNREACHABLE": 1}
+    assert [u["operation"] for u in report.unmodelled_routes()] == ["GetCalls"]
+
+
+def test_an_answer_the_upstream_gave_is_marked_as_the_upstreams(
+    make_upstream: Callable[..., Upstream],
+) -> None:
+    up = make_upstream()
+    with proxy_to(up.url) as session, httpx.Client(timeout=10) as c:
+        assert c.get(session.url + "/accesskeys", params={"accesskey": up.accesskey}).is_success
+    (entry,) = session.journal.entries()
+    assert entry.answered_by == "upstream"
+    assert "the proxy's own answer" not in entry.line()
+
+
+class HangingUpstream:
+    """A socket that accepts a connection, reads the request, and never answers until
+    the test is done (``release``): an upstream that hangs."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen()
+        self.got_request = threading.Event()
+        self.release = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.sock.getsockname()[1]}/v1.0"
+
+    def _serve(self) -> None:
+        conn, _addr = self.sock.accept()
+        with conn:
+            conn.recv(65536)
+            self.got_request.set()
+            self.release.wait(30)
+
+    def close(self) -> None:
+        self.release.set()
+        self.thread.join(30)
+        self.sock.close()
+
+
+def test_a_hanging_upstream_is_a_504_after_the_upstream_timeout() -> None:
+    hanging = HangingUpstream()
+    try:
+        with (
+            proxy_to(hanging.url, upstream_timeout=0.2) as session,
+            httpx.Client(timeout=30) as c,
+        ):
+            assert session.app.timeout.read == 0.2
+            r = c.get(session.url + "/accesskeys", params={"accesskey": TUTORIAL_TOKEN})
+            assert hanging.got_request.is_set()
+            assert r.status_code == 504
+            assert r.json()["error"]["reason"] == "UPSTREAM_TIMEOUT"
+        (entry,) = session.journal.entries()
+        assert (entry.operation_id, entry.modelled, entry.status) == ("GetAccesskeys", True, 504)
+        assert entry.answered_by == "proxy"
+        assert session.report.statuses["GetAccesskeys"] == {504: 1}
+        assert session.report.unmodelled_routes() == []
+    finally:
+        hanging.close()
+
+
+def test_the_upstream_timeout_defaults_to_sixty_seconds() -> None:
+    with proxy_to(f"http://127.0.0.1:{closed_port()}/v1.0") as session:
+        assert session.app.timeout.read == 60.0
+        assert session.app.timeout.connect == 10.0

@@ -462,3 +462,41 @@ def test_a_proxy_with_no_traffic_points_at_its_own_url_not_at_a_cmd(
         f"{url.removesuffix('/v1.0')}; did the client send its requests to {url}?"
     )
     assert "CMD" not in out and "FAKEVOIPBIN_URL" not in out
+
+
+# --- 5. the proxy's own answers, in run's report ------------------------------------
+
+
+def test_run_upstream_counts_an_unreachable_upstreams_502_under_its_operation(
+    tmp_path: Path,
+) -> None:
+    """The user's case: ``run --upstream`` to an upstream that is down. The 502 is the
+    proxy's own answer, counted under GetAccesskeys, not filed as a route openapi.yaml
+    does not describe."""
+    seen, report = tmp_path / "env.json", tmp_path / "r.json"
+    upstream = f"http://127.0.0.1:{closed_port()}/v1.0"
+    args = ["run", "--upstream", upstream, "--accesskey", "k", "--report", str(report)]
+    r = cli(*args, "--", sys.executable, "-c", ENV_CLIENT, str(seen), "0", env=env_without_key())
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert json.loads(seen.read_text())["status"] == 502
+    assert "does not describe" not in r.stdout
+    (row,) = [line for line in r.stdout.splitlines() if line.startswith("GetAccesskeys ")]
+    assert row.split()[1:3] == ["1", "502×1"]
+    doc = json.loads(report.read_text())
+    assert doc["operations"]["GetAccesskeys"]["calls"] == 1
+    assert doc["unmodelled"] == []
+
+
+def test_upstream_timeout_is_an_option_of_proxy_and_run() -> None:
+    for face in ("proxy", "run"):
+        r = cli(face, "--help")
+        assert "--upstream-timeout SECONDS" in r.stdout
+    r = cli("proxy", "--upstream", "http://127.0.0.1:1/v1.0", "--upstream-timeout", "0")
+    assert r.returncode == 2
+    assert (
+        "argument --upstream-timeout: the upstream timeout is a number of seconds"
+        in (r.stderr.strip().splitlines()[-1])
+    )
+    r = cli("run", "--upstream-timeout", "5", "--", "true")
+    assert r.returncode == 2
+    assert "--upstream-timeout needs --upstream" in one_line(r.stderr)

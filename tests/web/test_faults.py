@@ -616,3 +616,35 @@ def test_both_of_uvicorns_parsers_end_connections_so(
         got, end = raw_exchange(fake, "X-Fake-Fault: connection_reset\r\n")
         assert (got, end) == (b"", "rst")
         assert httpx.get(fake.url + "/accesskeys", headers=AUTH).status_code == 200
+
+
+def test_two_fault_headers_are_refused_not_the_last_one_taken(fake: FakeVoipbin) -> None:
+    before = key_count(fake)
+    headers = [*AUTH.items(), ("X-Fake-Fault", "503"), ("X-Fake-Fault", "connection_reset")]
+    r = httpx.post(fake.url + "/accesskeys", json=NEW_KEY, headers=headers)
+    assert r.status_code == 400
+    error = r.json()["error"]
+    assert error["reason"] == "INVALID_FAULT_HEADER"
+    assert "X-Fake-Fault is given 2 times" in error["message"]
+    assert key_count(fake) == before
+
+
+def test_a_retry_after_past_a_day_is_refused_by_the_control_api_and_the_header(
+    fake: FakeVoipbin,
+) -> None:
+    root = fake.url.removesuffix("/v1.0")
+    rule = {"operation": CREATE, "status": 429, "retry_after": 10**29}
+    r = httpx.post(root + "/_fake/faults", json=rule)
+    assert r.status_code == 400
+    assert "retry_after must be an integer from 0 to 86400" in r.json()["error"]["message"]
+    assert httpx.get(root + "/_fake/faults").json()["faults"] == []
+    headers = {**AUTH, "X-Fake-Fault": f"429; retry_after={10**29}"}
+    r = httpx.post(fake.url + "/accesskeys", json=NEW_KEY, headers=headers)
+    assert r.status_code == 400
+    assert r.json()["error"]["reason"] == "INVALID_FAULT_HEADER"
+    assert "Retry-After" not in r.headers
+    # a day is the most, and is sent as it is
+    r = httpx.post(root + "/_fake/faults", json={**rule, "retry_after": 86400})
+    assert r.status_code in (200, 201)
+    r = httpx.post(fake.url + "/accesskeys", json=NEW_KEY, headers=AUTH)
+    assert (r.status_code, r.headers["retry-after"]) == (429, "86400")
