@@ -11,6 +11,7 @@ a real API cannot be reset.
 from __future__ import annotations
 
 import os
+import ssl
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -20,7 +21,7 @@ import httpx
 from .core.clock import ClockError, format_fixed, parse_instant
 from .core.faults import FaultError, FaultRule
 from .core.journal import Entry
-from .envnames import ACCESSKEY_ENV, CONTROL_TOKEN_ENV
+from .envnames import ACCESSKEY_ENV, CA_FILE_ENV, CONTROL_TOKEN_ENV
 from .fixtures import FixtureError
 from .journal_queries import JournalQueries
 from .options import MARKER, Options, names, parse_instant_text
@@ -53,16 +54,38 @@ class RemoteJournal(JournalQueries):
 class Attached:
     """A fake in another process, driven through its control API (``Driver``)."""
 
-    def __init__(self, url: str, *, control_token: str | None = None, timeout: float = 10.0):
+    def verify(self) -> ssl.SSLContext | bool:
+        """What an httpx client of this fake verifies with: an https fake's certificate
+        against ``ca_file`` when one is named, else the system's roots."""
+        if self.ca_file and self.root.startswith("https:"):
+            try:
+                return ssl.create_default_context(cafile=self.ca_file)
+            except (OSError, ssl.SSLError) as exc:
+                reason = getattr(exc, "strerror", None) or "not a PEM certificate"
+                raise AttachError(f"cannot read the CA file {self.ca_file}: {reason}") from None
+        return True
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        control_token: str | None = None,
+        timeout: float = 10.0,
+        ca_file: str | None = None,
+    ):
         self.root = root_of(url)
         parts = urlsplit(self.root)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise AttachError(f"cannot attach to {url!r}: not an http:// URL")
+            raise AttachError(f"cannot attach to {url!r}: not an http:// or https:// URL")
         self.host = parts.hostname
         self.port = parts.port or (443 if parts.scheme == "https" else 80)
         token = control_token if control_token is not None else os.environ.get(CONTROL_TOKEN_ENV)
         headers = {"X-Fake-Control-Token": token} if token else {}
-        self._http = httpx.Client(base_url=self.root + "/_fake", headers=headers, timeout=timeout)
+        #: The CA an https fake's certificate is checked with (``run --tls`` exports it).
+        self.ca_file = ca_file if ca_file is not None else os.environ.get(CA_FILE_ENV) or None
+        self._http = httpx.Client(
+            base_url=self.root + "/_fake", headers=headers, timeout=timeout, verify=self.verify()
+        )
         self.journal = RemoteJournal(self)
         self._sticky: dict[str, Any] = {}
         self._accesskey = os.environ.get(ACCESSKEY_ENV)

@@ -240,12 +240,17 @@ def _configure_logging(options: Options) -> None:
     )
 
 
-def banner(state: State, root: str, options: Options) -> str:
+def banner(state: State, root: str, options: Options, ca_file: object = None) -> str:
     clock = state.clock
     when = format_fixed(clock.now_us())
     lines = [
         f"fakevoipbin {__version__}: a fake of the VoIPbin access-key API",
         f"  url:      {root}/v1.0",
+        *(
+            [f"  tls:      trust the CA in {ca_file} (e.g. curl --cacert {ca_file})"]
+            if ca_file
+            else []
+        ),
         f"  profile:  {state.profile.name}",
         f"  seed:     {state.seed}",
         f"  limits:   {'rate limits emulated' if state.rate_limit else 'no rate limits'}",
@@ -297,7 +302,8 @@ def serve(options: Options) -> int:
         verb = "restored from" if server.restored else "kept in"
         print(f"fakevoipbin: state {verb} {options.state_file}", flush=True)
     root = server.root
-    print(banner(app.state, root, options), flush=True)
+    ca_file = server.tls.ca_file if server.tls else None
+    print(banner(app.state, root, options, ca_file), flush=True)
 
     def ready() -> None:
         print(

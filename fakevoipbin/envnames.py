@@ -11,3 +11,10 @@ ACCESSKEY_ENV = "FAKEVOIPBIN_ACCESSKEY"
 API_KEY_ENV = "VOIPBIN_API_KEY"
 #: The fake's control token, when it has one.
 CONTROL_TOKEN_ENV = "FAKEVOIPBIN_CONTROL_TOKEN"
+#: Under --tls: the fake's CA alone (PEM), which the pytest plugin's attach mode trusts.
+CA_FILE_ENV = "FAKEVOIPBIN_CA_FILE"
+#: Under --tls: each names one bundle, the system's roots plus the fake's CA, for the
+#: clients that read it: OpenSSL, Go and httpx; requests; curl.
+CA_BUNDLE_ENVS = ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
+#: Under --tls: the fake's CA alone, which Node adds to its own roots.
+NODE_EXTRA_CA_ENV = "NODE_EXTRA_CA_CERTS"

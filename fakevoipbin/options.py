@@ -66,6 +66,10 @@ class Setting:
     face_defaults: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     #: Help of faces whose use of the setting differs from ``help``.
     face_help: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    #: The flag is given once per value (``--tls-name A --tls-name B``); the field is a tuple.
+    repeat: bool = False
+    #: The flag's spelling, when not ``--`` plus the field's name.
+    flag: str | None = None
 
     def help_for(self, face: str) -> str:
         """The help ``face`` shows for the setting."""
@@ -82,6 +86,8 @@ def _setting(
     parse: Callable[[str], Any] | None = None,
     secret: bool = False,
     face_help: Mapping[str, str] | None = None,
+    repeat: bool = False,
+    flag: str | None = None,
     **face_defaults: Any,
 ) -> Any:
     faces = frozenset(faces)
@@ -95,6 +101,8 @@ def _setting(
         parse,
         face_defaults,
         face_help or {},
+        repeat,
+        flag,
     )
     return field(default=default, metadata={"setting": meta}, repr=not secret)
 
@@ -145,6 +153,17 @@ def parse_instant_text(text: Instant) -> str:
     """``--now`` (and the ``now`` setting): any form ``instant_us`` takes, as the
     fixed-width RFC 3339 text the clock starts from."""
     return format_fixed(instant_us(text))
+
+
+def parse_tls_name(text: str) -> str:
+    """``--tls-name``: a DNS name or an IP literal (``tls.check_name``, which needs no
+    ``cryptography``); ``OptionError`` in one line otherwise."""
+    from .tls import check_name
+
+    try:
+        return check_name(text)
+    except ValueError as exc:
+        raise OptionError(str(exc)) from None
 
 
 def _check_port(value: int) -> None:
@@ -351,6 +370,32 @@ class Options:
         _SERVER,
         metavar="PATH",
     )
+    tls: bool = _setting(
+        False,
+        "serve HTTPS with a certificate signed by the fake's own CA, whose name "
+        "constraints permit only the fake's names (the banner names the CA file to trust)",
+        _SERVER,
+    )
+    tls_dir: str | None = _setting(
+        None,
+        "with --tls: keep the CA (ca.pem, ca-key.pem) and the server certificate in DIR, "
+        "made when missing and reused when present, so a client trusts the CA once "
+        "(default: a new CA in a temporary folder each start)",
+        _SERVER,
+        metavar="DIR",
+    )
+    #: The names the server certificate carries beyond localhost, 127.0.0.1, ::1 and
+    #: api.voipbin.net (``tls.DEFAULT_NAMES``).
+    tls_names: tuple[str, ...] = _setting(
+        (),
+        "with --tls: one more name (a DNS name or an IP address) the certificate and the "
+        "CA's name constraints carry, e.g. a container's service name; repeatable",
+        _SERVER,
+        metavar="NAME",
+        parse=parse_tls_name,
+        repeat=True,
+        flag="--tls-name",
+    )
     access_log: bool = _setting(
         False,
         "log each request to stderr (the access log never shows credentials)",
@@ -422,7 +467,14 @@ class Options:
             )
         if isinstance(self.seed, bool) or not isinstance(self.seed, int):
             raise OptionError(f"the seed is an integer, not {self.seed!r}")
-        for name in ("rate_limit", "control", "access_log", "allow_insecure_upstream", "strict"):
+        for name in (
+            "rate_limit",
+            "control",
+            "access_log",
+            "allow_insecure_upstream",
+            "strict",
+            "tls",
+        ):
             if not isinstance(getattr(self, name), bool):
                 raise OptionError(f"{name} is true or false, not {getattr(self, name)!r}")
         for name in (
@@ -434,9 +486,11 @@ class Options:
             "record",
             "report",
             "junit",
+            "tls_dir",
         ):
             if not isinstance(getattr(self, name), (str, type(None))):
                 raise OptionError(f"{name} is a string, not {getattr(self, name)!r}")
+        self._check_tls()
         if not isinstance(self.host, str):
             raise OptionError(f"the host is a string, not {self.host!r}")
         object.__setattr__(self, "host", listen_host(self.host))
@@ -459,6 +513,25 @@ class Options:
                 "address: anyone who reaches it could reset or rewrite the state. Give "
                 "--control-token TOKEN (sent as X-Fake-Control-Token), or --no-control."
             )
+
+    def _check_tls(self) -> None:
+        names = self.tls_names
+        if names is None:
+            names = ()
+        elif isinstance(names, str) or not isinstance(names, (list, tuple)):
+            raise OptionError(f"tls_names is a list of names, not {names!r}")
+        checked: list[str] = []
+        for name in names:
+            if not isinstance(name, str):
+                raise OptionError(f"a TLS name is a string, not {name!r}")
+            name = parse_tls_name(name)
+            if name not in checked:
+                checked.append(name)
+        object.__setattr__(self, "tls_names", tuple(checked))
+        if not self.tls:
+            for name in ("tls_dir", "tls_names"):
+                if getattr(self, name):
+                    raise OptionError(f"{setting_of(name).flag or _flag(name)} needs --tls")
 
     def _check_upstream(self) -> None:
         object.__setattr__(
@@ -543,8 +616,11 @@ def add_arguments(
         extra: dict[str, Any] = {}
         if meta.parse is not None:
             extra["type"] = _argparse_type(meta.parse)
+        if meta.repeat:
+            extra["action"] = "append"
+            default = None  # argparse appends to a fresh list; None reads as ()
         parser.add_argument(
-            _flag(name),
+            meta.flag or _flag(name),
             dest=name,
             default=default,
             metavar=meta.metavar,

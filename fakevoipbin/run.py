@@ -10,13 +10,18 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
+from pathlib import Path
 
 from .checks.report import ClientReport, finish, report_paths_problem
 from .envnames import (
     ACCESSKEY_ENV,
     API_BASE_URL_ENV,
     API_KEY_ENV,
+    CA_BUNDLE_ENVS,
+    CA_FILE_ENV,
     CONTROL_TOKEN_ENV,
+    NODE_EXTRA_CA_ENV,
     URL_ENV,
 )
 from .fixtures import FixtureError
@@ -53,7 +58,7 @@ def run_client(options: Options, cmd: list[str]) -> int:
     url = fake.url
     try:
         what = f"{fake.url} (profile {fake.profile})"
-        code, started = _call(cmd, options, url, fake.accesskey, what)
+        code, started = _call(cmd, options, url, fake.accesskey, what, fake.ca_file)
     finally:
         fake.stop()
     # The server has stopped: every request the client made is in the report.
@@ -79,7 +84,9 @@ def _run_through_proxy(options: Options, cmd: list[str]) -> int:
     url = session.url
     try:
         what = f"{url} (proxy to {session.upstream.url}, profile {options.profile})"
-        code, started = _call(cmd, options, url, accesskey, what)
+        tls = session.server.tls
+        ca_file = None if tls is None else tls.ca_file
+        code, started = _call(cmd, options, url, accesskey, what, ca_file)
     finally:
         session.server.stop()
     code = finish(
@@ -100,18 +107,49 @@ def shell_exit_code(returncode: int) -> int:
     return 128 - returncode if returncode < 0 else returncode
 
 
+def tls_env(ca_file: str | Path, folder: Path) -> dict[str, str]:
+    """What CMD's clients need to trust a fake that speaks HTTPS (``--tls``): the CA
+    alone in ``FAKEVOIPBIN_CA_FILE`` and ``NODE_EXTRA_CA_CERTS``, and a bundle written in
+    ``folder`` (the system's roots plus the CA: ``tls.write_bundle``) in each of
+    ``SSL_CERT_FILE``, ``REQUESTS_CA_BUNDLE`` and ``CURL_CA_BUNDLE``."""
+    from .tls import write_bundle
+
+    bundle = str(write_bundle(Path(ca_file), folder / "ca-bundle.pem"))
+    return {
+        CA_FILE_ENV: str(ca_file),
+        NODE_EXTRA_CA_ENV: str(ca_file),
+        **{name: bundle for name in CA_BUNDLE_ENVS},
+    }
+
+
 def _call(
-    cmd: list[str], options: Options, url: str, accesskey: str, what: str
+    cmd: list[str],
+    options: Options,
+    url: str,
+    accesskey: str,
+    what: str,
+    ca_file: str | Path | None = None,
 ) -> tuple[int, bool]:
-    """Run CMD with the environment naming ``url`` and ``accesskey``: its exit code as
-    a shell gives it, and whether it started at all (126 when it cannot be executed,
-    127 when it is not found, as a shell says; either one line on stderr)."""
+    """Run CMD with the environment naming ``url`` and ``accesskey`` (and, under
+    ``--tls``, the CA: ``tls_env``): its exit code as a shell gives it, and whether it
+    started at all (126 when it cannot be executed, 127 when it is not found, as a
+    shell says; either one line on stderr)."""
+    if ca_file is None:
+        return _call_with(cmd, options, url, accesskey, what, {})
+    with tempfile.TemporaryDirectory(prefix="fakevoipbin-run-") as folder:
+        return _call_with(cmd, options, url, accesskey, what, tls_env(ca_file, Path(folder)))
+
+
+def _call_with(
+    cmd: list[str], options: Options, url: str, accesskey: str, what: str, more: dict[str, str]
+) -> tuple[int, bool]:
     env = {
         **os.environ,
         URL_ENV: url,
         API_BASE_URL_ENV: url,
         ACCESSKEY_ENV: accesskey,
         API_KEY_ENV: accesskey,
+        **more,
     }
     if options.control_token:  # for the pytest plugin's attach mode
         env[CONTROL_TOKEN_ENV] = options.control_token

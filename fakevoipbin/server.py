@@ -4,7 +4,9 @@
 and SIGTERM end it with exit 0 once requests in flight have finished);
 ``FakeVoipbin``, and so ``fakevoipbin run``, run one in a background thread
 (``start`` and ``stop``). Either way the same ``Options`` decide where it listens and
-whether it keeps a ``--state-file``.
+whether it keeps a ``--state-file``, and whether it speaks HTTPS (``--tls``: the
+certificate and CA come from ``tls.py``, made at ``open`` and a temporary folder
+removed at ``close``).
 """
 
 from __future__ import annotations
@@ -17,10 +19,13 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .core.state import State
 from .options import Options
+
+if TYPE_CHECKING:
+    from .tls import Material
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 #: How long requests in flight may take to finish once a stop is asked for.
@@ -52,9 +57,9 @@ def listen(host: str, port: int) -> socket.socket:
     return sock
 
 
-def root_url(host: str, port: int) -> str:
+def root_url(host: str, port: int, scheme: str = "http") -> str:
     shown = f"[{host}]" if ":" in host else host
-    return f"http://{shown}:{port}"
+    return f"{scheme}://{shown}:{port}"
 
 
 class _NoUpgradeWarnings(logging.Filter):
@@ -78,6 +83,7 @@ def _uvicorn_server(
     debug: bool,
     on_started: Callable[[], None] = lambda: None,
     own_headers: bool = True,
+    tls: Material | None = None,
 ) -> Any:
     import uvicorn
 
@@ -129,6 +135,9 @@ def _uvicorn_server(
         # A proxy sends the upstream's Date and Server headers, not uvicorn's.
         server_header=own_headers,
         date_header=own_headers,
+        # --tls: uvicorn wraps the listening socket with the server certificate.
+        ssl_certfile=None if tls is None else str(tls.cert_file),
+        ssl_keyfile=None if tls is None else str(tls.key_file),
     )
     # After Config, which sets up uvicorn's loggers (a filter added twice is kept once).
     logging.getLogger("uvicorn.error").addFilter(_NO_UPGRADE_WARNINGS)
@@ -149,6 +158,8 @@ class Server:
         self.own_headers = own_headers
         self.sock: socket.socket | None = None
         self.restored = False
+        #: The certificate, key and CA it serves HTTPS with (``--tls``), else None.
+        self.tls: Material | None = None
         self._writer: Any = None
         self._uvicorn: Any = None
         self._thread: threading.Thread | None = None
@@ -156,14 +167,24 @@ class Server:
     # --- opening ----------------------------------------------------------------------
 
     def open(self) -> Server:
-        if self.options.state_file and self.state is not None:
-            self._open_state_file(Path(self.options.state_file), self.state)
+        if self.options.tls:
+            self._open_tls()
         try:
+            if self.options.state_file and self.state is not None:
+                self._open_state_file(Path(self.options.state_file), self.state)
             self.sock = listen(self.options.host, self.options.port)
         except ServeError:
-            self._stop_writer()
+            self.close()
             raise
         return self
+
+    def _open_tls(self) -> None:
+        from .tls import TLSError, prepare
+
+        try:
+            self.tls = prepare(self.options.tls_names, self.options.tls_dir)
+        except TLSError as exc:
+            raise ServeError(str(exc)) from None
 
     def _open_state_file(self, path: Path, state: State) -> None:
         from .persist import StateFileError, StateWriter, load_state_file
@@ -191,7 +212,7 @@ class Server:
     @property
     def root(self) -> str:
         """Where /auth/login, /openapi.yaml and /_fake/ live."""
-        return root_url(self.options.host, self.port)
+        return root_url(self.options.host, self.port, "https" if self.tls else "http")
 
     # --- in the main thread (serve) ---------------------------------------------------
 
@@ -200,7 +221,12 @@ class Server:
         assert self.sock is not None, "open() first"
         debug = self.options.log_level == "debug"
         server = _uvicorn_server(
-            self.app, GRACE_S["main"], debug, on_started=on_ready, own_headers=self.own_headers
+            self.app,
+            GRACE_S["main"],
+            debug,
+            on_started=on_ready,
+            own_headers=self.own_headers,
+            tls=self.tls,
         )
         try:
             # uvicorn's own run, which sets up its event loop (uvloop where installed).
@@ -212,7 +238,9 @@ class Server:
 
     def start(self) -> Server:
         assert self.sock is not None, "open() first"
-        server = _uvicorn_server(self.app, GRACE_S["thread"], False, own_headers=self.own_headers)
+        server = _uvicorn_server(
+            self.app, GRACE_S["thread"], False, own_headers=self.own_headers, tls=self.tls
+        )
         thread = threading.Thread(
             target=server.run, kwargs={"sockets": [self.sock]}, name="fakevoipbin", daemon=True
         )
@@ -243,6 +271,9 @@ class Server:
             self.sock.close()
             self.sock = None
         self._stop_writer()
+        if self.tls is not None:
+            self.tls.close()
+            self.tls = None
 
     def _stop_writer(self) -> None:
         if self._writer is not None:

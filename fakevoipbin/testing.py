@@ -256,17 +256,23 @@ class FakeVoipbin:
 
     @classmethod
     def attach(
-        cls, url: str, *, control_token: str | None = None, timeout: float = 10.0
+        cls,
+        url: str,
+        *,
+        control_token: str | None = None,
+        timeout: float = 10.0,
+        ca_file: str | None = None,
     ) -> FakeVoipbin:
         """One that drives the fake at ``url`` (its root, or its API URL ending in
         /v1.0) through its control API: reset, clock, customers, faults and journal.
-        ``control_token`` defaults to ``FAKEVOIPBIN_CONTROL_TOKEN``. An
+        ``control_token`` defaults to ``FAKEVOIPBIN_CONTROL_TOKEN``, ``ca_file`` (the
+        CA an https fake's certificate is checked with) to ``FAKEVOIPBIN_CA_FILE``. An
         ``AttachError`` says, in one line, why it cannot (nothing answers, not a
         fakevoipbin fake, a proxy of a real API)."""
         from .attach import Attached
 
         self = cls.__new__(cls)
-        attached = Attached(url, control_token=control_token, timeout=timeout)
+        attached = Attached(url, control_token=control_token, timeout=timeout, ca_file=ca_file)
         self._local = None
         self._attached = attached
         self._driver = attached
@@ -368,8 +374,19 @@ class FakeVoipbin:
 
     @property
     def url(self) -> str:
-        """The API's base URL, including /v1.0, as VoIPbin clients expect."""
+        """The API's base URL, including /v1.0, as VoIPbin clients expect (``https://``
+        under ``tls=True``)."""
         return self.base_url + "/v1.0"
+
+    @property
+    def ca_file(self) -> str | None:
+        """The CA file a client trusts to reach the fake over HTTPS (``tls=True``; an
+        attached fake's: the one it was attached with); None over plain HTTP."""
+        if self._attached is not None:
+            return self._attached.ca_file if self._attached.root.startswith("https:") else None
+        if self._server is None:
+            raise RuntimeError("the fake is not started")
+        return None if self._server.tls is None else str(self._server.tls.ca_file)
 
     @property
     def accesskey(self) -> str:
@@ -442,6 +459,7 @@ class FakeVoipbin:
 
         kwargs.setdefault("base_url", self._client_base(root))
         if self._attached is not None:
+            kwargs.setdefault("verify", self._attached.verify())
             return httpx.Client(**kwargs)
 
         from .web.transport import InProcessTransport
@@ -458,6 +476,7 @@ class FakeVoipbin:
 
         kwargs.setdefault("base_url", self._client_base(root))
         if self._attached is not None:
+            kwargs.setdefault("verify", self._attached.verify())
             return httpx.AsyncClient(**kwargs)
         from .web.transport import AsyncInProcessTransport
 
