@@ -66,6 +66,11 @@ NOT_RUN = {
     "VOIPBIN_API_KEY=vb_… fakevoipbin run --upstream https://api.voipbin.net": (
         "run through a proxy to the real api.voipbin.net, with a real access key"
     ),
+    "fakevoipbin serve --tls --tls-dir ~/.fakevoipbin-tls": (
+        "serves on the fixed port 8088 until stopped, with a CA kept in the home folder; "
+        "tests/test_server.py::test_serve_tls_answers_curl_that_trusts_the_ca runs the same "
+        "serve and curl on a free port"
+    ),
     "openapi.yaml              the spec": (
         "the Layout tree, not a command: tests/test_layout.py holds it to the package"
     ),
