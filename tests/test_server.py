@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import socket
+import ssl
+import stat
 import subprocess
 import sys
 import time
@@ -69,7 +72,7 @@ def start(*args: str) -> Served:
             break
         lines.append(line.rstrip("\n"))
         if "ready on" in line:
-            url = re.search(r"ready on (http://\S+)", line)
+            url = re.search(r"ready on (https?://\S+)", line)
             assert url is not None
             return Served(proc, lines, url.group(1))
     proc.kill()
@@ -342,3 +345,153 @@ def test_brackets_round_anything_but_an_ipv6_address_are_refused(host: str) -> N
         "an IPv6 address only, e.g. [::1] (or ::1)"
     )
     assert "Traceback" not in r.stderr
+
+
+# --- serve --tls ---------------------------------------------------------------------
+
+
+def _curl() -> str:
+    curl = shutil.which("curl")
+    assert curl is not None, "curl is not installed: the HTTPS tests need it (apt-get install curl)"
+    return curl
+
+
+def _ca_file(served: Served) -> Path:
+    found = re.search(r"trust the CA in (\S+)", "\n".join(served.banner))
+    assert found is not None, served.banner
+    return Path(found.group(1))
+
+
+def _tls_port(served: Served) -> int:
+    assert served.url.startswith("https://127.0.0.1:"), served.url
+    return int(served.url.rsplit(":", 1)[1].split("/")[0])
+
+
+def test_serve_tls_answers_curl_that_trusts_the_ca(tmp_path: Path) -> None:
+    curl = _curl()
+    served = start("--tls", "--tls-dir", str(tmp_path))
+    try:
+        assert _ca_file(served) == tmp_path / "ca.pem"
+        port = _tls_port(served)
+        query = f"/v1.0/accesskeys?accesskey={TUTORIAL_TOKEN}"
+        for host in ("127.0.0.1", "localhost"):
+            r = subprocess.run(
+                [
+                    curl,
+                    "-sS",
+                    "-o",
+                    "/dev/null",
+                    "-w",
+                    "%{http_code}",
+                    "--cacert",
+                    str(tmp_path / "ca.pem"),
+                    f"https://{host}:{port}{query}",
+                ],
+                capture_output=True,
+                text=True,
+                timeout=30,
+            )
+            assert (r.returncode, r.stdout) == (0, "200"), r.stderr
+        untrusted = subprocess.run(
+            [curl, "-sS", "-o", "/dev/null", f"https://127.0.0.1:{port}{query}"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            env={**os.environ, "CURL_CA_BUNDLE": "", "SSL_CERT_FILE": ""},
+        )
+        assert untrusted.returncode == 60, untrusted.stderr  # certificate verification failed
+    finally:
+        code, out = stop(served)
+    assert code == 0, out
+
+
+def test_serve_tls_answers_httpx_and_urllib_that_trust_the_ca_with_a_far_frozen_clock(
+    tmp_path: Path,
+) -> None:
+    """The fake's clock frozen in 2031 does not date the certificate: clients check it
+    against real time."""
+    import httpx
+
+    served = start("--tls", "--tls-dir", str(tmp_path), "--now", "2031-01-01T00:00:00Z")
+    try:
+        context = ssl.create_default_context(cafile=str(tmp_path / "ca.pem"))
+        params = {"accesskey": TUTORIAL_TOKEN}
+        r = httpx.get(served.url + "/accesskeys", params=params, verify=context, timeout=10)
+        assert r.status_code == 200, r.text
+        assert r.json()["result"][0]["id"] == TUTORIAL_KEY_ID
+        url = served.url + f"/accesskeys?accesskey={TUTORIAL_TOKEN}"
+        with urllib.request.urlopen(url, context=context, timeout=10) as answer:
+            assert answer.status == 200
+        with pytest.raises(urllib.error.URLError, match="CERTIFICATE_VERIFY_FAILED"):
+            urllib.request.urlopen(url, context=ssl.create_default_context(), timeout=10)
+    finally:
+        stop(served)
+
+
+def test_serve_tls_keeps_its_ca_and_remakes_only_the_server_certificate(tmp_path: Path) -> None:
+    served = start("--tls", "--tls-dir", str(tmp_path), "--tls-name", "db")
+    stop(served)
+    ca, server = (tmp_path / "ca.pem").read_bytes(), (tmp_path / "server.pem").read_bytes()
+    for name in ("ca-key.pem", "server-key.pem"):
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o600
+    again = start("--tls", "--tls-dir", str(tmp_path), "--tls-name", "db")
+    stop(again)
+    assert (tmp_path / "ca.pem").read_bytes() == ca
+    assert (tmp_path / "server.pem").read_bytes() == server
+    fewer = start("--tls", "--tls-dir", str(tmp_path))
+    stop(fewer)
+    assert (tmp_path / "ca.pem").read_bytes() == ca
+    assert (tmp_path / "server.pem").read_bytes() != server
+
+
+def test_serve_tls_refuses_a_key_readable_by_others_in_one_line(tmp_path: Path) -> None:
+    stop(start("--tls", "--tls-dir", str(tmp_path)))
+    key = tmp_path / "ca-key.pem"
+    body = key.read_text().splitlines()[1]
+    key.chmod(0o644)
+    r = subprocess.run(
+        [*CLI, "serve", "--port", "0", "--tls", "--tls-dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert r.returncode == 1
+    assert r.stderr.count("\n") == 1 and str(key) in r.stderr and "0644" in r.stderr, r.stderr
+    assert body not in r.stderr + r.stdout and "Traceback" not in r.stderr
+
+
+def test_serve_tls_without_a_folder_removes_its_ca_on_stop() -> None:
+    served = start("--tls")
+    ca = _ca_file(served)
+    assert ca.is_file()
+    code, _out = stop(served)
+    assert code == 0 and not ca.parent.exists()
+
+
+def test_no_key_shows_in_the_output_the_journal_or_a_state_dump(tmp_path: Path) -> None:
+    served = start("--tls", "--tls-dir", str(tmp_path), "--access-log", "--log-level", "debug")
+    try:
+        context = ssl.create_default_context(cafile=str(tmp_path / "ca.pem"))
+        seen = []
+        for path in (
+            "/_fake/journal",
+            "/_fake/state",
+            f"/v1.0/accesskeys?accesskey={TUTORIAL_TOKEN}",
+        ):
+            with urllib.request.urlopen(
+                served.url.removesuffix("/v1.0") + path, context=context
+            ) as r:
+                seen.append(r.read().decode())
+        with urllib.request.urlopen(
+            served.url.removesuffix("/v1.0") + "/_fake/journal", context=context
+        ) as r:
+            seen.append(r.read().decode())
+    finally:
+        _code, out = stop(served)
+    everything = "\n".join([out, *served.banner, *seen])
+    assert "PRIVATE KEY" not in everything
+    for name in ("ca-key.pem", "server-key.pem"):
+        body = "".join((tmp_path / name).read_text().splitlines()[1:-1])
+        for line in (tmp_path / name).read_text().splitlines()[1:-1]:
+            assert line not in everything
+        assert body[:40] not in everything.replace("\n", "")
