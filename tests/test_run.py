@@ -5,6 +5,7 @@ JUnit)."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -336,3 +337,70 @@ def test_junit_counts_violations_past_the_ones_it_lists() -> None:
     assert suite.get("failures") == "1"
     for text in (found.junit(), found.to_json(), found.table()):
         assert TUTORIAL_TOKEN not in text
+
+
+# --- run --tls -------------------------------------------------------------------------
+
+TLS_CLIENT = """
+import json, os, sys
+import httpx
+names = ("FAKEVOIPBIN_URL", "VOIPBIN_API_BASE_URL", "FAKEVOIPBIN_CA_FILE", "SSL_CERT_FILE",
+         "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "NODE_EXTRA_CA_CERTS")
+seen = {n: os.environ.get(n) for n in names}
+# httpx's defaults: its trust comes from SSL_CERT_FILE alone (trust_env).
+r = httpx.get(seen["FAKEVOIPBIN_URL"] + "/accesskeys",
+              params={"accesskey": os.environ["FAKEVOIPBIN_ACCESSKEY"]}, timeout=10)
+seen["status"] = r.status_code
+seen["bundle"] = open(seen["SSL_CERT_FILE"]).read()
+seen["ca"] = open(seen["FAKEVOIPBIN_CA_FILE"]).read()
+open(sys.argv[1], "w").write(json.dumps(seen))
+"""
+
+
+def test_run_tls_exports_the_ca_and_a_bundle_the_childs_clients_trust(tmp_path: Path) -> None:
+    out = tmp_path / "seen.json"
+    r = subprocess.run(
+        [*CLI, "run", "--tls", "--", sys.executable, "-c", TLS_CLIENT, str(out)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert r.returncode == 0, r.stderr
+    seen = json.loads(out.read_text())
+    assert seen["status"] == 200
+    assert seen["FAKEVOIPBIN_URL"].startswith("https://127.0.0.1:")
+    assert seen["FAKEVOIPBIN_URL"].endswith("/v1.0")
+    assert seen["VOIPBIN_API_BASE_URL"] == seen["FAKEVOIPBIN_URL"]
+    assert seen["NODE_EXTRA_CA_CERTS"] == seen["FAKEVOIPBIN_CA_FILE"]
+    assert seen["ca"].count("BEGIN CERTIFICATE") == 1
+    bundle = seen["SSL_CERT_FILE"]
+    assert seen["REQUESTS_CA_BUNDLE"] == bundle and seen["CURL_CA_BUNDLE"] == bundle
+    assert bundle != seen["FAKEVOIPBIN_CA_FILE"]
+    assert seen["bundle"].count("BEGIN CERTIFICATE") > 1  # the system's roots too
+    assert seen["ca"].strip() in seen["bundle"]
+    # Both folders (the CA's and the bundle's) are gone once run ends.
+    assert not Path(bundle).parent.exists()
+    assert not Path(seen["FAKEVOIPBIN_CA_FILE"]).parent.exists()
+    assert "GetAccesskeys                    1" in r.stdout
+
+
+def test_run_without_tls_exports_no_trust_variables(tmp_path: Path) -> None:
+    out = tmp_path / "seen.json"
+    code = (
+        "import json, os, sys; names = ('FAKEVOIPBIN_CA_FILE', 'NODE_EXTRA_CA_CERTS');"
+        "open(sys.argv[1], 'w').write(json.dumps({n: os.environ.get(n) for n in names}))"
+    )
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("FAKEVOIPBIN_CA_FILE", "NODE_EXTRA_CA_CERTS")
+    }
+    r = subprocess.run(
+        [*CLI, "run", "--", sys.executable, "-c", code, str(out)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+    assert r.returncode == 0, r.stderr
+    assert json.loads(out.read_text()) == {"FAKEVOIPBIN_CA_FILE": None, "NODE_EXTRA_CA_CERTS": None}
