@@ -245,6 +245,11 @@ def test_the_command_line_gives_the_same_options_as_keywords() -> None:
         ({"now": "yesterday"}, "RFC 3339"),
         ({"response_validation": "loud"}, "strict, log, off"),
         ({"host": "0.0.0.0"}, "--control-token"),
+        ({"tls_dir": "/tmp/x"}, "--tls-dir needs --tls"),
+        ({"tls_names": ("db",)}, "--tls-name needs --tls"),
+        ({"tls": True, "tls_names": ("*.example.com",)}, "not a TLS name"),
+        ({"tls": True, "tls_names": "db"}, "a list of names"),
+        ({"tls": "yes"}, "tls is true or false"),
     ],
 )
 def test_options_check_themselves(settings: dict[str, object], words: str) -> None:
@@ -333,3 +338,33 @@ def test_options_refuse_a_token_without_the_control_api_and_an_empty_one() -> No
     assert Options(host="[::1]").host == "::1"
     with pytest.raises(OptionError, match=r"\[::1\]"):
         Options(host="[localhost]")
+
+
+def test_tls_names_are_checked_once_and_kept_without_repeats() -> None:
+    options = Options(tls=True, tls_names=["DB.", "10.0.0.5", "db"])
+    assert options.tls_names == ("db", "10.0.0.5")
+    assert Options().tls_names == () and not Options().tls
+
+
+@pytest.mark.parametrize("command", ["serve", "run"])
+def test_tls_name_is_repeatable_and_a_bad_one_is_refused_in_one_line(command: str) -> None:
+    args = _subcommand(command).parse_args(
+        ["--tls", "--tls-name", "db", "--tls-name", "10.0.0.5"]
+        + (["--", "true"] if command == "run" else [])
+    )
+    assert from_arguments(args, command).tls_names == ("db", "10.0.0.5")
+    r = subprocess.run(
+        [*CLI, command, "--tls", "--tls-name", "not a name"]
+        + (["--", "true"] if command == "run" else []),
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert r.returncode == 2
+    last = r.stderr.strip().splitlines()[-1]
+    assert "not a TLS name: 'not a name'" in last and "Traceback" not in r.stderr
+
+
+def test_the_python_face_takes_tls_and_the_marker_does_not() -> None:
+    assert {"tls", "tls_dir", "tls_names"} <= set(names("python"))
+    assert not {"tls", "tls_dir", "tls_names"} & set(names("marker"))

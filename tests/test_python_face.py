@@ -68,6 +68,41 @@ def fake() -> Any:
         yield f
 
 
+def test_tls_gives_an_https_url_and_the_ca_file_a_client_trusts(tmp_path: Path) -> None:
+    import ssl
+
+    import httpx
+
+    with FakeVoipbin(tls=True, tls_dir=str(tmp_path), now=NOW) as fake:
+        assert fake.url.startswith("https://127.0.0.1:") and fake.url.endswith("/v1.0")
+        assert fake.ca_file == str(tmp_path / "ca.pem")
+        context = ssl.create_default_context(cafile=fake.ca_file)
+        r = httpx.get(
+            fake.url + "/accesskeys", params={"accesskey": fake.accesskey}, verify=context
+        )
+        assert r.status_code == 200
+        with fake.client() as c:  # in-process, no socket, no TLS
+            assert c.get("/accesskeys", params={"accesskey": fake.accesskey}).status_code == 200
+        attached = FakeVoipbin.attach(fake.url, ca_file=fake.ca_file)
+        with attached:
+            assert attached.ca_file == fake.ca_file
+            attached.reset()
+            with attached.client() as c:
+                r = c.get("/accesskeys", params={"accesskey": TUTORIAL_TOKEN})
+            assert r.status_code == 200
+            assert attached.journal.calls("GetAccesskeys")
+    with FakeVoipbin() as plain:
+        assert plain.url.startswith("http://") and plain.ca_file is None
+
+
+def test_tls_without_a_folder_removes_its_ca_on_stop() -> None:
+    fake = FakeVoipbin(tls=True).start()
+    ca = Path(str(fake.ca_file))
+    assert ca.is_file()
+    fake.stop()
+    assert not ca.parent.exists()
+
+
 # --- two clients, one state -----------------------------------------------------------
 
 
