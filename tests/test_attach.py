@@ -457,3 +457,29 @@ def test_a_timedelta_advances_by_it_and_a_date_is_its_midnight_utc(
     assert f.clock.now_text() == "2026-12-03T01:02:03.000000Z"
     f.clock.freeze(False)
     assert f.clock.frozen is False
+
+
+def test_it_attaches_to_an_https_fake_trusting_fakevoipbin_ca_file(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    """As ``run --tls`` exports it: the CA in FAKEVOIPBIN_CA_FILE, the URL https."""
+    served = start("--tls", "--tls-dir", str(tmp_path), "--no-access-log")
+    try:
+        monkeypatch.setenv("FAKEVOIPBIN_CA_FILE", str(tmp_path / "ca.pem"))
+        attached = FakeVoipbin.attach(served.url)
+        with attached:
+            attached.reset()
+            assert attached.ca_file == str(tmp_path / "ca.pem")
+            with attached.client() as c:
+                assert c.get("/accesskeys", params={"accesskey": TUTORIAL_TOKEN}).status_code == 200
+            attached.journal.assert_called("GetAccesskeys", times=1)
+        monkeypatch.setenv("FAKEVOIPBIN_CA_FILE", str(tmp_path / "missing.pem"))
+        with pytest.raises(AttachError) as info:
+            FakeVoipbin.attach(served.url)
+        assert str(tmp_path / "missing.pem") in str(info.value)
+        assert "\n" not in str(info.value)
+        monkeypatch.delenv("FAKEVOIPBIN_CA_FILE")
+        with pytest.raises(AttachError, match="CERTIFICATE_VERIFY_FAILED|certificate"):
+            FakeVoipbin.attach(served.url)
+    finally:
+        stop(served)
