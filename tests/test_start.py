@@ -37,7 +37,8 @@ import json, sys, urllib.error, urllib.request
 from fakevoipbin.testing import FakeVoipbin
 fake = FakeVoipbin().start()
 urllib.request.urlopen(fake.url + "/accesskeys?accesskey=" + fake.accesskey).read()
-loaded = {m: m in sys.modules for m in ("jsonschema", "referencing", "websockets")}
+loaded = {m: m in sys.modules for m in ("jsonschema", "referencing", "websockets",
+                                         "cryptography", "fakevoipbin.tls")}
 request = urllib.request.Request(
     fake.url + "/accesskeys?accesskey=" + fake.accesskey,
     data=b'{"expire": 5}', headers={"Content-Type": "application/json"}, method="POST")
@@ -64,7 +65,14 @@ def test_a_start_to_a_first_answer_loads_neither_jsonschema_nor_websockets() -> 
         check=True,
     )
     seen = json.loads(out.stdout.strip().splitlines()[-1])
-    assert seen["loaded"] == {"jsonschema": False, "referencing": False, "websockets": False}
+    assert seen["loaded"] == {
+        "jsonschema": False,
+        "referencing": False,
+        "websockets": False,
+        # Plain HTTP: the TLS room and its library load only under --tls.
+        "cryptography": False,
+        "fakevoipbin.tls": False,
+    }
     # The first no is explained by jsonschema, loaded then: production's 400 in the
     # envelope, with the field and rule.
     assert seen["status"] == 400 and seen["after"] is True
