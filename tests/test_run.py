@@ -404,3 +404,34 @@ def test_run_without_tls_exports_no_trust_variables(tmp_path: Path) -> None:
     )
     assert r.returncode == 0, r.stderr
     assert json.loads(out.read_text()) == {"FAKEVOIPBIN_CA_FILE": None, "NODE_EXTRA_CA_CERTS": None}
+
+
+def test_run_tls_through_a_proxy_serves_the_proxy_over_https(tmp_path: Path) -> None:
+    from fakevoipbin import FakeVoipbin
+
+    out = tmp_path / "seen.json"
+    with FakeVoipbin() as upstream:
+        r = subprocess.run(
+            [
+                *CLI,
+                "run",
+                "--tls",
+                "--upstream",
+                upstream.url,
+                "--accesskey",
+                upstream.accesskey,
+                "--",
+                sys.executable,
+                "-c",
+                TLS_CLIENT,
+                str(out),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert r.returncode == 0, r.stderr
+        assert upstream.journal.calls("GetAccesskeys")
+    seen = json.loads(out.read_text())
+    assert seen["status"] == 200 and seen["FAKEVOIPBIN_URL"].startswith("https://127.0.0.1:")
+    assert "through the proxy" in r.stdout
