@@ -6,7 +6,8 @@ driven by wrk when it is installed (a Python load generator otherwise). Prism se
 the same openapi.yaml when node is present. In-process: reset, the pytest session
 fixture's start, 1,000 create+get pairs, serve's ready time. Hostile clients: a
 one-call delay fault and 12 stalled connections, timed. Proxy: what ``fakevoipbin
-proxy`` adds per exchange in front of a fake (p50, taking turns). Validators: compiled.py
+proxy`` adds per exchange in front of a fake (p50, taking turns). TLS: what ``serve
+--tls`` adds per exchange beside plain HTTP (p50, taking turns). Validators: compiled.py
 against fastjsonschema and jsonschema-rs. Scale: 100,000 keys in one customer.
 Loopback only, bounded in time; prints a table.
 
@@ -23,6 +24,7 @@ import re
 import shutil
 import signal
 import socket
+import ssl
 import statistics
 import subprocess
 import sys
@@ -596,6 +598,47 @@ def proxy_bench(quick: bool) -> None:
         proxied.close()
 
 
+# --- TLS -------------------------------------------------------------------------------------
+
+
+def tls_bench(quick: bool) -> None:
+    """What ``serve --tls`` adds to an exchange on loopback: the same requests, one at a
+    time on a kept-alive connection (the handshake paid once, as a client's pool pays
+    it), taking turns between a plain fake and an HTTPS one; the difference of the
+    medians."""
+    print("TLS (serve --tls beside plain serve, both as subprocesses)", flush=True)
+    plain_port, tls_port = free_port(), free_port()
+    base = [PY, "-m", "fakevoipbin", "serve", "--no-access-log", "--log-level", "warning"]
+    with tempfile.TemporaryDirectory() as folder:
+        tls_cmd = [*base, "--port", str(tls_port), "--tls", "--tls-dir", folder]
+        n = 300 if quick else 2000
+        cases = (
+            ("GET one key", "GET", f"/v1.0/accesskeys/{KEY_ID}?accesskey={TOKEN}", None),
+            ("create", "POST", f"/v1.0/accesskeys?accesskey={TOKEN}", CREATE_BODY),
+        )
+        with server([*base, "--port", str(plain_port)], plain_port), server(tls_cmd, tls_port):
+            context = ssl.create_default_context(cafile=str(Path(folder) / "ca.pem"))
+            plain = http.client.HTTPConnection("127.0.0.1", plain_port, timeout=10)
+            secure = http.client.HTTPSConnection("127.0.0.1", tls_port, timeout=10, context=context)
+            for what, method, path, body in cases:
+                for _ in range(50):  # warm both (and pay the handshake)
+                    _exchange_ms(plain, method, path, body)
+                    _exchange_ms(secure, method, path, body)
+                d: list[float] = []
+                x: list[float] = []
+                for _ in range(n):
+                    d.append(_exchange_ms(plain, method, path, body))
+                    x.append(_exchange_ms(secure, method, path, body))
+                added = statistics.median(x) - statistics.median(d)
+                row(
+                    f"TLS adds, p50, {what} ({n} exchanges each way)",
+                    f"{added:.2f} ms",
+                    f"plain {statistics.median(d):.2f} ms, HTTPS {statistics.median(x):.2f} ms",
+                )
+            plain.close()
+            secure.close()
+
+
 # --- validators ---------------------------------------------------------------------------
 
 
@@ -700,7 +743,7 @@ def main() -> int:
     p.add_argument("--quick", action="store_true", help="shorter runs, 20,000 keys at scale")
     p.add_argument(
         "--only",
-        choices=["http", "inprocess", "hostile", "proxy", "validators", "scale"],
+        choices=["http", "inprocess", "hostile", "proxy", "tls", "validators", "scale"],
         help="one section only",
     )
     args = p.parse_args()
@@ -719,6 +762,8 @@ def main() -> int:
         hostile_bench(args.quick)
     if args.only in (None, "proxy"):
         proxy_bench(args.quick)
+    if args.only in (None, "tls"):
+        tls_bench(args.quick)
     if args.only in (None, "validators"):
         validators_bench()
     if args.only in (None, "scale"):
