@@ -16,6 +16,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -382,3 +383,70 @@ def test_the_python_face_gives_and_applies_the_client_environment() -> None:
             assert r.status_code == 200
         assert {n: os.environ.get(n) for n in names} == before
         assert [e.intercepted for e in fake.journal.entries()] == [True]
+
+
+REAL_CLIENT = """
+import asyncio, json, os, sys
+os.environ.pop("VOIPBIN_API_BASE_URL")  # the client's own default: https://api.voipbin.net
+from voipbin_mcp.client import DEFAULT_BASE_URL, VoIPbinClient
+
+async def main():
+    client = VoIPbinClient()
+    try:
+        listed = await client.get("/accesskeys", params={"page_size": 10})
+    finally:
+        await client.close()
+    return {"base": client.base_url, "default": DEFAULT_BASE_URL, "listed": listed}
+
+open(sys.argv[1], "w").write(json.dumps(asyncio.run(main())))
+"""
+
+
+def test_voipbins_own_client_with_no_base_url_reaches_the_fake_under_run_intercept(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "seen.json"
+    env = {k: v for k, v in os.environ.items() if k.lower() != "no_proxy"}
+    r = subprocess.run(
+        [*CLI, "run", "--intercept", "--", sys.executable, "-c", REAL_CLIENT, str(out)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+    assert r.returncode == 0, r.stderr
+    seen = json.loads(out.read_text())
+    assert seen["base"] == seen["default"] == API
+    assert TUTORIAL_KEY_ID in [k["id"] for k in seen["listed"]["result"]]
+    assert "GetAccesskeys                    1" in r.stdout
+
+
+@pytest.mark.parametrize("parser", ["httptools", "h11"])
+def test_both_of_uvicorns_parsers_serve_the_tunnel(
+    parser: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """h11 is what uvicorn falls back on where httptools is not installed."""
+    from fakevoipbin import FakeVoipbin
+    from fakevoipbin.web import intercept
+
+    built: list[str] = []
+
+    def protocol(*args: object) -> object:
+        made = original(*args, parser=parser)
+        built.append(made.__name__)
+        return made
+
+    original: Any = intercept.protocol
+    monkeypatch.setattr(intercept, "protocol", protocol)
+    with FakeVoipbin(intercept=True) as fake, fake.environ():
+        with httpx.Client() as client:  # reads HTTPS_PROXY and SSL_CERT_FILE
+            for _ in range(2):  # two requests on one tunnel
+                r = client.get(f"{API}/accesskeys", params={"accesskey": fake.accesskey})
+                assert r.status_code == 200
+        plain = httpx.get(
+            f"{fake.url}/accesskeys", params={"accesskey": fake.accesskey}, trust_env=False
+        )
+        assert plain.status_code == 200
+        assert [e.intercepted for e in fake.journal.entries()] == [True, True, False]
+    expected = "HttpToolsProtocol" if parser == "httptools" else "H11Protocol"
+    assert built == [f"InterceptWire{expected}"]
