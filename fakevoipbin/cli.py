@@ -251,6 +251,11 @@ def banner(state: State, root: str, options: Options, ca_file: object = None) ->
             if ca_file
             else []
         ),
+        *(
+            [f"  intercept: HTTPS_PROXY={root} reaches this fake at https://api.voipbin.net/v1.0"]
+            if options.intercept
+            else []
+        ),
         f"  profile:  {state.profile.name}",
         f"  seed:     {state.seed}",
         f"  limits:   {'rate limits emulated' if state.rate_limit else 'no rate limits'}",

@@ -18,3 +18,7 @@ CA_FILE_ENV = "FAKEVOIPBIN_CA_FILE"
 CA_BUNDLE_ENVS = ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
 #: Under --tls: the fake's CA alone, which Node adds to its own roots.
 NODE_EXTRA_CA_ENV = "NODE_EXTRA_CA_CERTS"
+#: Under --intercept: the fake's port as the HTTPS proxy, in both spellings clients read.
+PROXY_ENVS = ("HTTPS_PROXY", "https_proxy")
+#: Under --intercept: the API URL a client asks for (the fake answers it through the proxy).
+INTERCEPT_URL = "https://api.voipbin.net/v1.0"

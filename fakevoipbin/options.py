@@ -281,7 +281,7 @@ _SERVER = (SERVE, PYTHON)
 _LISTENER = (SERVE, PYTHON, PROXY)
 _CHECKER = (RUN, PROXY)
 #: The settings that only make a fake, which ``run --upstream`` refuses.
-FAKE_ONLY = ("fixtures", "now", "rate_limit", "state_file")
+FAKE_ONLY = ("fixtures", "now", "rate_limit", "state_file", "intercept")
 
 
 @dataclass(frozen=True)
@@ -396,6 +396,13 @@ class Options:
         repeat=True,
         flag="--tls-name",
     )
+    intercept: bool = _setting(
+        False,
+        "also be an HTTPS proxy: CONNECT api.voipbin.net:443 is answered by the fake "
+        "itself over TLS with its own CA (implies --tls; the port stays plain HTTP); "
+        "CONNECT to another host is tunnelled on loopback, refused elsewhere",
+        _SERVER,
+    )
     access_log: bool = _setting(
         False,
         "log each request to stderr (the access log never shows credentials)",
@@ -474,6 +481,7 @@ class Options:
             "allow_insecure_upstream",
             "strict",
             "tls",
+            "intercept",
         ):
             if not isinstance(getattr(self, name), bool):
                 raise OptionError(f"{name} is true or false, not {getattr(self, name)!r}")
@@ -528,6 +536,8 @@ class Options:
             if name not in checked:
                 checked.append(name)
         object.__setattr__(self, "tls_names", tuple(checked))
+        if self.intercept:  # the tunnel's TLS needs the certificate and CA
+            object.__setattr__(self, "tls", True)
         if not self.tls:
             for name in ("tls_dir", "tls_names"):
                 if getattr(self, name):

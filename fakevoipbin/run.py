@@ -14,14 +14,13 @@ import tempfile
 from pathlib import Path
 
 from .checks.report import ClientReport, finish, report_paths_problem
+from .clientenv import intercept_env, tls_env
 from .envnames import (
     ACCESSKEY_ENV,
     API_BASE_URL_ENV,
     API_KEY_ENV,
-    CA_BUNDLE_ENVS,
-    CA_FILE_ENV,
     CONTROL_TOKEN_ENV,
-    NODE_EXTRA_CA_ENV,
+    INTERCEPT_URL,
     URL_ENV,
 )
 from .fixtures import FixtureError
@@ -58,7 +57,10 @@ def run_client(options: Options, cmd: list[str]) -> int:
     url = fake.url
     try:
         what = f"{fake.url} (profile {fake.profile})"
-        code, started = _call(cmd, options, url, fake.accesskey, what, fake.ca_file)
+        if options.intercept:
+            what = f"{INTERCEPT_URL} through the proxy at {fake.base_url} (profile {fake.profile})"
+        proxy = fake.base_url if options.intercept else None
+        code, started = _call(cmd, options, url, fake.accesskey, what, fake.ca_file, proxy)
     finally:
         fake.stop()
     # The server has stopped: every request the client made is in the report.
@@ -107,21 +109,6 @@ def shell_exit_code(returncode: int) -> int:
     return 128 - returncode if returncode < 0 else returncode
 
 
-def tls_env(ca_file: str | Path, folder: Path) -> dict[str, str]:
-    """What CMD's clients need to trust a fake that speaks HTTPS (``--tls``): the CA
-    alone in ``FAKEVOIPBIN_CA_FILE`` and ``NODE_EXTRA_CA_CERTS``, and a bundle written in
-    ``folder`` (the system's roots plus the CA: ``tls.write_bundle``) in each of
-    ``SSL_CERT_FILE``, ``REQUESTS_CA_BUNDLE`` and ``CURL_CA_BUNDLE``."""
-    from .tls import write_bundle
-
-    bundle = str(write_bundle(Path(ca_file), folder / "ca-bundle.pem"))
-    return {
-        CA_FILE_ENV: str(ca_file),
-        NODE_EXTRA_CA_ENV: str(ca_file),
-        **{name: bundle for name in CA_BUNDLE_ENVS},
-    }
-
-
 def _call(
     cmd: list[str],
     options: Options,
@@ -129,15 +116,21 @@ def _call(
     accesskey: str,
     what: str,
     ca_file: str | Path | None = None,
+    proxy: str | None = None,
 ) -> tuple[int, bool]:
     """Run CMD with the environment naming ``url`` and ``accesskey`` (and, under
-    ``--tls``, the CA: ``tls_env``): its exit code as a shell gives it, and whether it
-    started at all (126 when it cannot be executed, 127 when it is not found, as a
-    shell says; either one line on stderr)."""
+    ``--tls``, the CA: ``tls_env``; under ``--intercept``, the fake at ``proxy`` as the
+    HTTPS proxy and api.voipbin.net's URL: ``intercept_env``): its exit code as a shell
+    gives it, and whether it started at all (126 when it cannot be executed, 127 when
+    it is not found, as a shell says; either one line on stderr)."""
     if ca_file is None:
         return _call_with(cmd, options, url, accesskey, what, {})
     with tempfile.TemporaryDirectory(prefix="fakevoipbin-run-") as folder:
-        return _call_with(cmd, options, url, accesskey, what, tls_env(ca_file, Path(folder)))
+        if proxy is not None:
+            more = intercept_env(proxy, ca_file, Path(folder))
+        else:
+            more = tls_env(ca_file, Path(folder))
+        return _call_with(cmd, options, url, accesskey, what, more)
 
 
 def _call_with(

@@ -84,7 +84,11 @@ def _uvicorn_server(
     on_started: Callable[[], None] = lambda: None,
     own_headers: bool = True,
     tls: Material | None = None,
+    intercept: Options | None = None,
 ) -> Any:
+    """uvicorn serving ``app``; with ``tls``, HTTPS on the socket, or, with
+    ``intercept`` (the options of a fake under ``--intercept``), plain HTTP that also
+    answers CONNECT with ``tls``'s certificate (``web/intercept.py``)."""
     import uvicorn
 
     class CleanStopServer(uvicorn.Server):
@@ -120,11 +124,20 @@ def _uvicorn_server(
 
     from .web.wire import protocol
 
+    http: Any = protocol()
+    if intercept is not None and tls is not None:
+        from .options import is_loopback
+        from .web import intercept as tunnels
+
+        http = tunnels.protocol(
+            tls.server_context(), intercept.tls_names, is_loopback(intercept.host)
+        )
+        tls = None  # the port itself stays plain HTTP
     config = uvicorn.Config(
         app,
         # uvicorn's own HTTP protocol, which also hands each request its connection
         # (web/wire.py), for the faults that end it: a reset, an empty answer, a cut body.
-        http=protocol(),
+        http=http,
         log_level="debug" if debug else "warning",
         access_log=False,  # the fake writes its own, with credentials redacted
         lifespan="on",
@@ -212,7 +225,8 @@ class Server:
     @property
     def root(self) -> str:
         """Where /auth/login, /openapi.yaml and /_fake/ live."""
-        return root_url(self.options.host, self.port, "https" if self.tls else "http")
+        https = self.tls is not None and not self.options.intercept
+        return root_url(self.options.host, self.port, "https" if https else "http")
 
     # --- in the main thread (serve) ---------------------------------------------------
 
@@ -227,6 +241,7 @@ class Server:
             on_started=on_ready,
             own_headers=self.own_headers,
             tls=self.tls,
+            intercept=self.options if self.options.intercept else None,
         )
         try:
             # uvicorn's own run, which sets up its event loop (uvloop where installed).
@@ -239,7 +254,12 @@ class Server:
     def start(self) -> Server:
         assert self.sock is not None, "open() first"
         server = _uvicorn_server(
-            self.app, GRACE_S["thread"], False, own_headers=self.own_headers, tls=self.tls
+            self.app,
+            GRACE_S["thread"],
+            False,
+            own_headers=self.own_headers,
+            tls=self.tls,
+            intercept=self.options if self.options.intercept else None,
         )
         thread = threading.Thread(
             target=server.run, kwargs={"sockets": [self.sock]}, name="fakevoipbin", daemon=True

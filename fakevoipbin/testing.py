@@ -25,7 +25,11 @@ server.
 
 from __future__ import annotations
 
+import contextlib
+import os
+from collections.abc import Iterator
 from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .assemble import Configurator, build_app, build_state
@@ -252,6 +256,7 @@ class FakeVoipbin:
         self.faults = Faults(self._driver)
         self._server: Server | None = None
         self._transport: InProcessTransport | None = None
+        self._env_folder: Any = None
         self._entered = 0
 
     @classmethod
@@ -280,6 +285,7 @@ class FakeVoipbin:
         self.faults = Faults(attached)
         self._server = None
         self._transport = None
+        self._env_folder = None
         self._entered = 0
         return self
 
@@ -324,7 +330,55 @@ class FakeVoipbin:
         self._server = Server(local.app.asgi, local.state, self.options).open().start()
         return self
 
+    def client_env(self) -> dict[str, str]:
+        """The environment ``fakevoipbin run`` gives its command for this started fake:
+        ``FAKEVOIPBIN_URL``, ``VOIPBIN_API_BASE_URL`` and the access key's two names;
+        under ``tls=True``, the CA's variables (``clientenv.tls_env``); under
+        ``intercept=True``, ``HTTPS_PROXY``/``https_proxy`` naming this fake and the
+        URL ``https://api.voipbin.net/v1.0`` (``clientenv.intercept_env``). The CA
+        bundle it names lives until ``stop()``."""
+        from .clientenv import intercept_env, tls_env
+        from .envnames import ACCESSKEY_ENV, API_BASE_URL_ENV, API_KEY_ENV, URL_ENV
+
+        env = {
+            URL_ENV: self.url,
+            API_BASE_URL_ENV: self.url,
+            ACCESSKEY_ENV: self.accesskey,
+            API_KEY_ENV: self.accesskey,
+        }
+        ca_file = self.ca_file
+        if ca_file is None:
+            return env
+        if self._env_folder is None:
+            import tempfile
+
+            self._env_folder = tempfile.TemporaryDirectory(prefix="fakevoipbin-env-")
+        folder = Path(self._env_folder.name)
+        if self._attached is None and self.options.intercept:
+            return {**env, **intercept_env(self.base_url, ca_file, folder)}
+        return {**env, **tls_env(ca_file, folder)}
+
+    @contextlib.contextmanager
+    def environ(self) -> Iterator[dict[str, str]]:
+        """``with fake.environ():`` sets ``client_env()`` in ``os.environ`` for the
+        block (so an unmodified client in this process reaches the fake), then puts
+        back each variable as it was (or removes it)."""
+        env = self.client_env()
+        before = {name: os.environ.get(name) for name in env}
+        os.environ.update(env)
+        try:
+            yield env
+        finally:
+            for name, value in before.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+
     def stop(self) -> None:
+        if self._env_folder is not None:
+            self._env_folder.cleanup()
+            self._env_folder = None
         if self._transport is not None:
             self._transport.close()
             self._transport = None

@@ -71,6 +71,12 @@ NOT_RUN = {
         "tests/test_server.py::test_serve_tls_answers_curl_that_trusts_the_ca runs the same "
         "serve and curl on a free port"
     ),
+    "fakevoipbin serve --intercept --tls-dir ~/.fakevoipbin-tls": (
+        "serves on the fixed port 8088 until stopped, with a CA kept in the home folder; "
+        "tests/web/test_intercept.py::test_curl_through_the_proxy_gets_the_tutorial_key_and_"
+        "the_journal_marks_it runs the same serve and curl on a free port, and "
+        "test_run_intercept_gives_the_command_the_proxy_and_counts_its_calls the run"
+    ),
     "openapi.yaml              the spec": (
         "the Layout tree, not a command: tests/test_layout.py holds it to the package"
     ),

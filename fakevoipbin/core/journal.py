@@ -62,7 +62,9 @@ class Entry:
     ``answered_by`` is the proxy's alone too: ``"upstream"`` when the upstream's answer
     was forwarded, ``"proxy"`` when the proxy answered in its place (502
     ``UPSTREAM_UNREACHABLE``, 504 ``UPSTREAM_TIMEOUT``, a 413 over its body limit);
-    None in a fake's entries."""
+    None in a fake's entries. ``intercepted`` is True when the request came through
+    ``--intercept``'s tunnel (a client that asked for ``https://api.voipbin.net``
+    through the fake as its HTTPS proxy)."""
 
     seq: int
     time_us: int
@@ -83,6 +85,7 @@ class Entry:
     modelled: bool = True
     drift: list[dict[str, Any]] = field(default_factory=list)
     answered_by: str | None = None
+    intercepted: bool = False
 
     @property
     def time(self) -> str:
@@ -146,8 +149,8 @@ def fault_label(fault: dict[str, Any]) -> str:
 # A stored exchange: seq, time_us, method, target, operation_id, status, request_id,
 # auth, request and response violations (tuples of their items), fault (its items,
 # or None), reason, the body bytes, whether they were cut, the kept headers,
-# whether an operation of openapi.yaml answered, a proxy's drift (its items) and who
-# answered (a proxy's).
+# whether an operation of openapi.yaml answered, a proxy's drift (its items), who
+# answered (a proxy's) and whether it came through --intercept's tunnel.
 _Row = tuple[Any, ...]
 
 
@@ -155,7 +158,7 @@ def _entry(row: _Row) -> Entry:
     """The Entry a stored row stands for: violations and the fault become fresh dicts,
     the body is parsed and redacted, the headers redacted."""
     (seq, time_us, method, target, operation_id, status, request_id, auth) = row[:8]
-    fault, reason, raw, truncated, headers, modelled, drift, answered_by = row[10:18]
+    fault, reason, raw, truncated, headers, modelled, drift, answered_by, intercepted = row[10:19]
     parsed, text = _read_body(raw, truncated)
     return Entry(
         seq,
@@ -177,6 +180,7 @@ def _entry(row: _Row) -> Entry:
         modelled,
         [dict(d) for d in drift],
         answered_by,
+        intercepted,
     )
 
 
@@ -243,6 +247,7 @@ class Journal:
         modelled: bool = True,
         drift: list[dict[str, Any]] | None = None,
         answered_by: str | None = None,
+        intercepted: bool = False,
     ) -> None:
         """Add an entry, made at ``time_us`` on the fake's clock: what was asked
         (``method``, ``target`` with credentials redacted, the ``operation_id``, the
@@ -251,7 +256,8 @@ class Journal:
         the spec, and the fault that answered, if one did; ``modelled``: whether an
         operation of openapi.yaml answered. ``headers`` are (lower-case name, value)
         pairs, as sent; ``drift``: a proxy's breaches of the upstream's answer;
-        ``answered_by``: a proxy's ``"upstream"`` or ``"proxy"``. The
+        ``answered_by``: a proxy's ``"upstream"`` or ``"proxy"``; ``intercepted``: it
+        came through ``--intercept``'s tunnel. The
         body is kept as bytes (cut at ``MAX_BODY``)
         and parsed and redacted only when read."""
         truncated = len(body) > MAX_BODY
@@ -278,6 +284,7 @@ class Journal:
                 modelled,
                 _items(drift) if drift else (),
                 answered_by,
+                intercepted,
             )
             self._entries.append(row)
         if self.observers:

@@ -31,6 +31,7 @@ from .encoding import encode_json, envelope
 from .exchange import Exchange, Message, Reply, Scope, Send
 from .faults import status_seen
 from .request_id import API_IDS, request_id_for
+from .wire import INTERCEPTED
 
 access_log = logging.getLogger("fakevoipbin.access")
 
@@ -125,6 +126,9 @@ def journal(ex: Exchange, state: State, target: str, access: bool) -> None:
         else None,
         body=ex.raw_body,
         headers=tuple([(name, headers[name]) for name in KEPT_HEADERS if name in headers]),
+        intercepted=INTERCEPTED in extensions
+        if (extensions := ex.scope.get("extensions"))
+        else False,
     )
 
 

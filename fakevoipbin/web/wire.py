@@ -30,6 +30,9 @@ from .exchange import Receive, Scope, Send
 
 #: Where a request's scope carries its connection (``scope["extensions"][WIRE]``).
 WIRE = "fakevoipbin.wire"
+#: Where a request that came through ``--intercept``'s tunnel is marked
+#: (``scope["extensions"]``; ``web/intercept.py``), for the journal.
+INTERCEPTED = "fakevoipbin.intercepted"
 #: The most a request's line and headers may take: Go's ``DefaultMaxHeaderBytes``
 #: (1 MiB) and the 4096 bytes ``http.Server`` reads beyond it before it answers 431.
 MAX_HEAD_BYTES = (1 << 20) + 4096

@@ -548,6 +548,7 @@ def test_from_dict_undoes_as_dict() -> None:
         "modelled",
         "drift",
         "answered_by",
+        "intercepted",
     ]
     assert [e.modelled for e in j.entries()] == [True, True, True, True, False, True]
     assert [e.drift for e in j.entries()][:5] == [[], [], [], [], []]
@@ -597,3 +598,15 @@ def test_get_journal_carries_every_field_as_the_control_spec_documents(
         errors = [e.message for e in validator.iter_errors(entry)]
         assert errors == [], entry
     assert SECRET not in r.text
+
+
+def test_an_intercepted_exchange_is_marked_and_survives_a_trip_through_json() -> None:
+    j = Journal()
+    record(j, method="GET", target="/v1.0/accesskeys", operation_id="GetAccesskeys")
+    record(
+        j, method="GET", target="/v1.0/accesskeys", operation_id="GetAccesskeys", intercepted=True
+    )
+    assert [e.intercepted for e in j.entries()] == [False, True]
+    marked = j.entries()[1]
+    assert marked.as_dict()["intercepted"] is True
+    assert Entry.from_dict(json.loads(json.dumps(marked.as_dict()))) == marked
