@@ -10,7 +10,7 @@ ARGS   ?=
 #: pytest-xdist workers for make test (auto: one per core)
 JOBS   ?= auto
 
-.PHONY: run test test-wheel lint bench fuzz venv clean
+.PHONY: run test test-wheel test-go lint bench fuzz venv clean
 
 venv: $(STAMP)
 
@@ -31,6 +31,10 @@ test: $(STAMP)
 ## The built wheel in fresh venvs (newest deps on Python 3.10-3.13, declared floors on 3.10), -W error
 test-wheel: $(STAMP)
 	$(BIN)/python -m tests.wheel_check $(ARGS)
+
+## A Go program with the production URL hard-coded reaches the fake through run --intercept (needs go)
+test-go: $(STAMP)
+	$(BIN)/python -m tests.go_check $(ARGS)
 
 ## Schemathesis at scale against the fake, both profiles: make fuzz ARGS='--requests 10000'
 fuzz: $(STAMP)
