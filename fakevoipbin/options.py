@@ -672,4 +672,5 @@ def from_arguments(args: argparse.Namespace, face: str) -> Options:
 def marker_help() -> str:
     """The marker's signature, as ``pytest --markers`` shows it."""
     shown = ", ".join(f"{n}={v!r}" for n, v in defaults(MARKER).items())
+    shown += ", tls=False, intercept=False"  # the server's own: a fake for the test
     return f"fakevoipbin({shown}): configure the fakevoipbin fixture for this test"

@@ -10,7 +10,12 @@ suite of thousands of tests pays for one start:
     @pytest.mark.fakevoipbin(profile="live", seed=3, now="2026-12-01T00:00:00Z")
     def test_live(fakevoipbin): ...
 
-The marker takes the settings ``fakevoipbin.options`` gives the ``marker`` face.
+The marker takes the settings ``fakevoipbin.options`` gives the ``marker`` face, and
+the server settings ``tls`` and ``intercept`` (``SERVER_SETTINGS``). A socket's TLS cannot
+be reset onto the session's fake, so a test that asks for either gets a fake of its own,
+started for it and stopped after it (a start costs a certificate and a socket: about a
+tenth of a second). Under attach mode, the running fake must already serve them (``run
+--tls`` or ``run --intercept``); else the test errors, saying so.
 
 **Attach mode.** When ``FAKEVOIPBIN_URL`` names a running fake (``fakevoipbin run``
 exports it), the fixture starts no fake of its own: it drives that one through its
@@ -30,8 +35,11 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .envnames import URL_ENV
+from .envnames import PROXY_ENVS, URL_ENV
 from .options import marker_help, names
+
+#: Marker settings that belong to the server, not to a reset (a fake of the test's own).
+SERVER_SETTINGS = ("tls", "intercept")
 
 if TYPE_CHECKING:
     from .testing import FakeVoipbin
@@ -83,17 +91,18 @@ def fakevoipbin_server() -> Iterator[FakeVoipbin]:
 
 
 @pytest.fixture
-def fakevoipbin(request: pytest.FixtureRequest, fakevoipbin_server: FakeVoipbin) -> FakeVoipbin:
+def fakevoipbin(request: pytest.FixtureRequest) -> Iterator[FakeVoipbin]:
     """A fake reset to seed and fixtures for this test; ``@pytest.mark.fakevoipbin``
-    sets its profile, seed, clock (``now``), fixtures and rate limiting for the test.
-    A marker that cannot be applied (a missing fixtures file) errors the test, naming
-    the cause, and leaves the fake as it was."""
+    sets its profile, seed, clock (``now``), fixtures and rate limiting for the test,
+    and ``tls`` or ``intercept`` give the test an HTTPS fake of its own. A marker that
+    cannot be applied (a missing fixtures file) errors the test, naming the cause, and
+    leaves the fake as it was."""
     settings: dict[str, Any] = {}
     marker = request.node.get_closest_marker("fakevoipbin")
     if marker is not None:
         if marker.args:
             raise pytest.UsageError("@pytest.mark.fakevoipbin takes keyword arguments only")
-        allowed = names("marker")
+        allowed = (*names("marker"), *SERVER_SETTINGS)
         unknown = set(marker.kwargs) - set(allowed)
         if unknown:
             raise pytest.UsageError(
@@ -101,5 +110,30 @@ def fakevoipbin(request: pytest.FixtureRequest, fakevoipbin_server: FakeVoipbin)
                 f"use {', '.join(allowed)}"
             )
         settings = dict(marker.kwargs)
-    fakevoipbin_server.reset(**settings)
-    return fakevoipbin_server
+    server = {k: settings.pop(k) for k in SERVER_SETTINGS if k in settings}
+    if not any(server.values()) or _attach_url() is not None:
+        fake: FakeVoipbin = request.getfixturevalue("fakevoipbin_server")
+        if any(server.values()):
+            _check_attached_serves(server)
+        fake.reset(**settings)
+        yield fake
+        return
+    from .testing import FakeVoipbin
+
+    with FakeVoipbin(**server, **settings) as own:
+        yield own
+
+
+def _check_attached_serves(server: dict[str, Any]) -> None:
+    """Under attach mode, the running fake must already serve what the marker asks."""
+    url = _attach_url() or ""
+    if server.get("intercept") and not any(os.environ.get(n) for n in PROXY_ENVS):
+        raise pytest.UsageError(
+            "@pytest.mark.fakevoipbin(intercept=True): the running fake does not intercept; "
+            "start it with run --intercept"
+        )
+    if server.get("tls") and not url.startswith("https://"):
+        raise pytest.UsageError(
+            "@pytest.mark.fakevoipbin(tls=True): the running fake serves plain HTTP; "
+            "start it with run --tls"
+        )

@@ -365,6 +365,9 @@ def test_tls_name_is_repeatable_and_a_bad_one_is_refused_in_one_line(command: st
     assert "not a TLS name: 'not a name'" in last and "Traceback" not in r.stderr
 
 
-def test_the_python_face_takes_tls_and_the_marker_does_not() -> None:
-    assert {"tls", "tls_dir", "tls_names"} <= set(names("python"))
-    assert not {"tls", "tls_dir", "tls_names"} & set(names("marker"))
+def test_tls_is_the_servers_and_no_reset_setting() -> None:
+    """The Python face takes TLS; a reset (and so the marker's reset) does not: the
+    marker's ``tls`` and ``intercept`` give a test a fake of its own instead
+    (``pytest_plugin.SERVER_SETTINGS``, tests/test_plugin.py)."""
+    assert {"tls", "tls_dir", "tls_names", "intercept"} <= set(names("python"))
+    assert not {"tls", "tls_dir", "tls_names", "intercept"} & set(names("marker"))

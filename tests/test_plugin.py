@@ -269,6 +269,56 @@ def test_module_level_marker(pytester: pytest.Pytester) -> None:
     result.assert_outcomes(passed=2)
 
 
+def test_tls_and_intercept_markers_give_the_test_an_https_fake_of_its_own(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(
+        test_tls_marker=inner(
+            """
+            import ssl
+            import httpx
+
+            SEEN = []
+
+
+            def test_plain_first(fakevoipbin):
+                SEEN.append(fakevoipbin.base_url)
+                assert fakevoipbin.url.startswith("http://")
+
+
+            @pytest.mark.fakevoipbin(tls=True, profile="live", now=NOW)
+            def test_tls(fakevoipbin):
+                assert fakevoipbin.url.startswith("https://")
+                assert fakevoipbin.profile == "live" and fakevoipbin.clock.now_text() == NOW
+                r = httpx.get(
+                    f"{fakevoipbin.url}/accesskeys",
+                    params={"accesskey": fakevoipbin.accesskey},
+                    verify=ssl.create_default_context(cafile=str(fakevoipbin.ca_file)),
+                )
+                assert r.status_code == 200
+
+
+            @pytest.mark.fakevoipbin(intercept=True)
+            def test_intercept(fakevoipbin):
+                with fakevoipbin.environ():
+                    r = httpx.get(
+                        "https://api.voipbin.net/v1.0/accesskeys",
+                        params={"accesskey": fakevoipbin.accesskey},
+                    )
+                assert r.status_code == 200
+                assert fakevoipbin.journal.calls("GetAccesskeys")[-1].intercepted
+
+
+            def test_plain_after_is_the_sessions_fake_again(fakevoipbin):
+                assert fakevoipbin.base_url == SEEN[0]
+                assert fakevoipbin.url.startswith("http://")
+            """
+        )
+    )
+    result = run_inner(pytester, "-v", "-p", "no:randomly", timeout=180)
+    result.assert_outcomes(passed=4)
+
+
 def test_the_marker_is_registered(pytester: pytest.Pytester) -> None:
     result = run_inner(pytester, "--markers", timeout=120)
     assert result.ret == 0

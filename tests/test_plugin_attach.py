@@ -120,6 +120,29 @@ def test_markers_reach_runs_fake_on_top_of_its_options(pytester: pytest.Pytester
     assert "3 passed" in proc.stdout
 
 
+def test_a_tls_marker_needs_runs_fake_to_serve_tls(pytester: pytest.Pytester) -> None:
+    """Attached, a marker cannot give a test a server of its own: ``tls=True`` errors
+    the test under plain ``run``, saying how to start run, and passes under ``run
+    --tls``, on run's own fake."""
+    pytester.makepyfile(
+        test_tls_attached=inner(
+            """
+            @pytest.mark.fakevoipbin(tls=True)
+            def test_tls(fakevoipbin):
+                assert fakevoipbin.url.startswith("https://")
+                assert fakevoipbin.url == os.environ["FAKEVOIPBIN_URL"]
+            """
+        ).replace("import json", "import json\nimport os", 1)
+    )
+    plain, _ = run_client_suite(pytester.path)
+    assert plain.returncode != 0
+    assert "start it with run --tls" in plain.stdout + plain.stderr
+    assert "1 error" in plain.stdout, plain.stdout
+    secure, report = run_client_suite(pytester.path, run_args=("--tls",))
+    assert secure.returncode == 0, secure.stdout + secure.stderr
+    assert "1 passed" in secure.stdout
+
+
 BAD_MARKER_TESTS = inner(
     """
     @pytest.mark.fakevoipbin(profile="live")
