@@ -10,7 +10,7 @@ ARGS   ?=
 #: pytest-xdist workers for make test (auto: one per core)
 JOBS   ?= auto
 
-.PHONY: run test test-wheel test-go lint bench fuzz venv clean
+.PHONY: run test test-wheel test-go image test-image lint bench fuzz venv clean
 
 venv: $(STAMP)
 
@@ -35,6 +35,23 @@ test-wheel: $(STAMP)
 ## A Go program with the production URL hard-coded reaches the fake through run --intercept (needs go)
 test-go: $(STAMP)
 	$(BIN)/python -m tests.go_check $(ARGS)
+
+#: The image's tag and base (make image IMAGE=my/fakevoipbin:1 BASE=python:3.13-slim).
+IMAGE  ?= fakevoipbin:latest
+BASE   ?=
+IMAGE_STAMP := $(VENV)/.image-installed
+
+$(IMAGE_STAMP): $(STAMP) pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[dev,image]'
+	touch $(IMAGE_STAMP)
+
+## Build the image from the Dockerfile: docker, or podman where docker has no daemon
+image: $(STAMP)
+	IMAGE='$(IMAGE)' BASE='$(BASE)' $(BIN)/python -m tests.image_check --build-only
+
+## Build the image, then check it and every CI recipe in docs/recipes (installs podman if missing)
+test-image: $(IMAGE_STAMP)
+	IMAGE='$(IMAGE)' BASE='$(BASE)' $(BIN)/python -m tests.image_check $(ARGS)
 
 ## Schemathesis at scale against the fake, both profiles: make fuzz ARGS='--requests 10000'
 fuzz: $(STAMP)

@@ -25,6 +25,10 @@ from . import spec_check
 
 #: The client suite that make test-wheel runs against the installed wheel, not here.
 collect_ignore = ["wheel_client"]
+#: The image's checks need a built image and a container engine: make test-image runs
+#: them (python -m tests.image_check names the image in FAKEVOIPBIN_TEST_IMAGE).
+if not os.environ.get("FAKEVOIPBIN_TEST_IMAGE"):
+    collect_ignore.append("image")
 
 # Hypothesis on a loaded 2-core CI machine: no deadline, derandomized.
 settings.register_profile(

@@ -222,19 +222,21 @@ def test_the_readme_layout_names_every_module_and_only_those() -> None:
 TESTS = ROOT / "tests"
 #: The one folder of tests that is not a room of the package.
 ACROSS_LAYERS = "api"
+#: The image's checks (make test-image): the package as a container, no one module.
+IMAGE_CHECKS = "image"
 
 
 def test_the_tests_mirror_the_package() -> None:
     """Each folder of tests/ is a subpackage's (``tests/core`` for ``fakevoipbin/core``),
-    but ``tests/api``; a test file in a room's folder names a module of that room
+    but ``tests/api`` and ``tests/image``; a test file in a room's folder names a module of that room
     (``test_journal.py``, ``test_journal_bodies.py`` for ``journal.py``), or is placed
     there by the README's Layout section."""
     rooms = {p.name for p in PACKAGE.iterdir() if (p / "__init__.py").exists()}
     folders = {p.name for p in TESTS.iterdir() if (p / "__init__.py").exists()}
-    assert folders - {ACROSS_LAYERS} <= rooms, folders - rooms
+    assert folders - {ACROSS_LAYERS, IMAGE_CHECKS} <= rooms, folders - rooms
     assert {"core", "web", "checks", "contract", "proxy"} <= folders
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    for folder in sorted(folders - {ACROSS_LAYERS}):
+    for folder in sorted(folders - {ACROSS_LAYERS, IMAGE_CHECKS}):
         modules = {p.stem for p in (PACKAGE / folder).glob("*.py")}
         for test in sorted((TESTS / folder).glob("test_*.py")):
             name = test.stem.removeprefix("test_")

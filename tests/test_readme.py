@@ -80,6 +80,10 @@ NOT_RUN = {
     "openapi.yaml              the spec": (
         "the Layout tree, not a command: tests/test_layout.py holds it to the package"
     ),
+    "make image                                  # docker, or podman": (
+        "needs a container engine: make test-image builds the image and runs the same "
+        "docker run lines from docs/any-language.md (tests/image/test_image.py)"
+    ),
 }
 #: The statuses a curl sample shows on purpose (other samples' calls must be 2xx).
 EXPECTED_STATUSES = {"X-Fake-Fault: proxy_502": [502]}
