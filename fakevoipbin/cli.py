@@ -14,7 +14,7 @@ import argparse
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .about import PRODUCTION_COMMIT, __version__
@@ -215,6 +215,15 @@ def _flags_given(
     return {n: v for n, v in given.items() if v is not _UNSET and v is not None}
 
 
+def face_options(
+    p: argparse.ArgumentParser, argv: Sequence[str] | None, face: str, environ: Mapping[str, str]
+) -> Options:
+    """The options of ``face`` (serve, run or proxy) from its flags in ``argv`` over its
+    variables in ``environ`` (``options.from_command_line``); ``OptionError`` when a
+    value or the whole cannot be used."""
+    return from_command_line(_flags_given(p, argv, face), face, environ)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     p = parser()
     args = _parse(p, argv)
@@ -245,7 +254,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for warning in misspelt_variables(os.environ):
         print(f"fakevoipbin: warning: {warning}", file=sys.stderr)
     try:
-        options = from_command_line(_flags_given(p, argv, args.command), args.command, os.environ)
+        options = face_options(p, argv, args.command, os.environ)
     except OptionError as exc:
         print(f"fakevoipbin: {exc}", file=sys.stderr)
         return 2

@@ -851,9 +851,7 @@ def misspelt_variables(environ: Mapping[str, str]) -> list[str]:
     return warnings
 
 
-def from_command_line(
-    given: Mapping[str, Any], face: str, environ: Mapping[str, str]
-) -> Options:
+def from_command_line(given: Mapping[str, Any], face: str, environ: Mapping[str, str]) -> Options:
     """The options of a command-line face: the flags ``given`` (by setting name), over
     the face's variables in ``environ`` (``from_environment``), over the face's
     defaults. A clash that a variable took part in names the variables in play."""

@@ -63,8 +63,8 @@ below: `FAKEVOIPBIN_PROFILE=live`, `FAKEVOIPBIN_SEED=7`, `FAKEVOIPBIN_PORT=0`.
   naming the variable, exit 2: `fakevoipbin: FAKEVOIPBIN_PORT: not a port number:
   'abc'`. A clash a variable took part in names the variables in play.
 - A variable of a setting the command does not take is ignored. A `FAKEVOIPBIN_…`
-  variable close to a setting's name but not one (`FAKEVOIPBIN_PROFLE`) is a warning
-  naming the closest.
+  variable close to a setting's name but not one (a misspelling) is a warning naming
+  the closest.
 - `FakeVoipbin(...)` and the pytest marker take keywords only: they read no setting
   from the environment.
 
