@@ -33,6 +33,8 @@ from fakevoipbin.options import (
     setting_of,
 )
 
+from .proxy.test_app import closed_port
+from .proxy.test_session import Proc
 from .test_server import CLI, Served, stop
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -408,3 +410,34 @@ def test_run_on_a_public_host_starts_with_control_off_and_says_so() -> None:
     (said,) = [line for line in r.stderr.splitlines() if "control API" in line]
     assert said.startswith("fakevoipbin run: control API off: 0.0.0.0 is not a loopback")
     assert "FAKEVOIPBIN_CONTROL_TOKEN" in said
+
+
+@pytest.mark.parametrize("token", [None, TOKEN], ids=["no-token", "token"])
+def test_a_proxy_on_a_public_host_follows_the_same_control_rule(
+    token: str | None, tmp_path: Path
+) -> None:
+    env = _env(
+        FAKEVOIPBIN_HOST="0.0.0.0",
+        FAKEVOIPBIN_PORT="0",
+        FAKEVOIPBIN_UPSTREAM=f"http://127.0.0.1:{closed_port()}/v1.0",
+        **({} if token is None else {"FAKEVOIPBIN_CONTROL_TOKEN": token}),
+    )
+    p = Proc(["proxy"], tmp_path, env)
+    try:
+        p.ready()
+        root = "http://127.0.0.1:" + p.url.rsplit(":", 1)[1].split("/")[0]
+        (line,) = [line for line in p.out if line.startswith("  control:")]
+        if token is None:
+            assert "off: 0.0.0.0 is not a loopback address" in line
+            assert "FAKEVOIPBIN_CONTROL_TOKEN" in line
+            # not the proxy's own: forwarded to the (closed) upstream
+            assert _get(root + "/_fake/health")[0] == 502
+        else:
+            assert _get(root + "/_fake/health")[0] == 401
+            status, health = _get(root + "/_fake/health", {"X-Fake-Control-Token": token})
+            assert status == 200 and health["proxy"] == "fakevoipbin"
+        code, out, err = p.stop()
+    finally:
+        p.kill()
+    assert code == 0, out + err
+    assert TOKEN not in out + err
