@@ -3,22 +3,34 @@
 
 ``serve``, ``run`` and ``proxy`` take their options from ``fakevoipbin.options``:
 ``run`` every option serve takes, its report's and ``--upstream``, and the client's
-command after ``--``; ``proxy`` the listener's, the report's and ``--upstream``.
+command after ``--``; ``proxy`` the listener's, the report's and ``--upstream``. Each
+also reads its settings' ``FAKEVOIPBIN_…`` variables, under its flags
+(``options.from_command_line``).
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .about import PRODUCTION_COMMIT, __version__
 from .core.clock import format_fixed
 from .core.state import State
 from .fixtures import FixtureError
-from .options import OptionError, Options, add_arguments, from_arguments, setting_of
+from .options import (
+    OptionError,
+    Options,
+    add_arguments,
+    control_line,
+    from_command_line,
+    misspelt_variables,
+    names,
+    setting_of,
+)
 from .server import ServeError
 
 VERSION_TEXT = (
@@ -186,6 +198,32 @@ def _subparsers(p: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser
     return {}
 
 
+#: The default of every flag in the second reading of a command line, so that what
+#: is still it was not given (``_flags_given``).
+_UNSET: Any = object()
+
+
+def _flags_given(
+    p: argparse.ArgumentParser, argv: Sequence[str] | None, face: str
+) -> dict[str, Any]:
+    """The settings the command line gives with flags, by name: it is read again with
+    the face's defaults unset (a repeatable flag's default is already None)."""
+    sub = _subparsers(p)[face]
+    sub.set_defaults(**{n: _UNSET for n in names(face) if not setting_of(n).repeat})
+    args = _parse(p, argv)
+    given = {n: getattr(args, n, _UNSET) for n in names(face)}
+    return {n: v for n, v in given.items() if v is not _UNSET and v is not None}
+
+
+def face_options(
+    p: argparse.ArgumentParser, argv: Sequence[str] | None, face: str, environ: Mapping[str, str]
+) -> Options:
+    """The options of ``face`` (serve, run or proxy) from its flags in ``argv`` over its
+    variables in ``environ`` (``options.from_command_line``); ``OptionError`` when a
+    value or the whole cannot be used."""
+    return from_command_line(_flags_given(p, argv, face), face, environ)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     p = parser()
     args = _parse(p, argv)
@@ -213,8 +251,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         cmd = args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd
         if not cmd:
             p.error("run needs a command after --")
+    for warning in misspelt_variables(os.environ):
+        print(f"fakevoipbin: warning: {warning}", file=sys.stderr)
     try:
-        options = from_arguments(args, args.command)
+        options = face_options(p, argv, args.command, os.environ)
     except OptionError as exc:
         print(f"fakevoipbin: {exc}", file=sys.stderr)
         return 2
@@ -223,6 +263,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     _configure_logging(options)
     if args.command == "run":
         from .run import run_client
+
+        off = control_line(options)
+        if off and not options.control_given:  # run has no banner: said here
+            print(f"fakevoipbin run: control API {off}", file=sys.stderr)
 
         return run_client(options, cmd)
     if args.command == "proxy":
@@ -281,8 +325,9 @@ def banner(state: State, root: str, options: Options, ca_file: object = None) ->
 
 
 def _control_line(options: Options, root: str) -> str:
-    if not options.control:
-        return "off (--no-control)"
+    off = control_line(options)
+    if off:
+        return off
     needs = " (send X-Fake-Control-Token)" if options.control_token else ""
     return f"{root}/_fake/health, spec {root}/_fake/openapi.yaml{needs}"
 

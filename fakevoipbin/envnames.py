@@ -1,5 +1,9 @@
 """The environment variables the faces share: ``fakevoipbin run`` exports them to the
-client's command, and the pytest plugin's attach mode reads them."""
+client's command, and the pytest plugin's attach mode reads them.
+
+The settings' own variables (``FAKEVOIPBIN_PORT``, ``FAKEVOIPBIN_PROFILE``, …) are not
+listed here: ``options.env_name`` derives each from its field. ``CONTROL_TOKEN_ENV`` is
+both: the ``control_token`` setting's variable, and what run exports and attach reads."""
 
 #: The fake's API URL (…/v1.0); in a pytest run, it turns attach mode on.
 URL_ENV = "FAKEVOIPBIN_URL"
@@ -22,3 +26,10 @@ NODE_EXTRA_CA_ENV = "NODE_EXTRA_CA_CERTS"
 PROXY_ENVS = ("HTTPS_PROXY", "https_proxy")
 #: Under --intercept: the API URL a client asks for (the fake answers it through the proxy).
 INTERCEPT_URL = "https://api.voipbin.net/v1.0"
+#: Set by the test suite: each validation also runs through jsonschema (``spec.py``).
+CROSSCHECK_ENV = "FAKEVOIPBIN_CROSSCHECK"
+
+#: The ``FAKEVOIPBIN_…`` variables the package sets or reads for a purpose other than a
+#: setting of ``options.Options`` (whose variables ``options.env_name`` derives): a
+#: command-line face never warns about them as misspelt settings.
+OTHER_USES = frozenset({URL_ENV, ACCESSKEY_ENV, CONTROL_TOKEN_ENV, CA_FILE_ENV, CROSSCHECK_ENV})

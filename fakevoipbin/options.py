@@ -16,12 +16,18 @@ Each field says which faces take it:
 
 A face may have a default of its own (``serve`` listens on 8088, ``run`` and
 ``FakeVoipbin`` on a free port); it is stated here, beside the field.
+
+The command-line faces also read each setting they take from the environment, as
+``FAKEVOIPBIN_<NAME>`` (``env_name``; ``from_environment`` reads them, a flag wins over
+its variable: ``from_command_line``). ``FakeVoipbin(...)`` and the marker take keywords
+only. ``docs/options.md`` is rendered from the fields (``fakevoipbin/reference.py``).
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import difflib
 import ipaddress
 import math
 import re
@@ -33,6 +39,7 @@ from typing import Any
 
 from .core.clock import US, ClockError, check_range, format_fixed, parse_instant
 from .core.profiles import PROFILES
+from .envnames import API_KEY_ENV, OTHER_USES
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8088
@@ -70,6 +77,15 @@ class Setting:
     repeat: bool = False
     #: The flag's spelling, when not ``--`` plus the field's name.
     flag: str | None = None
+    #: An on/off setting: ``--NAME`` and ``--no-NAME``, and 1/0 (true/false, yes/no,
+    #: on/off) in its variable.
+    switch: bool = False
+    #: Whether the command-line faces read the setting from ``env_name(name)``; when
+    #: not, ``env_note`` says where it comes from instead.
+    env: bool = True
+    env_note: str | None = None
+    #: What the setting left unset (None) means, as the options reference shows it.
+    unset: str = "not set"
 
     def help_for(self, face: str) -> str:
         """The help ``face`` shows for the setting."""
@@ -88,6 +104,9 @@ def _setting(
     face_help: Mapping[str, str] | None = None,
     repeat: bool = False,
     flag: str | None = None,
+    switch: bool = False,
+    env_note: str | None = None,
+    unset: str = "not set",
     **face_defaults: Any,
 ) -> Any:
     faces = frozenset(faces)
@@ -103,8 +122,20 @@ def _setting(
         face_help or {},
         repeat,
         flag,
+        switch or isinstance(default, bool),
+        env_note is None,
+        env_note,
+        unset,
     )
     return field(default=default, metadata={"setting": meta}, repr=not secret)
+
+
+def parse_seed(text: str) -> int:
+    """``--seed``: a whole number (negative too, as Python's ``int`` reads it)."""
+    try:
+        return int(text)
+    except ValueError:
+        raise OptionError(f"not an integer: {text!r}") from None
 
 
 def parse_port(text: str) -> int:
@@ -216,6 +247,27 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def control_rule(host: str, token: str | None) -> bool:
+    """Whether the control API is on when not told: on a loopback host, or behind a
+    token on any host; off on another address without one, since anyone who reaches
+    it could reset or rewrite the state."""
+    return token is not None or is_loopback(host)
+
+
+def control_line(options: Options) -> str | None:
+    """What a banner says of a control API that is off (None when it is on): given
+    off, or off for want of a token, and then how to turn it on."""
+    if options.control:
+        return None
+    if options.control_given:
+        return "off (--no-control)"
+    return (
+        f"off: {options.host} is not a loopback address and no control token is given; "
+        f"to turn it on, give --control-token TOKEN (or {env_name('control_token')}) "
+        "and send it as X-Fake-Control-Token"
+    )
+
+
 def check_upstream(url: str, allow_insecure: bool = False) -> str:
     """The upstream's URL, checked: http or https, a host, a path ending in /v1.0, no
     query; plain http only to loopback unless ``allow_insecure`` (a client's
@@ -312,6 +364,7 @@ class Options:
         "for a fake, live for proxy and run --upstream)",
         (*_STATE, PROXY),
         choices=sorted(PROFILES),
+        unset="docs, or live with --upstream",
         run=None,
         proxy="live",
     )
@@ -320,7 +373,7 @@ class Options:
         "seed for ids, tokens, request ids and JWT secrets (default %(default)s)",
         (*_STATE, PROXY),
         metavar="N",
-        parse=int,
+        parse=parse_seed,
         face_help={
             RUN: "seed for the fake's ids, tokens, request ids and JWT secrets; with "
             "--upstream, for --record's tokens (default %(default)s)",
@@ -328,7 +381,11 @@ class Options:
         },
     )
     fixtures: str | None = _setting(
-        None, "a fixture YAML file that replaces the default set", _STATE, metavar="FILE"
+        None,
+        "a fixture YAML file that replaces the default set",
+        _STATE,
+        metavar="FILE",
+        unset="the default set",
     )
     #: Where the clock starts, frozen (kept as RFC 3339 text; given as any form
     #: ``instant_us`` takes). None: real time.
@@ -339,6 +396,7 @@ class Options:
         _STATE,
         metavar="INSTANT",
         parse=parse_instant_text,
+        unset="real time",
     )
     rate_limit: bool = _setting(
         False,
@@ -354,14 +412,27 @@ class Options:
         choices=RESPONSE_VALIDATION,
         run="log",
     )
-    control: bool = _setting(True, "serve the control API (/_fake/)", _LISTENER)
+    #: None: the rule (``control_rule``): on where it is safe, on loopback or behind a
+    #: token; resolved to a bool on building.
+    control: bool = _setting(
+        None,
+        "serve the control API (/_fake/), which resets and drives the fake; attach mode "
+        "(the pytest plugin under fakevoipbin run) needs it (default: on when the host is "
+        "loopback or a control token is given, off on another address without one, where "
+        "--control is refused)",
+        _LISTENER,
+        switch=True,
+        unset="on when the host is loopback or a control token is given, off otherwise",
+    )
     control_token: str | None = _setting(
         None,
-        "require this value in the X-Fake-Control-Token header of control calls "
-        "(needed to serve the control API on an address other than loopback)",
+        "require this value in the X-Fake-Control-Token header of control calls; it "
+        "turns the control API on on any address (refused when empty or with "
+        "--no-control; never shown)",
         _LISTENER,
         metavar="TOKEN",
         secret=True,
+        unset="none",
     )
     state_file: str | None = _setting(
         None,
@@ -369,6 +440,7 @@ class Options:
         "file stops the start)",
         _SERVER,
         metavar="PATH",
+        unset="in memory only",
     )
     tls: bool = _setting(
         False,
@@ -383,6 +455,7 @@ class Options:
         "(default: a new CA in a temporary folder each start)",
         _SERVER,
         metavar="DIR",
+        unset="a new CA in a temporary folder each start",
     )
     #: The names the server certificate carries beyond localhost, 127.0.0.1, ::1 and
     #: api.voipbin.net (``tls.DEFAULT_NAMES``).
@@ -445,6 +518,9 @@ class Options:
         (RUN,),
         metavar="KEY",
         secret=True,
+        env_note=f"${API_KEY_ENV}, read with --upstream only: not FAKEVOIPBIN_ACCESSKEY, "
+        "which fakevoipbin run exports to CMD as the fake's fixture key (a fakevoipbin "
+        "run inside CMD would take it for an upstream's key)",
     )
     record: str | None = _setting(
         None,
@@ -474,6 +550,10 @@ class Options:
             )
         if isinstance(self.seed, bool) or not isinstance(self.seed, int):
             raise OptionError(f"the seed is an integer, not {self.seed!r}")
+        if not isinstance(self.host, str):
+            raise OptionError(f"the host is a string, not {self.host!r}")
+        object.__setattr__(self, "host", listen_host(self.host))
+        self._resolve_control()
         for name in (
             "rate_limit",
             "control",
@@ -499,9 +579,6 @@ class Options:
             if not isinstance(getattr(self, name), (str, type(None))):
                 raise OptionError(f"{name} is a string, not {getattr(self, name)!r}")
         self._check_tls()
-        if not isinstance(self.host, str):
-            raise OptionError(f"the host is a string, not {self.host!r}")
-        object.__setattr__(self, "host", listen_host(self.host))
         check_control_token(self.control_token, self.control)
         if isinstance(self.port, bool) or not isinstance(self.port, int):
             raise OptionError(f"the port is an integer, not {self.port!r}")
@@ -521,6 +598,15 @@ class Options:
                 "address: anyone who reaches it could reset or rewrite the state. Give "
                 "--control-token TOKEN (sent as X-Fake-Control-Token), or --no-control."
             )
+
+    def _resolve_control(self) -> None:
+        """``control`` left as None becomes ``control_rule``'s answer; whether it was
+        given is kept (``control_given``) for the banner and for ``changed``."""
+        given = self.control is not None
+        object.__setattr__(self, "_control_given", given)
+        if not given:
+            token = self.control_token
+            object.__setattr__(self, "control", control_rule(self.host, token))
 
     def _check_tls(self) -> None:
         names = self.tls_names
@@ -578,8 +664,16 @@ class Options:
         return cls(**{**defaults(face), **settings})
 
     def changed(self, **settings: Any) -> Options:
-        """A copy with some settings changed (and checked again)."""
+        """A copy with some settings changed (and checked again). A control API left to
+        the rule stays so: ``changed(host=...)`` judges it for the new host."""
+        if not self.control_given:
+            settings.setdefault("control", None)
         return dataclasses.replace(self, **settings)
+
+    @property
+    def control_given(self) -> bool:
+        """Whether ``control`` was given (True or False) rather than left to the rule."""
+        return bool(self.__dict__["_control_given"])
 
 
 def setting_of(name: str) -> Setting:
@@ -620,8 +714,11 @@ def add_arguments(
     for name in chosen:
         meta = setting_of(name)
         default = face_defaults.get(name, _FIELDS[name].default)
-        if isinstance(default, bool):
-            _add_switch(parser, name, default, meta.help_for(face))
+        help = meta.help_for(face)
+        if env_name(name):
+            help += f" [env {env_name(name)}]"
+        if meta.switch:
+            _add_switch(parser, name, default, help)
             continue
         extra: dict[str, Any] = {}
         if meta.parse is not None:
@@ -635,15 +732,19 @@ def add_arguments(
             default=default,
             metavar=meta.metavar,
             choices=meta.choices,
-            help=meta.help_for(face),
+            help=help,
             **extra,
         )
 
 
-def _add_switch(parser: argparse.ArgumentParser, name: str, default: bool, help: str) -> None:
-    """``--NAME`` and ``--no-NAME`` for a boolean setting, the face's default marked."""
+def _add_switch(
+    parser: argparse.ArgumentParser, name: str, default: bool | None, help: str
+) -> None:
+    """``--NAME`` and ``--no-NAME`` for a boolean setting, the face's default marked
+    (None: a rule decides, which the help states)."""
     either = parser.add_mutually_exclusive_group()
-    for on in (not default, default):  # the spelling that changes something first
+    # The spelling that changes something first; under a rule, --no-NAME first.
+    for on in (False, True) if default is None else (not default, default):
         either.add_argument(
             _flag(name if on else "no_" + name),
             dest=name,
@@ -667,6 +768,102 @@ def _argparse_type(parse: Callable[[str], Any]) -> Callable[[str], Any]:
 def from_arguments(args: argparse.Namespace, face: str) -> Options:
     """The options a parsed command line gives (``OptionError`` if they clash)."""
     return Options.for_face(face, **{n: getattr(args, n) for n in names(face) if hasattr(args, n)})
+
+
+# --- the environment ----------------------------------------------------------------
+
+#: The start of every setting's variable (``env_name``).
+ENV_PREFIX = "FAKEVOIPBIN_"
+TRUE_WORDS = ("1", "true", "yes", "on")
+FALSE_WORDS = ("0", "false", "no", "off")
+
+
+def env_name(name: str) -> str | None:
+    """The environment variable the command-line faces read ``name`` from:
+    ``FAKEVOIPBIN_`` and the field's name in capitals (None for a setting that is not
+    read from the environment: ``Setting.env_note`` says why)."""
+    return ENV_PREFIX + name.upper() if setting_of(name).env else None
+
+
+def env_names() -> dict[str, str]:
+    """Every setting's variable, to the setting's name."""
+    return {var: n for n in _FIELDS if (var := env_name(n))}
+
+
+def parse_switch(text: str) -> bool:
+    """An on/off setting's variable: 1, true, yes or on; 0, false, no or off (any case)."""
+    word = text.strip().lower()
+    if word in TRUE_WORDS or word in FALSE_WORDS:
+        return word in TRUE_WORDS
+    raise OptionError(
+        f"not on or off: {text!r}; give {', '.join(TRUE_WORDS)} or {', '.join(FALSE_WORDS)}"
+    )
+
+
+def parse_env_value(name: str, text: str) -> Any:
+    """One variable's text as its setting's value, read as the setting's flag reads
+    it (``Setting.parse``, ``choices``); a repeatable setting's variable holds its
+    values apart by commas or spaces. ``OptionError`` without the variable's name."""
+    meta = setting_of(name)
+    if meta.switch:
+        return parse_switch(text)
+    if meta.repeat:
+        items = [item for item in re.split(r"[,\s]+", text) if item]
+        return tuple(meta.parse(item) if meta.parse else item for item in items)
+    if meta.choices is not None and text not in meta.choices:
+        raise OptionError(f"not one of {', '.join(meta.choices)}: {text!r}")
+    return meta.parse(text) if meta.parse else text
+
+
+def from_environment(face: str, environ: Mapping[str, str]) -> dict[str, Any]:
+    """The settings ``face`` takes that ``environ`` sets, by name, each parsed
+    (``parse_env_value``). An empty variable counts as unset; a variable of a setting
+    the face does not take is left alone. A bad value is an ``OptionError`` naming its
+    variable."""
+    found: dict[str, Any] = {}
+    for name in names(face):
+        var = env_name(name)
+        text = environ.get(var, "") if var else ""
+        if not text:
+            continue
+        try:
+            found[name] = parse_env_value(name, text)
+        except OptionError as exc:
+            raise OptionError(f"{var}: {exc}") from None
+    return found
+
+
+def misspelt_variables(environ: Mapping[str, str]) -> list[str]:
+    """A one-line warning for each ``FAKEVOIPBIN_…`` variable that is neither a
+    setting's nor one the package sets or reads for another purpose
+    (``envnames.OTHER_USES``) and is close to a setting's, naming the closest."""
+    known = env_names()
+    suffixes = {var.removeprefix(ENV_PREFIX): var for var in known}
+    warnings = []
+    for var in sorted(environ):
+        if not var.startswith(ENV_PREFIX) or var in known or var in OTHER_USES:
+            continue
+        close = difflib.get_close_matches(var.removeprefix(ENV_PREFIX), suffixes, n=1)
+        if close:
+            warnings.append(
+                f"{var} is not a setting of fakevoipbin; did you mean {suffixes[close[0]]}?"
+            )
+    return warnings
+
+
+def from_command_line(given: Mapping[str, Any], face: str, environ: Mapping[str, str]) -> Options:
+    """The options of a command-line face: the flags ``given`` (by setting name), over
+    the face's variables in ``environ`` (``from_environment``), over the face's
+    defaults. A clash that a variable took part in names the variables in play."""
+    from_env = from_environment(face, environ)
+    in_play = [env_name(n) for n in from_env if n not in given]
+    try:
+        return Options.for_face(face, **{**from_env, **given})
+    except OptionError as exc:
+        if not in_play:
+            raise
+        shown = ", ".join(v for v in in_play if v)
+        raise OptionError(f"{exc} (from the environment: {shown})") from None
 
 
 def marker_help() -> str:

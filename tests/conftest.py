@@ -18,10 +18,16 @@ from hypothesis import HealthCheck, settings
 
 from fakevoipbin.assemble import build_app, build_state
 from fakevoipbin.core.fixtureset import FixtureSet
-from fakevoipbin.options import Options
+from fakevoipbin.options import Options, env_names
 from fakevoipbin.web.transport import InProcessTransport
 
 from . import spec_check
+
+# A setting's variable in the developer's shell (FAKEVOIPBIN_PROFILE=live, …) would
+# reach every command the suite starts: the suite runs without them. The package's
+# other variables (FAKEVOIPBIN_URL, …) are the tests' own business.
+for _variable in env_names():
+    os.environ.pop(_variable, None)
 
 #: The client suite that make test-wheel runs against the installed wheel, not here.
 collect_ignore = ["wheel_client"]

@@ -171,8 +171,9 @@ def test_a_boolean_flag_is_named_for_the_faces_default() -> None:
 def test_every_boolean_takes_both_spellings_with_the_faces_own_default(command: str) -> None:
     p = _subcommand(command)
     face_defaults = defaults(command)
-    switches = [n for n in names(command) if isinstance(face_defaults[n], bool)]
-    assert "access_log" in switches
+    switches = [n for n in names(command) if setting_of(n).switch]
+    assert {"access_log", "control"} <= set(switches)
+    assert face_defaults["control"] is None  # the rule decides (options.control_rule)
     for name in switches:
         flag = "--" + name.replace("_", "-")
         no_flag = "--no-" + name.replace("_", "-")
@@ -244,7 +245,7 @@ def test_the_command_line_gives_the_same_options_as_keywords() -> None:
         ({"port": 70000}, "0 to 65535"),
         ({"now": "yesterday"}, "RFC 3339"),
         ({"response_validation": "loud"}, "strict, log, off"),
-        ({"host": "0.0.0.0"}, "--control-token"),
+        ({"host": "0.0.0.0", "control": True}, "--control-token"),
         ({"tls_dir": "/tmp/x"}, "--tls-dir needs --tls"),
         ({"tls_names": ("db",)}, "--tls-name needs --tls"),
         ({"tls": True, "tls_names": ("*.example.com",)}, "not a TLS name"),
@@ -258,22 +259,42 @@ def test_options_check_themselves(settings: dict[str, object], words: str) -> No
 
 
 def test_a_non_loopback_host_is_fine_with_a_token_or_without_control() -> None:
-    Options(host="0.0.0.0", control_token="t")
-    Options(host="0.0.0.0", control=False)
+    assert Options(host="0.0.0.0", control_token="t").control is True
+    assert Options(host="0.0.0.0", control=False).control is False
 
 
-@pytest.mark.parametrize("command", ["serve", "run"])
-def test_run_and_serve_refuse_an_open_control_api_alike(command: str) -> None:
-    tail = ["--", sys.executable, "-c", "pass"] if command == "run" else []
+def test_the_control_api_is_on_only_where_safe_unless_told() -> None:
+    """Left to the rule, it is on for a loopback host or behind a token, off on any
+    other address without one; ``changed`` judges it again for a new host."""
+    for host in ("127.0.0.1", "127.8.0.1", "::1", "[::1]", "localhost", "LOCALHOST"):
+        assert Options(host=host).control is True, host
+    for host in ("0.0.0.0", "::", "10.0.0.5", "fakevoipbin"):
+        off = Options(host=host)
+        assert off.control is False and not off.control_given, host
+        assert Options(host=host, control_token="t").control is True
+    assert Options().changed(host="0.0.0.0").control is False
+    assert Options(host="0.0.0.0").changed(host="127.0.0.1").control is True
+    with pytest.raises(OptionError, match="refusing to serve the control API"):
+        Options(control=True).changed(host="0.0.0.0")
+    assert Options(control=False).changed(host="127.0.0.1").control is False
+
+
+@pytest.mark.parametrize("command", ["serve", "run", "proxy"])
+def test_serve_run_and_proxy_refuse_an_open_control_api_alike(command: str) -> None:
+    """Asked for (``--control``) on a non-loopback host without a token."""
+    tail = ["--", sys.executable, "-c", "raise SystemExit(9)"] if command == "run" else []
+    up = ["--upstream", "https://api.voipbin.net/v1.0"] if command == "proxy" else []
     r = subprocess.run(
-        [*CLI, command, "--host", "0.0.0.0", "--port", "0", *tail],
+        [*CLI, command, "--host", "0.0.0.0", "--port", "0", "--control", *up, *tail],
         capture_output=True,
         text=True,
         timeout=30,
     )
     assert r.returncode == 2, r.stdout + r.stderr
-    assert "not a loopback address" in r.stderr
-    assert "--control-token" in r.stderr
+    (line,) = r.stderr.splitlines()
+    assert line.startswith("fakevoipbin: refusing to serve the control API on 0.0.0.0")
+    assert "not a loopback address" in line
+    assert "--control-token" in line
     assert "Traceback" not in r.stderr
 
 
@@ -300,11 +321,25 @@ def test_the_marker_help_lists_its_settings() -> None:
         assert f"{name}=" in text
 
 
-def test_the_readme_lists_every_serve_option_and_no_other() -> None:
-    text = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
-    section = text.split("## `fakevoipbin serve`", 1)[1].split("\n## ", 1)[0]
-    listed = set(re.findall(r"^\| `(--[a-z-]+)", section, re.MULTILINE))
-    assert listed == set(_flags(_subcommand("serve")).values())
+def test_the_options_reference_lists_every_flag_of_every_command_and_no_other() -> None:
+    """docs/options.md (rendered by fakevoipbin/reference.py) against the parsers
+    themselves; README's serve section links it instead of a table of its own."""
+    root = Path(__file__).resolve().parent.parent
+    text = (root / "docs" / "options.md").read_text(encoding="utf-8")
+    listed = set(re.findall(r"`(--[a-z-]+)[ `]", text.split("## Settings", 1)[1]))
+    spelled = {
+        s
+        for command in ("serve", "run", "proxy")
+        for a in _subcommand(command)._actions
+        if a.dest in names(command)
+        for s in a.option_strings
+    }
+    assert "--no-control" in spelled and "--tls-name" in spelled
+    assert listed == spelled
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## `fakevoipbin serve`", 1)[1].split("\n## ", 1)[0]
+    assert "(docs/options.md)" in section
+    assert not re.findall(r"^\| `--", section, re.MULTILINE)  # no second table
 
 
 @pytest.mark.parametrize("command", ["serve", "run"])

@@ -109,11 +109,18 @@ def test_a_client_that_made_no_request_is_said_plainly_and_fails_strict() -> Non
 
 
 def test_run_refuses_an_open_control_api_on_a_public_host() -> None:
-    proc = run("--host", "0.0.0.0", "--", "true")
+    """Asked for without a token, it is refused; left to the rule, it is off (the fake
+    runs, the report works, and run says how to turn it on); with a token, on."""
+    proc = run("--host", "0.0.0.0", "--control", "--", "true")
     assert proc.returncode == 2
     assert "refusing to serve the control API on 0.0.0.0" in proc.stderr
+    off = run("--host", "0.0.0.0", "--strict", "--", "true")
+    assert off.returncode == 1 and "no request reached the fake" in off.stdout
+    assert "control API off: 0.0.0.0 is not a loopback address" in off.stderr
+    assert "--control-token TOKEN" in off.stderr and "Traceback" not in off.stderr
     ok = run("--host", "0.0.0.0", "--control-token", "t0ken", "--strict", "--", "true")
     assert ok.returncode == 1 and "no request reached the fake" in ok.stdout
+    assert "control API" not in ok.stderr
     assert "t0ken" not in ok.stdout + ok.stderr
 
 

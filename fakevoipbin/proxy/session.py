@@ -19,7 +19,7 @@ from ..about import __version__
 from ..checks.report import ClientReport, finish, report_paths_problem
 from ..core.journal import Journal
 from ..core.profiles import get_profile
-from ..options import Options
+from ..options import Options, control_line
 from ..server import ServeError, Server
 from ..spec import default_spec
 from .app import ProxyApp
@@ -119,8 +119,9 @@ def serve_proxy(options: Options) -> int:
 
 def banner(session: ProxySession, options: Options) -> str:
     root = session.server.root
-    if not options.control:
-        control = "off (--no-control)"
+    off = control_line(options)
+    if off:
+        control = off
     else:
         needs = " (send X-Fake-Control-Token)" if options.control_token else ""
         control = f"{root}/_fake/journal, {root}/_fake/health{needs}"
