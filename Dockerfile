@@ -21,6 +21,9 @@ RUN python3 -m venv /tmp/pip \
 
 # --- stage 2: those wheels installed, offline, in a venv of their own -------------------
 FROM ${BASE}
+LABEL org.opencontainers.image.title="fakevoipbin" \
+      org.opencontainers.image.description="A local, deterministic fake of the VoIPbin access-key API" \
+      org.opencontainers.image.licenses="MIT"
 ARG UID=10001
 RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \
     python3 -m venv /opt/fakevoipbin \

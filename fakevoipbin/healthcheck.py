@@ -17,7 +17,7 @@ import sys
 import urllib.error
 import urllib.request
 
-from .options import OptionError, Options
+from .options import OptionError, Options, from_command_line
 
 #: A check that has not answered in this long has failed (the HEALTHCHECK's timeout is 3 s).
 TIMEOUT_S = 2.5
@@ -47,7 +47,7 @@ def check(options: Options) -> str | None:
 
 def main() -> int:
     try:
-        options = Options.from_environment("serve", os.environ)
+        options = from_command_line({}, "serve", os.environ)
     except OptionError as exc:
         print(f"unhealthy: {exc}", file=sys.stderr)
         return 1

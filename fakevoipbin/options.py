@@ -649,6 +649,12 @@ class Options:
                     f"{_flag(name)} makes a fake, and with --upstream the upstream answers"
                 )
 
+    @property
+    def scheme(self) -> str:
+        """What the listening port speaks: https under --tls, http otherwise (--intercept
+        keeps the port plain HTTP, its TLS inside CONNECT tunnels)."""
+        return "https" if self.tls and not self.intercept else "http"
+
     # --- building ---------------------------------------------------------------------
 
     @classmethod

@@ -225,8 +225,7 @@ class Server:
     @property
     def root(self) -> str:
         """Where /auth/login, /openapi.yaml and /_fake/ live."""
-        https = self.tls is not None and not self.options.intercept
-        return root_url(self.options.host, self.port, "https" if https else "http")
+        return root_url(self.options.host, self.port, self.options.scheme)
 
     # --- in the main thread (serve) ---------------------------------------------------
 

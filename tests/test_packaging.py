@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -141,3 +143,76 @@ def test_mypy_strict_infers_real_types_for_a_client(tmp_path: Path) -> None:
         '"list[fakevoipbin.core.journal.Entry]"',
     ], out
     assert "Success: no issues found" in out, out
+
+
+# --- the image's build context --------------------------------------------------------
+
+
+def docker_context(into: Path) -> list[str]:
+    """The files the Dockerfile's build sees, copied to ``into``: .dockerignore is
+    ``*`` then ``!NAME`` exceptions (top-level names) and ``**/`` exclusions, the only
+    forms it uses. The top-level names let in."""
+    lines = [
+        line.strip()
+        for line in (ROOT / ".dockerignore").read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    assert lines[0] == "*", "the context starts empty"
+    kept = [line[1:].rstrip("/") for line in lines[1:] if line.startswith("!")]
+    dropped = [line.removeprefix("**/") for line in lines[1:] if line.startswith("**/")]
+    assert len(kept) + len(dropped) == len(lines) - 1, lines
+    for name in kept:
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, into / name, ignore=shutil.ignore_patterns(*dropped))
+        else:
+            shutil.copy(source, into / name)
+    return kept
+
+
+def test_the_images_build_context_builds_a_whole_wheel(tmp_path: Path) -> None:
+    """What .dockerignore lets in is all the wheel's build needs (pyproject's
+    force-includes, readme, license), and the Dockerfile copies each of those names."""
+    context = tmp_path / "context"
+    context.mkdir()
+    kept = docker_context(context)
+    dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    copied = {
+        w
+        for line in dockerfile.splitlines()
+        if line.startswith("COPY ")
+        for w in line.split()[1:-1]
+    }
+    assert set(kept) == copied, (kept, copied)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
+         "--wheel-dir", str(tmp_path / "dist"), str(context)],
+        check=True, capture_output=True, timeout=300,
+    )  # fmt: skip
+    (wheel,) = (tmp_path / "dist").glob("fakevoipbin-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for needed in (
+        "fakevoipbin/_data/openapi.yaml",
+        "fakevoipbin/_data/openapi-control.yaml",
+        "fakevoipbin/_data/fixtures/default.yaml",
+        "fakevoipbin/data/routes.tsv",
+        "fakevoipbin/healthcheck.py",
+    ):
+        assert needed in names, needed
+
+
+def test_the_dockerfile_speaks_the_packages_own_names() -> None:
+    """Its variables are settings' own (options.env_name), its port is the default one,
+    its health check is the package's module, and its user is not root."""
+    from fakevoipbin.options import DEFAULT_PORT, env_names
+
+    text = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    variables = set(re.findall(r"\b(FAKEVOIPBIN_[A-Z_]+)=", text))
+    assert variables and variables <= set(env_names()), variables - set(env_names())
+    assert f"EXPOSE {DEFAULT_PORT}" in text
+    assert f"FAKEVOIPBIN_PORT={DEFAULT_PORT}" in text
+    assert '"-m", "fakevoipbin.healthcheck"' in text
+    assert (ROOT / "fakevoipbin" / "healthcheck.py").exists()
+    user = re.search(r"^ARG UID=(\d+)$", text, re.M)
+    assert user and int(user.group(1)) != 0 and "USER ${UID}" in text
+    assert 'ENTRYPOINT ["fakevoipbin"]' in text and 'CMD ["serve"]' in text

@@ -184,10 +184,12 @@ class Containers:
     def run_once(
         self, *args: str, options: tuple[str, ...] = (), image: str | None = None
     ) -> subprocess.CompletedProcess[str]:
-        """A container run to its end (``run --rm``), its result."""
+        """A container run to its end (``run --rm``), its result. Its health check is
+        not scheduled: podman without systemd would write errors of its own to stderr."""
         return self.engine.run(
-            "run", "--rm", *options, image or self.image, *args, check=False, timeout=120
-        )
+            "run", "--rm", "--no-healthcheck", *options, image or self.image, *args,
+            check=False, timeout=120,
+        )  # fmt: skip
 
     def remove_all(self) -> None:
         for name in self.names:

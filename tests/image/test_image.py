@@ -9,6 +9,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import shutil
 import ssl
 import subprocess
 import sys
@@ -188,16 +189,18 @@ def test_the_control_api_is_on_only_behind_its_token(
 
 
 def test_a_client_suite_on_the_host_drives_the_container_in_attach_mode(
-    containers: Containers,
+    containers: Containers, tmp_path: Path
 ) -> None:
     fake = start_run(containers, doc_run("FAKEVOIPBIN_CONTROL_TOKEN=ci-secret"))
     fake.wait_ready()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("FAKEVOIPBIN_", "PYTEST_"))}
     env |= {"FAKEVOIPBIN_URL": fake.url, "FAKEVOIPBIN_CONTROL_TOKEN": "ci-secret"}
-    suite = Path(__file__).with_name("attach_client")
+    # The client's own folder, as a client's repository would hold it.
+    suite = Path(__file__).with_name("attach_client") / "test_attached.py"
+    shutil.copy(suite, tmp_path)
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(suite)],
-        cwd=suite,
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", suite.name],
+        cwd=tmp_path,
         env=env,
         capture_output=True,
         text=True,
@@ -241,6 +244,7 @@ def test_tls_with_a_mounted_folder_verifies_from_the_host(
     os.chown(tmp_path / "tls", IMAGE_UID, -1)  # the page's chown (the checks run as root)
     fake = start_run(containers, doc_run("FAKEVOIPBIN_TLS=1"), folder=tmp_path)
     ca = tmp_path / "tls" / "ca.pem"
+    wait_until(ca.exists, "the container to write its CA to the mounted folder")
     fake.wait_ready("https", context=ssl.create_default_context(cafile=str(ca)))
     assert not (tmp_path / "tls" / "ca-key.pem").stat().st_mode & 0o077
     curl = next(line for line in lines if line.startswith("curl") and "--cacert" in line)
