@@ -721,10 +721,9 @@ def add_arguments(
         meta = setting_of(name)
         default = face_defaults.get(name, _FIELDS[name].default)
         help = meta.help_for(face)
-        if env_name(name):
-            help += f" [env {env_name(name)}]"
+        env = f" [env {env_name(name)}]" if env_name(name) else ""
         if meta.switch:
-            _add_switch(parser, name, default, help)
+            _add_switch(parser, name, default, help, env)
             continue
         extra: dict[str, Any] = {}
         if meta.parse is not None:
@@ -738,16 +737,16 @@ def add_arguments(
             default=default,
             metavar=meta.metavar,
             choices=meta.choices,
-            help=help,
+            help=help + env,
             **extra,
         )
 
 
 def _add_switch(
-    parser: argparse.ArgumentParser, name: str, default: bool | None, help: str
+    parser: argparse.ArgumentParser, name: str, default: bool | None, help: str, env: str
 ) -> None:
     """``--NAME`` and ``--no-NAME`` for a boolean setting, the face's default marked
-    (None: a rule decides, which the help states)."""
+    (None: a rule decides, which the help states), then ``env``: its variable."""
     either = parser.add_mutually_exclusive_group()
     # The spelling that changes something first; under a rule, --no-NAME first.
     for on in (False, True) if default is None else (not default, default):
@@ -756,7 +755,10 @@ def _add_switch(
             dest=name,
             action="store_true" if on else "store_false",
             default=default,
-            help=("" if on else "do not ") + help + (" (the default)" if on == default else ""),
+            help=("" if on else "do not ")
+            + help
+            + (" (the default)" if on == default else "")
+            + env,
         )
 
 

@@ -54,8 +54,8 @@ below: `FAKEVOIPBIN_PROFILE=live`, `FAKEVOIPBIN_SEED=7`, `FAKEVOIPBIN_PORT=0`.
 
 - A flag wins over its variable. A repeatable flag replaces its variable's list: it
   does not add to it.
-- An on/off setting takes {", ".join(f"`{w}`" for w in TRUE_WORDS)} or
-  {", ".join(f"`{w}`" for w in FALSE_WORDS)}, in any case.
+- An on/off setting takes, in any case, {", ".join(f"`{w}`" for w in TRUE_WORDS)}
+  or {", ".join(f"`{w}`" for w in FALSE_WORDS)}.
 - A repeatable setting's variable holds its values apart by commas or spaces
   (`FAKEVOIPBIN_TLS_NAMES=fakevoipbin,10.0.0.5`).
 - An empty variable counts as unset (`-e FAKEVOIPBIN_NOW=` clears it).

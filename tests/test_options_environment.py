@@ -441,3 +441,24 @@ def test_a_proxy_on_a_public_host_follows_the_same_control_rule(
         p.kill()
     assert code == 0, out + err
     assert TOKEN not in out + err
+
+
+@pytest.mark.parametrize("command", ["serve", "run", "proxy"])
+def test_help_names_each_variable_and_the_control_rule(command: str) -> None:
+    r = subprocess.run(
+        [*CLI, command, "--help"], capture_output=True, text=True, timeout=30, env=_env()
+    )
+    text = " ".join(r.stdout.split())
+    assert r.returncode == 0
+    for name in names(command):
+        var = env_name(name)
+        assert (f"[env {var}]" in text) is (var is not None), name
+    for spelling, verb in (("--control", "serve"), ("--no-control", "do not serve")):
+        found = re.search(
+            rf"{spelling} {verb} the control API(.*?)\[env FAKEVOIPBIN_CONTROL\]", text
+        )
+        assert found is not None, spelling
+        said = found.group(1)
+        assert "default: on when the host is loopback or a control token is given" in said
+        assert "off on another address without one, where --control is refused" in said
+        assert "attach mode" in said

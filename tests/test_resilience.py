@@ -529,7 +529,9 @@ def test_no_control_turns_the_control_api_off(serve: Any) -> None:
 
 @pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.0.2.10"])
 def test_a_non_loopback_host_needs_a_control_token(host: str) -> None:
-    rc, out, err = refused_start("--host", host)
+    """For the control API asked for; left to the rule, it is off there
+    (tests/test_options_environment.py)."""
+    rc, out, err = refused_start("--host", host, "--control")
     assert rc == 2, (rc, out, err)
     assert "--control-token" in err and host in err
     assert "ready on" not in out
