@@ -10,7 +10,7 @@ ARGS   ?=
 #: pytest-xdist workers for make test (auto: one per core)
 JOBS   ?= auto
 
-.PHONY: run test test-wheel test-go image test-image lint bench fuzz venv clean
+.PHONY: run test test-wheel test-go image test-image lint docs bench fuzz venv clean
 
 venv: $(STAMP)
 
@@ -63,8 +63,18 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy fakevoipbin
 
+DOCS_STAMP := $(VENV)/.docs-installed
+
+$(DOCS_STAMP): $(STAMP) pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[dev,docs]'
+	touch $(DOCS_STAMP)
+
+## The docs site (MkDocs, Material) into site/: reference pages rendered from the code; a warning fails it
+docs: $(DOCS_STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --clean
+
 clean:
-	rm -rf $(VENV) build dist *.egg-info .hypothesis
+	rm -rf $(VENV) build dist *.egg-info .hypothesis site
 
 BENCH_STAMP := $(VENV)/.bench-installed
 

@@ -20,6 +20,7 @@ from typing import Any
 from .about import PRODUCTION_COMMIT, __version__
 from .core.clock import format_fixed
 from .core.state import State
+from .exitcodes import CANNOT_START, INTERRUPTED, OK, USAGE
 from .fixtures import FixtureError
 from .options import (
     OptionError,
@@ -242,10 +243,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         except KeyboardInterrupt:
             print("fakevoipbin verify: interrupted", file=sys.stderr)
-            return 130
+            return INTERRUPTED
     if args.command not in ("serve", "run", "proxy"):
         p.print_help()
-        return 2
+        return USAGE
     cmd: list[str] = []
     if args.command == "run":
         cmd = args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd
@@ -257,7 +258,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         options = face_options(p, argv, args.command, os.environ)
     except OptionError as exc:
         print(f"fakevoipbin: {exc}", file=sys.stderr)
-        return 2
+        return USAGE
     if args.command == "proxy" and not options.upstream:
         _subparsers(p)["proxy"].error("the following arguments are required: --upstream")
     _configure_logging(options)
@@ -341,13 +342,13 @@ def serve(options: Options) -> int:
         app = build(options)
     except FixtureError as exc:
         print(f"fakevoipbin: {exc}", file=sys.stderr)
-        return 1
+        return CANNOT_START
     server = Server(app.asgi, app.state, options)
     try:
         server.open()
     except ServeError as exc:
         print(f"fakevoipbin: {exc}", file=sys.stderr)
-        return 1
+        return CANNOT_START
     if options.state_file:
         verb = "restored from" if server.restored else "kept in"
         print(f"fakevoipbin: state {verb} {options.state_file}", flush=True)
@@ -363,4 +364,4 @@ def serve(options: Options) -> int:
 
     server.serve_forever(ready)
     print("fakevoipbin stopped", flush=True)
-    return 0
+    return OK

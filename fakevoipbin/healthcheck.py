@@ -17,6 +17,7 @@ import sys
 import urllib.error
 import urllib.request
 
+from .exitcodes import CANNOT_START, OK
 from .options import OptionError, Options, from_command_line
 
 #: A check that has not answered in this long has failed (the HEALTHCHECK's timeout is 3 s).
@@ -50,12 +51,12 @@ def main() -> int:
         options = from_command_line({}, "serve", os.environ)
     except OptionError as exc:
         print(f"unhealthy: {exc}", file=sys.stderr)
-        return 1
+        return CANNOT_START
     why = check(options)
     if why is not None:
         print(f"unhealthy: {why}", file=sys.stderr)
-        return 1
-    return 0
+        return CANNOT_START
+    return OK
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ from .envnames import (
     INTERCEPT_URL,
     URL_ENV,
 )
+from .exitcodes import CANNOT_START, NOT_EXECUTABLE, NOT_FOUND, SIGNAL_BASE, USAGE
 from .fixtures import FixtureError
 from .options import Options
 from .server import ServeError
@@ -37,7 +38,7 @@ def run_client(options: Options, cmd: list[str]) -> int:
     access key is missing (said before CMD runs), 1 when the fake cannot start
     (serve's messages)."""
     if report_paths_problem(options, "fakevoipbin run"):
-        return 2
+        return USAGE
     if options.upstream:
         return _run_through_proxy(options, cmd)
     from .testing import FakeVoipbin
@@ -46,14 +47,14 @@ def run_client(options: Options, cmd: list[str]) -> int:
         fake = FakeVoipbin(options)
     except FixtureError as exc:
         sys.stderr.write(f"fakevoipbin: {exc}\n")
-        return 1
+        return CANNOT_START
     found = ClientReport(fake.app.spec)
     fake.state.journal.observers.append(found.observe)
     try:
         fake.start()
     except ServeError as exc:
         sys.stderr.write(f"fakevoipbin: {exc}\n")
-        return 1
+        return CANNOT_START
     url = fake.url
     try:
         what = f"{fake.url} (profile {fake.profile})"
@@ -76,13 +77,13 @@ def _run_through_proxy(options: Options, cmd: list[str]) -> int:
             "fakevoipbin run --upstream: give the upstream's access key with --accesskey KEY "
             f"or in {API_KEY_ENV}\n"
         )
-        return 2
+        return USAGE
     session = ProxySession(options)
     try:
         session.server.open().start()
     except ServeError as exc:
         sys.stderr.write(f"fakevoipbin: {exc}\n")
-        return 1
+        return CANNOT_START
     url = session.url
     try:
         what = f"{url} (proxy to {session.upstream.url}, profile {options.profile})"
@@ -97,16 +98,10 @@ def _run_through_proxy(options: Options, cmd: list[str]) -> int:
     return session.write_recording("fakevoipbin run") or code
 
 
-#: What a shell answers for a command it found but cannot execute, and for one it
-#: cannot find (POSIX, "Command Search and Execution").
-NOT_EXECUTABLE = 126
-NOT_FOUND = 127
-
-
 def shell_exit_code(returncode: int) -> int:
     """A child's exit as a shell gives it: its own code, or 128 + N when signal N
     killed it (``subprocess`` says -N, which ``sys.exit`` would turn into 256 - N)."""
-    return 128 - returncode if returncode < 0 else returncode
+    return SIGNAL_BASE - returncode if returncode < 0 else returncode
 
 
 def _call(

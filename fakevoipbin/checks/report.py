@@ -21,6 +21,7 @@ from ..core.journal import Entry
 from ..core.printable import shown, xml_text
 from ..core.redact import redact_text
 from ..core.routetable import default_table
+from ..exitcodes import STRICT_FAILED, USAGE
 from ..options import Options
 from ..spec import Spec
 
@@ -421,17 +422,17 @@ def finish(
                 _write(Path(path), text)
             except OSError as exc:
                 sys.stderr.write(f"{who}: cannot write {path}: {exc.strerror}\n")
-                return code or 2
+                return code or USAGE
     if options.strict and code == 0:
         if found.violation_count:
             print(f"{who} --strict: the client broke the spec ({found.violation_count} request(s))")
-            return 1
+            return STRICT_FAILED
         if found.drift_count:
             print(f"{who} --strict: the upstream drifted ({found.drift_count} answer(s))")
-            return 1
+            return STRICT_FAILED
         if not found.requests:
             print(f"{who} --strict: no request reached {where}")
-            return 1
+            return STRICT_FAILED
     return code
 
 

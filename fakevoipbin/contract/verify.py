@@ -26,6 +26,7 @@ from hypothesis.reporting import with_reporter
 from hypothesis.stateful import run_state_machine_as_test
 
 from ..checks.exchange_rules import token_problem
+from ..exitcodes import VERIFY_BROKEN, VERIFY_HELD, VERIFY_UNPROVEN, VERIFY_UNUSABLE
 from .machine import RULES, Breach, Recorder, TargetLost, make_machine, repeated_ids
 from .strategies import NAME_PREFIX
 from .target import BoundReached, Exchange, Target, TargetError, clip, redact
@@ -39,10 +40,11 @@ PROGRESS_EVERY_S = 2.0
 #: The most exchanges printed for one sequence (the first few and the last ones).
 SHOWN_EXCHANGES = 40
 
-EXIT_HELD = 0  # every rule held
-EXIT_BROKEN = 1  # a rule broke
-EXIT_UNUSABLE = 2  # the server or key cannot be used (or was lost mid-run)
-EXIT_UNPROVEN = 3  # stopped before the end (a bound): nothing broke, some rules unproven
+# verify's exit codes, named once in fakevoipbin/exitcodes.py.
+EXIT_HELD = VERIFY_HELD
+EXIT_BROKEN = VERIFY_BROKEN
+EXIT_UNUSABLE = VERIFY_UNUSABLE
+EXIT_UNPROVEN = VERIFY_UNPROVEN
 
 
 def _settings(examples: int, shrink: bool) -> settings:

@@ -19,6 +19,7 @@ from ..about import __version__
 from ..checks.report import ClientReport, finish, report_paths_problem
 from ..core.journal import Journal
 from ..core.profiles import get_profile
+from ..exitcodes import CANNOT_START, OK, USAGE
 from ..options import Options, control_line
 from ..server import ServeError, Server
 from ..spec import default_spec
@@ -75,7 +76,7 @@ class ProxySession:
             self.recording.write(path, self.options.seed, time.time_ns() // 1000, self.upstream.url)
         except OSError as exc:
             sys.stderr.write(f"{who}: cannot write {path}: {exc.strerror}\n")
-            return 2
+            return USAGE
         customers, keys = self.recording.counts
         print(
             f"{who}: recorded {customers} customer(s) and {keys} key(s) to {path} "
@@ -91,13 +92,13 @@ def serve_proxy(options: Options) -> int:
     the client broke the spec or the upstream drifted; 2 when a file cannot be written."""
     who = "fakevoipbin proxy"
     if report_paths_problem(options, who):
-        return 2
+        return USAGE
     session = ProxySession(options)
     try:
         session.server.open()
     except ServeError as exc:
         print(f"fakevoipbin: {exc}", file=sys.stderr)
-        return 1
+        return CANNOT_START
     root, url = session.server.root, session.url
     print(banner(session, options), flush=True)
 
@@ -108,7 +109,7 @@ def serve_proxy(options: Options) -> int:
     print(f"{who} stopped", flush=True)
     code = finish(
         session.report,
-        0,
+        OK,
         options,
         who,
         f"the proxy at {root}",
