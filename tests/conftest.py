@@ -159,3 +159,17 @@ def docs(make_fake: Any) -> Harness:
 @pytest.fixture
 def live(make_fake: Any) -> Harness:
     return make_fake(profile="live")  # type: ignore[no-any-return]
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """After a run that ran the doc samples (tests/test_readme.py), one line of counts:
+    how many ran, how many are marked not-run, how many another check runs."""
+    ran = any(
+        getattr(report, "nodeid", "").startswith("tests/test_readme.py")
+        for reports in terminalreporter.stats.values()
+        for report in reports
+    )
+    if ran:
+        from .readme_samples import all_blocks, all_inline_curls, census
+
+        terminalreporter.write_line(census(all_blocks(), all_inline_curls()))

@@ -208,8 +208,13 @@ def test_the_core_imports_no_web_library_and_no_web_module() -> None:
                 assert not name.startswith("fakevoipbin.web"), f"{path.name} imports {name}"
 
 
+#: The contributors' page whose Layout section holds the tree (moved out of the README,
+#: a landing page, by issue 27).
+LAYOUT_PAGE = ROOT / "docs" / "explanation" / "layout.md"
+
+
 def test_the_readme_layout_names_every_module_and_only_those() -> None:
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    text = LAYOUT_PAGE.read_text(encoding="utf-8")
     section = text.split("## Layout", 1)[1].split("\n## ", 1)[0]
     tree = section.split("```", 2)[1]  # the tree itself, not the prose around it
     package = tree.split("\nfakevoipbin/", 1)[1].split("\ntests/", 1)[0]
@@ -235,7 +240,7 @@ def test_the_tests_mirror_the_package() -> None:
     folders = {p.name for p in TESTS.iterdir() if (p / "__init__.py").exists()}
     assert folders - {ACROSS_LAYERS, IMAGE_CHECKS} <= rooms, folders - rooms
     assert {"core", "web", "checks", "contract", "proxy"} <= folders
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    readme = LAYOUT_PAGE.read_text(encoding="utf-8")
     for folder in sorted(folders - {ACROSS_LAYERS, IMAGE_CHECKS}):
         modules = {p.stem for p in (PACKAGE / folder).glob("*.py")}
         for test in sorted((TESTS / folder).glob("test_*.py")):
@@ -246,7 +251,7 @@ def test_the_tests_mirror_the_package() -> None:
 
 
 def test_the_readmes_test_map_names_files_that_exist() -> None:
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    text = LAYOUT_PAGE.read_text(encoding="utf-8")
     section = text.split("## Layout", 1)[1].split("\n## ", 1)[0]
     named = set(re.findall(r"\b((?:[a-z]+/)?test_[a-z_]+\.py)\b", section))
     assert len(named) > 8

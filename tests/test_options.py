@@ -23,6 +23,7 @@ from fakevoipbin.options import (
     names,
     setting_of,
 )
+from fakevoipbin.reference import options_markdown
 
 CLI = [sys.executable, "-m", "fakevoipbin"]
 
@@ -322,10 +323,11 @@ def test_the_marker_help_lists_its_settings() -> None:
 
 
 def test_the_options_reference_lists_every_flag_of_every_command_and_no_other() -> None:
-    """docs/options.md (rendered by fakevoipbin/reference.py) against the parsers
-    themselves; README's serve section links it instead of a table of its own."""
+    """The options reference (rendered by fakevoipbin/reference.py into the docs site)
+    against the parsers themselves; the server's how-to links it instead of a table of
+    its own."""
     root = Path(__file__).resolve().parent.parent
-    text = (root / "docs" / "options.md").read_text(encoding="utf-8")
+    text = options_markdown()
     listed = set(re.findall(r"`(--[a-z-]+)[ `]", text.split("## Settings", 1)[1]))
     spelled = {
         s
@@ -336,9 +338,9 @@ def test_the_options_reference_lists_every_flag_of_every_command_and_no_other() 
     }
     assert "--no-control" in spelled and "--tls-name" in spelled
     assert listed == spelled
-    readme = (root / "README.md").read_text(encoding="utf-8")
-    section = readme.split("## `fakevoipbin serve`", 1)[1].split("\n## ", 1)[0]
-    assert "(docs/options.md)" in section
+    page = (root / "docs" / "how-to" / "any-language-server.md").read_text(encoding="utf-8")
+    section = page.split("## The server: `fakevoipbin serve`", 1)[1].split("\n## ", 1)[0]
+    assert "(../options.md)" in section
     assert not re.findall(r"^\| `--", section, re.MULTILINE)  # no second table
 
 

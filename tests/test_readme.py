@@ -1,4 +1,4 @@
-"""Every sample in README.md runs as printed.
+"""Every sample in README.md and in every page of the docs site runs as printed.
 
 Each fenced block is classified (``readme_samples.kind_of``) and run the way a reader
 would run it, in a folder of its own:
@@ -9,12 +9,15 @@ would run it, in a folder of its own:
   run`` starts), on a free port in place of 8088, reset before each block; every call
   must answer 2xx, unless ``EXPECTED_STATUSES`` says what the sample shows instead;
   the inline ``curl`` commands of the prose run the same way;
-- a shell block of ``fakevoipbin`` commands runs with the pytest samples as its
-  ``tests/`` folder, and must exit 0;
+- a shell block of ``fakevoipbin`` commands runs with every pytest sample as its
+  ``tests/`` folder (and ``make run``'s address as that served fake's), and must exit 0;
 - a ``json`` block must parse.
 
-A block that cannot run here is in ``NOT_RUN``, with the reason; an entry that no
-longer names a block fails, so the list cannot outgrow the README.
+A block that cannot run here carries ``<!-- not-run: reason -->`` on the line right
+above it; a page whose samples another check runs (``RUN_ELSEWHERE``: the image's page,
+run by ``make test-image``) is counted by name and not run. The counts are printed at
+the end of the run (``census``, from ``tests/conftest.py``'s terminal summary) and
+asserted here.
 """
 
 from __future__ import annotations
@@ -29,11 +32,13 @@ from urllib.request import Request, urlopen
 import pytest
 
 from .readme_samples import (
-    README,
+    RUN_ELSEWHERE,
     Block,
+    all_blocks,
+    all_inline_curls,
     blocks,
+    census,
     commands,
-    inline_curls,
     kind_of,
     real_curl,
     reports_named,
@@ -41,50 +46,12 @@ from .readme_samples import (
     run_curls,
     run_pytest,
     run_python,
+    runs_here,
     shown,
     write_pytest_samples,
 )
 from .test_server import Served, start, stop
 
-#: Blocks that are not run, each named by a text only it holds, with the reason.
-NOT_RUN = {
-    "make run     # serves the fake": (
-        "make run serves on the fixed port 8088 until stopped, and make test is the whole "
-        "suite this test belongs to; the curl samples run against the `fakevoipbin serve` "
-        "that make run starts"
-    ),
-    "operation           calls  statuses met": (
-        "an example of run's report (its header is checked against the run sample's own "
-        "output: test_the_report_example_has_the_header_run_prints)"
-    ),
-    "fakevoipbin proxy --upstream https://api.voipbin.net/v1.0": (
-        "a proxy in front of the real api.voipbin.net, with a real access key"
-    ),
-    "production drift: 1 upstream answer(s)": (
-        "an example of the proxy's report on drift of the real API"
-    ),
-    "VOIPBIN_API_KEY=vb_… fakevoipbin run --upstream https://api.voipbin.net": (
-        "run through a proxy to the real api.voipbin.net, with a real access key"
-    ),
-    "fakevoipbin serve --tls --tls-dir ~/.fakevoipbin-tls": (
-        "serves on the fixed port 8088 until stopped, with a CA kept in the home folder; "
-        "tests/test_server.py::test_serve_tls_answers_curl_that_trusts_the_ca runs the same "
-        "serve and curl on a free port"
-    ),
-    "fakevoipbin serve --intercept --tls-dir ~/.fakevoipbin-tls": (
-        "serves on the fixed port 8088 until stopped, with a CA kept in the home folder; "
-        "tests/web/test_intercept.py::test_curl_through_the_proxy_gets_the_tutorial_key_and_"
-        "the_journal_marks_it runs the same serve and curl on a free port, and "
-        "test_run_intercept_gives_the_command_the_proxy_and_counts_its_calls the run"
-    ),
-    "openapi.yaml              the spec": (
-        "the Layout tree, not a command: tests/test_layout.py holds it to the package"
-    ),
-    "make image                                  # docker, or podman": (
-        "needs a container engine: make test-image builds the image and runs the same "
-        "docker run lines from docs/any-language.md (tests/image/test_image.py)"
-    ),
-}
 #: The statuses a curl sample shows on purpose (other samples' calls must be 2xx).
 EXPECTED_STATUSES = {"X-Fake-Fault: proxy_502": [502]}
 #: The README's first Python sample as it was printed before issue 24: it asserted a
@@ -97,44 +64,35 @@ with FakeVoipbin(seed=7, profile="live") as fake:
     fake.journal.assert_called("PostAccesskeys", times=1)
 """
 
-TEXT = README.read_text(encoding="utf-8")
-BLOCKS = blocks(TEXT)
-INLINE = inline_curls(TEXT)
-
-
-def listed(block: Block) -> str | None:
-    """The NOT_RUN entry that names ``block``, if any."""
-    names = [name for name in NOT_RUN if name in block.text]
-    assert len(names) <= 1, f"{block.id} is named by several NOT_RUN entries: {names}"
-    return names[0] if names else None
+BLOCKS = all_blocks()
+INLINE = all_inline_curls()
+#: How a marked example of run's report starts (its header is checked against run's output).
+REPORT_EXAMPLE = "operation calls statuses met"
 
 
 def of_kind(*kinds: str) -> list[Block]:
-    return [b for b in BLOCKS if listed(b) is None and kind_of(b) in kinds]
+    return [b for b in BLOCKS if runs_here(b) and kind_of(b) in kinds]
 
 
-def unplaced(found: list[Block], not_run: dict[str, str]) -> list[str]:
-    """What keeps the classification honest: a block neither run nor listed, a JSON
-    block that does not parse, an entry that names no block, or one that names several."""
+def unplaced(found: list[Block]) -> list[str]:
+    """What keeps the classification honest: a block neither run nor marked, a JSON
+    block that does not parse."""
     problems = []
     for block in found:
-        names = [name for name in not_run if name in block.text]
-        if not names and kind_of(block) == "unknown":
-            problems.append(f"{block.id} is neither run nor listed in NOT_RUN")
-        if not names and kind_of(block) == "json":
+        if block.page in RUN_ELSEWHERE or block.not_run is not None:
+            continue
+        if kind_of(block) == "unknown":
+            problems.append(f"{block.id} is neither run nor marked not-run")
+        if kind_of(block) == "json":
             try:
                 json.loads(block.text)
             except ValueError as err:
                 problems.append(f"{block.id} is not JSON: {err}")
-    for name in not_run:
-        hits = [b.id for b in found if name in b.text]
-        if len(hits) != 1:
-            problems.append(f"NOT_RUN entry {name!r} names {len(hits)} blocks: {hits}")
     return problems
 
 
 def check_exit(result: subprocess.CompletedProcess[str], block: Block) -> None:
-    assert result.returncode == 0, f"README.md {block.id} failed as printed:\n{shown(result)}"
+    assert result.returncode == 0, f"{block.id} failed as printed:\n{shown(result)}"
 
 
 def check_statuses(block: Block, result: subprocess.CompletedProcess[str], got: list[int]) -> None:
@@ -143,10 +101,10 @@ def check_statuses(block: Block, result: subprocess.CompletedProcess[str], got: 
     assert len(got) == len(calls), f"{block.id}: {len(calls)} calls, {got} statuses"
     wanted = next((s for name, s in EXPECTED_STATUSES.items() if name in block.text), None)
     if wanted is not None:
-        assert got == wanted, f"README.md {block.id}: statuses {got}, not {wanted}\n{shown(result)}"
+        assert got == wanted, f"{block.id}: statuses {got}, not {wanted}\n{shown(result)}"
     else:
         bad = [s for s in got if not 200 <= s < 300]
-        assert not bad, f"README.md {block.id}: statuses {got} as printed:\n{shown(result)}"
+        assert not bad, f"{block.id}: statuses {got} as printed:\n{shown(result)}"
 
 
 @pytest.fixture(scope="module")
@@ -170,30 +128,43 @@ def address(make_run: Served) -> str:
 # --- the classification --------------------------------------------------------------
 
 
-def test_every_block_is_run_or_listed_with_its_reason() -> None:
-    assert len(BLOCKS) > 10
-    problems = unplaced(BLOCKS, NOT_RUN)
+def test_every_block_is_run_or_marked_with_its_reason() -> None:
+    assert len(BLOCKS) > 30
+    problems = unplaced(BLOCKS)
     assert not problems, problems
+    for block in BLOCKS:
+        assert block.not_run is None or len(block.not_run) > 20, f"{block.id}: say why"
 
 
-def test_the_classification_check_fails_on_a_stale_entry_or_a_stray_block() -> None:
-    stray = Block("yaml", "version: 1\n", 1)
-    assert unplaced([*BLOCKS, stray], NOT_RUN) == [
-        "line1-yaml is neither run nor listed in NOT_RUN"
+def test_the_classification_check_fails_on_a_stray_block_or_bad_json() -> None:
+    stray = Block("yaml", "version: 1\n", 1, "docs/page.md")
+    assert unplaced([*BLOCKS, stray]) == [
+        "docs/page.md:line1-yaml is neither run nor marked not-run"
     ]
-    assert unplaced([*BLOCKS, Block("json", '{"a": 1}\n', 2)], NOT_RUN) == []
-    [problem] = unplaced([*BLOCKS, Block("json", '{"a": 1,}\n', 3)], NOT_RUN)
-    assert problem.startswith("line3-json is not JSON: "), problem
-    stale = {**NOT_RUN, "a block that was removed": "reason"}
-    assert unplaced(BLOCKS, stale) == [
-        "NOT_RUN entry 'a block that was removed' names 0 blocks: []"
-    ]
+    assert unplaced([*BLOCKS, Block("json", '{"a": 1}\n', 2)]) == []
+    [problem] = unplaced([*BLOCKS, Block("json", '{"a": 1,}\n', 3)])
+    assert problem.startswith("README.md:line3-json is not JSON: "), problem
+    marked = "<!-- not-run: a reason long enough to say why -->\n```yaml\nversion: 1\n```\n"
+    [block] = blocks(marked, "docs/page.md")
+    assert block.not_run == "a reason long enough to say why" and unplaced([block]) == []
+    with pytest.raises(ValueError, match="a not-run mark with no code block under it"):
+        blocks("<!-- not-run: a reason -->\n\ntext\n", "docs/page.md")
 
 
-def test_each_kind_of_sample_is_there() -> None:
-    kinds = [kind_of(b) for b in BLOCKS if listed(b) is None]
+def test_each_kind_of_sample_is_there_on_every_page_and_the_census_counts_them() -> None:
+    kinds = [kind_of(b) for b in BLOCKS if runs_here(b)]
     assert {"script", "pytest", "curl", "command"} <= set(kinds), kinds
     assert INLINE, "the inline curl of the login"
+    pages = {b.page for b in BLOCKS}
+    assert "README.md" in pages and "docs/tutorial.md" in pages and set(RUN_ELSEWHERE) <= pages
+    line = census(BLOCKS, INLINE)
+    run = len(of_kind("script", "pytest", "curl", "command", "json")) + len(INLINE)
+    marked = sum(1 for b in BLOCKS if b.page not in RUN_ELSEWHERE and b.not_run)
+    elsewhere = sum(1 for b in BLOCKS if b.page in RUN_ELSEWHERE)
+    assert run + marked + elsewhere == len(BLOCKS) + len(INLINE)
+    assert line.startswith(f"doc samples: {run} run (") and f"; {marked} marked not-run; " in line
+    assert f"; {elsewhere} run elsewhere (" in line and elsewhere > 5
+    print(line)
 
 
 # --- Python ----------------------------------------------------------------------------
@@ -252,42 +223,45 @@ def test_a_curl_sample_with_a_wrong_key_fails(address: str, tmp_path: Path) -> N
 
 # --- fakevoipbin commands -------------------------------------------------------------
 
+#: Each command block's folder and result, by its text, run once per process.
+_COMMAND_RUNS: dict[str, tuple[Path, subprocess.CompletedProcess[str]]] = {}
 
-@pytest.fixture(scope="module")
-def command_runs(
-    tmp_path_factory: pytest.TempPathFactory,
-) -> list[tuple[Block, Path, subprocess.CompletedProcess[str]]]:
-    """Each command block run once, in a folder whose tests/ holds the pytest samples:
-    the block, its folder and its result."""
-    runs = []
-    for block in of_kind("command"):
-        folder = tmp_path_factory.mktemp(block.id)
+
+def command_run(
+    block: Block, address: str, factory: pytest.TempPathFactory
+) -> tuple[Path, subprocess.CompletedProcess[str]]:
+    """``block`` run once, in a folder whose tests/ holds every pytest sample (a block
+    printed twice, word for word, on two pages runs once)."""
+    if block.text not in _COMMAND_RUNS:
+        folder = factory.mktemp("commands")
         write_pytest_samples(of_kind("pytest"), folder)
-        runs.append((block, folder, run_commands(block, folder)))
-    return runs
+        _COMMAND_RUNS[block.text] = (folder, run_commands(block, folder, address))
+    return _COMMAND_RUNS[block.text]
 
 
+@pytest.mark.parametrize("block", of_kind("command"), ids=lambda b: b.id)
 def test_a_command_sample_exits_0_and_writes_its_report(
-    command_runs: list[tuple[Block, Path, subprocess.CompletedProcess[str]]],
+    block: Block, address: str, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    assert command_runs
-    for block, folder, result in command_runs:
-        check_exit(result, block)
-        for name, report in reports_named(block, folder).items():
-            operations = report["operations"]
-            assert isinstance(operations, dict)
-            calls = sum(op["calls"] for op in operations.values())
-            assert calls > 0, f"{block.id}: {name} counts no request of the pytest samples"
+    folder, result = command_run(block, address, tmp_path_factory)
+    check_exit(result, block)
+    for name, report in reports_named(block, folder).items():
+        operations = report["operations"]
+        assert isinstance(operations, dict)
+        calls = sum(op["calls"] for op in operations.values())
+        assert calls > 0, f"{block.id}: {name} counts no request of the pytest samples"
 
 
 def test_the_report_example_has_the_header_run_prints(
-    command_runs: list[tuple[Block, Path, subprocess.CompletedProcess[str]]],
+    address: str, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    example = next(b for b in BLOCKS if listed(b) == "operation           calls  statuses met")
-    header = " ".join(example.text.splitlines()[0].split())
-    printed = [
-        " ".join(line.split())
-        for _block, _folder, result in command_runs
-        for line in (result.stdout + result.stderr).splitlines()
+    examples = [
+        b for b in BLOCKS if b.not_run and " ".join(b.text.split()).startswith(REPORT_EXAMPLE)
     ]
-    assert header in printed, printed
+    assert examples
+    runs = [b for b in of_kind("command") if "--report" in b.text]
+    _folder, result = command_run(runs[0], address, tmp_path_factory)
+    printed = [" ".join(line.split()) for line in (result.stdout + result.stderr).splitlines()]
+    for example in examples:
+        header = " ".join(example.text.splitlines()[0].split())
+        assert header in printed, (example.id, printed)

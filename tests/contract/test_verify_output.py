@@ -187,8 +187,8 @@ def test_verify_documents_its_bounds_and_exit_code_3_in_help_and_readme() -> Non
     assert "--max-requests N" in flat and "--timeout S" in flat
     assert "3 a bound (--max-requests, --timeout) stopped the run" in flat
     assert "the credential check and shrinking included" in flat
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
-    section = readme.split("**`fakevoipbin verify ", 1)[1].split("\n## ", 1)[0]
+    page = Path(__file__).resolve().parents[2] / "docs" / "how-to" / "ci.md"
+    section = page.read_text(encoding="utf-8").split("**`fakevoipbin verify ", 1)[1]
     flat = " ".join(section.split())
     assert "[--max-requests N] [--timeout S]" in flat
     assert "`--max-requests N` makes at most N API requests" in flat
