@@ -228,8 +228,8 @@ IMAGE_CHECKS = "image"
 
 def test_the_tests_mirror_the_package() -> None:
     """Each folder of tests/ is a subpackage's (``tests/core`` for ``fakevoipbin/core``),
-    but ``tests/api`` and ``tests/image``; a test file in a room's folder names a module of that room
-    (``test_journal.py``, ``test_journal_bodies.py`` for ``journal.py``), or is placed
+    but ``tests/api`` and ``tests/image``; a test file in a room's folder names a module of
+    that room (``test_journal.py``, ``test_journal_bodies.py`` for ``journal.py``), or is placed
     there by the README's Layout section."""
     rooms = {p.name for p in PACKAGE.iterdir() if (p / "__init__.py").exists()}
     folders = {p.name for p in TESTS.iterdir() if (p / "__init__.py").exists()}

@@ -52,6 +52,7 @@ def test_a_created_key_shows_its_token_once(fake_url):
 
 
 def test_the_tutorial_key_has_the_tutorials_times(fake_url):
-    got = call(f"{fake_url}/v1.0/accesskeys/2f1f8f7e-9b3d-4c60-8465-b69e9f28b6dc?accesskey={TUTORIAL_TOKEN}")
+    key = "2f1f8f7e-9b3d-4c60-8465-b69e9f28b6dc"
+    got = call(f"{fake_url}/v1.0/accesskeys/{key}?accesskey={TUTORIAL_TOKEN}")
     assert got["tm_create"] == "2026-12-01T10:15:30.123456Z"
     assert got["tm_expire"] == "2027-12-01T10:15:30.123456Z"
