@@ -135,6 +135,12 @@ class Attached:
             if r.status_code == 400 and refused is not None and message:
                 raise refused(message)
             hint = " (give its control token: FAKEVOIPBIN_CONTROL_TOKEN)" * (r.status_code == 401)
+            if r.status_code == 404 and path == "/health":
+                hint = (
+                    " (its control API is off: a fake off loopback serves it only behind a "
+                    "control token; start it with FAKEVOIPBIN_CONTROL_TOKEN set, and give "
+                    "the tests the same)"
+                )
             raise AttachError(
                 f"{method} {self.root}/_fake{path} answered {r.status_code}"
                 + (f": {message}" if message else "")

@@ -59,6 +59,18 @@ EXPIRING_KEY_ID = "3d8a1c5b-6e2f-4a9d-8b7c-1f0e2d3c4b5a"
 EXPIRING_TOKEN = "vb_Ihp8uMJ8L3Q2xwEajBbtKg8XSZ_GL9kj"  # expires 300 s after NOW
 FROZEN_CUSTOMER = "9f4e2d1c-0b8a-4c7d-9e6f-5a4b3c2d1e0f"
 FROZEN_TOKEN = "vb_RAKLSsZjud8bafM-Jpm0UaOnzEgvYElu"
+#: The tutorial's key as the docs profile answers it at ``NOW`` (the tutorial's GET).
+TUTORIAL_KEY = {
+    "id": TUTORIAL_KEY_ID,
+    "customer_id": TUTORIAL_CUSTOMER,
+    "name": "My New Accesskey",
+    "detail": "This key is used for reporting",
+    "token_prefix": "vb_a3Bf9xKm",
+    "tm_expire": "2027-12-01T10:15:30.123456Z",
+    "tm_create": "2026-12-01T10:15:30.123456Z",
+    "tm_update": "2026-12-01T10:15:30.123456Z",
+    "tm_delete": "9999-01-01T00:00:00.000000Z",
+}
 #: The create response's keys, in production's order (other answers drop ``token``).
 CREATED_FIELDS = [
     "id",

@@ -177,6 +177,17 @@ def test_a_control_token_is_needed_and_taken_from_the_environment(monkeypatch: A
         stop(served)
 
 
+def test_a_fake_with_its_control_api_off_says_how_to_turn_it_on() -> None:
+    """A fake started off loopback without a token (as the image starts) has no control
+    API: attaching to it says so, and names the variable that turns it on."""
+    served = start("--no-control", "--no-access-log")
+    try:
+        with pytest.raises(AttachError, match="404.*control API is off.*CONTROL_TOKEN"):
+            FakeVoipbin.attach(served.url)
+    finally:
+        stop(served)
+
+
 class _Stub(http.server.BaseHTTPRequestHandler):
     """Answers every GET with the server's ``answer`` (status, JSON body)."""
 

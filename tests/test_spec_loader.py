@@ -10,7 +10,7 @@ import yaml
 
 from fakevoipbin.spec import Finding, Spec, default_spec
 
-from .conftest import TUTORIAL_CUSTOMER, TUTORIAL_KEY_ID, TUTORIAL_TOKEN
+from .conftest import TUTORIAL_KEY, TUTORIAL_KEY_ID, TUTORIAL_TOKEN
 
 SPEC_FILE = Path(__file__).resolve().parent.parent / "openapi.yaml"
 
@@ -30,17 +30,7 @@ OPERATIONS = {
 }
 
 #: A key as the docs profile answers it (openapi.yaml's GetAccesskeysId example).
-DOCS_KEY: dict[str, Any] = {
-    "id": TUTORIAL_KEY_ID,
-    "customer_id": TUTORIAL_CUSTOMER,
-    "name": "My New Accesskey",
-    "detail": "This key is used for reporting",
-    "token_prefix": "vb_a3Bf9xKm",
-    "tm_expire": "2027-12-01T10:15:30.123456Z",
-    "tm_create": "2026-12-01T10:15:30.123456Z",
-    "tm_update": "2026-12-01T10:15:30.123456Z",
-    "tm_delete": "9999-01-01T00:00:00.000000Z",
-}
+DOCS_KEY: dict[str, Any] = TUTORIAL_KEY
 #: The same key as the live profile answers it (nulls, trimmed fractions).
 LIVE_KEY: dict[str, Any] = {
     **DOCS_KEY,

@@ -1,9 +1,9 @@
 """The container engine that ``make image`` and ``make test-image`` drive.
 
 ``find_engine`` picks docker where its daemon answers, else podman, set up for the
-project's machines (``../shared/containers.md``, kept in docs/containers.md): the
-``runc`` runtime, since Debian's ``crun`` refuses a hybrid cgroup layout, and no
-default ulimits, since podman's exceed the machines' hard limits. Those two settings
+project's machines as measured there: the ``runc`` runtime, since Debian's ``crun``
+refuses a hybrid cgroup layout, and no default ulimits, since podman's exceed the
+machines' hard limits. Those two settings
 live in a ``containers.conf`` of its own (``CONTAINERS_CONF``), so every podman command,
 podman's Docker-compatible service and the tools that speak to it take them alike.
 With ``install=True`` and neither engine on the PATH, it installs podman from Debian's

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import TUTORIAL_KEY, TUTORIAL_KEY_ID, TUTORIAL_TOKEN
 from tests.image.conftest import (
     IMAGE_UID,
     TUTORIAL_NOW,
@@ -32,20 +33,6 @@ from tests.image_check import BASE_ENV
 from tests.readme_samples import README, blocks, run_curls
 from tests.waiting import wait_until
 
-TUTORIAL_TOKEN = "vb_a3Bf9xKmPq2nR7sT4wYzLp8mN5qR1xWe"
-TUTORIAL_KEY_ID = "2f1f8f7e-9b3d-4c60-8465-b69e9f28b6dc"
-#: The tutorial's GET of its key, at the tutorial's instant.
-TUTORIAL_KEY = {
-    "id": TUTORIAL_KEY_ID,
-    "customer_id": "a1d9b2cd-4578-4b23-91b6-5f5ec4a2f840",
-    "name": "My New Accesskey",
-    "detail": "This key is used for reporting",
-    "token_prefix": "vb_a3Bf9xKm",
-    "tm_expire": "2027-12-01T10:15:30.123456Z",
-    "tm_create": "2026-12-01T10:15:30.123456Z",
-    "tm_update": "2026-12-01T10:15:30.123456Z",
-    "tm_delete": "9999-01-01T00:00:00.000000Z",
-}
 #: The image's size over its base stays under this (the issue's bound).
 MAX_ADDED_MB = 80
 PLAIN_RUN = "-p 8088:8088 fakevoipbin"
@@ -276,32 +263,32 @@ def _fake_on_a_network(containers: Containers, env: dict[str, str]) -> tuple[Con
     return fake, network, volume
 
 
+def _answer_in_another_container(
+    containers: Containers, engine: Engine, env: dict[str, str], url: str, *client_env: str
+) -> str:
+    """What a client in another container on the fake's network prints for ``url``."""
+    fake, network, volume = _fake_on_a_network(containers, env)
+    wait_until(lambda: health_check_passes(engine, fake), "the fake to be healthy")
+    client = ("--network", network, "-v", f"{volume}:/tls:ro", "--entrypoint", "python3")
+    done = containers.run_once("-c", CLIENT, url, options=(*client, *client_env))
+    return done.stdout.strip() or done.stderr
+
+
 def test_a_tls_name_lets_another_container_verify_the_service_name(
     containers: Containers, engine: Engine
 ) -> None:
-    fake, network, volume = _fake_on_a_network(
-        containers, {"FAKEVOIPBIN_TLS": "1", "FAKEVOIPBIN_TLS_NAMES": "fakevoipbin"}
-    )
-    wait_until(lambda: health_check_passes(engine, fake), "the HTTPS fake to be healthy")
-    client = ("--network", network, "-v", f"{volume}:/tls:ro", "--entrypoint", "python3")
-    done = containers.run_once("-c", CLIENT, "https://fakevoipbin:8088/ping", options=client)
-    assert done.stdout.strip() == "200", done.stdout + done.stderr
+    env = {"FAKEVOIPBIN_TLS": "1", "FAKEVOIPBIN_TLS_NAMES": "fakevoipbin"}
+    url = "https://fakevoipbin:8088/ping"
+    assert _answer_in_another_container(containers, engine, env, url) == "200"
 
 
 def test_intercept_answers_a_client_in_another_container(
     containers: Containers, engine: Engine
 ) -> None:
-    fake, network, volume = _fake_on_a_network(
-        containers, {"FAKEVOIPBIN_INTERCEPT": "1", "FAKEVOIPBIN_CONTROL_TOKEN": "i-token"}
-    )
-    wait_until(lambda: health_check_passes(engine, fake), "the intercepting fake to be healthy")
-    client = (
-        "--network", network, "-v", f"{volume}:/tls:ro", "--entrypoint", "python3",
-        "-e", "HTTPS_PROXY=http://fakevoipbin:8088",
-    )  # fmt: skip
+    env = {"FAKEVOIPBIN_INTERCEPT": "1", "FAKEVOIPBIN_CONTROL_TOKEN": "i-token"}
     url = f"https://api.voipbin.net/v1.0/accesskeys?accesskey={TUTORIAL_TOKEN}"
-    done = containers.run_once("-c", CLIENT, url, options=client)
-    assert done.stdout.strip() == "200", done.stdout + done.stderr
+    proxy = ("-e", "HTTPS_PROXY=http://fakevoipbin:8088")
+    assert _answer_in_another_container(containers, engine, env, url, *proxy) == "200"
 
 
 def test_the_image_adds_under_80_mb_to_its_base(
