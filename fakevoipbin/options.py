@@ -20,7 +20,7 @@ A face may have a default of its own (``serve`` listens on 8088, ``run`` and
 The command-line faces also read each setting they take from the environment, as
 ``FAKEVOIPBIN_<NAME>`` (``env_name``; ``from_environment`` reads them, a flag wins over
 its variable: ``from_command_line``). ``FakeVoipbin(...)`` and the marker take keywords
-only. ``docs/options.md`` is rendered from the fields (``fakevoipbin/reference.py``).
+only. The docs site's options page is rendered from the fields (``fakevoipbin/reference.py``).
 """
 
 from __future__ import annotations
