@@ -11,7 +11,8 @@ each one where a page says ``<!-- reference: NAME -->``.
 - ``fault-statuses``, ``fault-kinds``, ``fault-operations``: from ``core/faults.py`` and
   ``openapi.yaml``'s operationIds;
 - ``modelled-routes`` and ``route-table``: ``openapi.yaml`` and ``data/routes.tsv``;
-- ``exit-codes``: ``exitcodes.EXIT_CODES``.
+- ``exit-codes``: ``exitcodes.EXIT_CODES``;
+- ``default-fixtures``: ``fixtures/default.yaml``'s customers, keys and login users.
 
 ``python -m fakevoipbin.reference [NAME]`` prints one (``options`` when none is named)."""
 
@@ -559,6 +560,39 @@ def route_table_markdown() -> str:
     return "\n".join(rows) + "\n"
 
 
+# --- the default fixtures ------------------------------------------------------------
+
+
+def default_fixtures_markdown() -> str:
+    """``fixtures/default.yaml``'s customers, keys and login users, with their public
+    test credentials and times relative to the clock's start."""
+    data = _load_yaml("fixtures/default.yaml")
+    rows = ["| customer | what | credential |", "|---|---|---|"]
+    for customer in data["customers"]:
+        first = f"{customer.get('name', '')} `{customer.get('id', '')}`"
+        if customer.get("frozen"):
+            first += " (frozen: every call 403 `ACCOUNT_FROZEN`)"
+        for key in customer.get("keys", []):
+            what = f"key {key.get('name', '')!s} `{key.get('id', '')}`: " + _key_times(key)
+            rows.append(f"| {first} | {_cell(what)} | `{key.get('token', '')}` |")
+            first = ""
+        for user in customer.get("users", []):
+            what = f"login user, {user.get('permission', '')}"
+            rows.append(f"| {first} | {what} | `{user['username']}` / `{user['password']}` |")
+            first = ""
+    return "\n".join(rows) + "\n"
+
+
+def _key_times(key: dict[str, Any]) -> str:
+    ago = key.get("created_ago", 0)
+    expire = key["expire"]
+    left = expire - ago
+    made = f"made {ago} s before the start, " if ago else "made at the start, "
+    if left < 0:
+        return made + f"expired {-left} s before it"
+    return made + f"expires {left} s after it"
+
+
 # --- exit codes ------------------------------------------------------------------------
 
 
@@ -587,6 +621,7 @@ RENDERERS = {
     "modelled-routes": modelled_routes_markdown,
     "route-table": route_table_markdown,
     "exit-codes": exit_codes_markdown,
+    "default-fixtures": default_fixtures_markdown,
 }
 #: What a page writes where a renderer's output goes.
 PLACEHOLDER = "<!-- reference: {} -->"

@@ -222,3 +222,17 @@ def test_a_placeholder_is_filled_and_an_unknown_one_fails_the_build() -> None:
     )
     assert r.returncode == 0 and r.stdout == profiles_markdown()
     assert set(RENDERERS) >= {"options", "cli", "control-api", "profiles", "exit-codes"}
+
+
+def test_the_fixtures_page_names_every_default_key_and_login_user() -> None:
+    text = RENDERERS["default-fixtures"]()
+    data = _load("fixtures/default.yaml")
+    keys = [k for c in data["customers"] for k in c.get("keys", [])]
+    users = [u for c in data["customers"] for u in c.get("users", [])]
+    assert len(keys) >= 5 and len(users) >= 3
+    for key in keys:
+        assert f"| `{key['token']}` |" in text and f"`{key['id']}`" in text
+    for user in users:
+        assert f"| `{user['username']}` / `{user['password']}` |" in text
+    expired = next(line for line in text.splitlines() if "Expired key" in line)
+    assert "expired 86400 s before it" in expired
