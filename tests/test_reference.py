@@ -109,7 +109,7 @@ def test_the_cli_page_names_every_option_of_serve_run_proxy_and_verify() -> None
     for name, sub in commands.items():
         section = text.split(f"## `fakevoipbin {name}`\n", 1)[1].split("\n## ", 1)[0]
         spelled = {s for a in sub._actions for s in a.option_strings}
-        assert len(spelled) > 3, name
+        assert len(spelled) > (3 if name in ("serve", "run", "proxy", "verify") else 0), name
         for flag in spelled:
             assert re.search(rf"`{re.escape(flag)}[ `]", section), (name, flag)
     verify = text.split("## `fakevoipbin verify`\n", 1)[1]
