@@ -46,6 +46,7 @@ class ClientReport(Protocol):
 
     def unmodelled_routes(self) -> list[dict[str, Any]]: ...
 
+
 #: The states a matrix cell can be in: its CSS class, its sign and its word.
 MET = ("met", "✓", "")
 NEVER_MET = ("never-met", "✗", "never met")
@@ -246,7 +247,7 @@ def _breaches(report: ClientReport) -> list[str]:
         out.append(
             f'<div class="breach" data-seq="{seq}"><p><b>#{seq}</b> '
             f"<code>{_text(first['method'])} {_text(first['target'])}</code> → "
-            f"{_text(first['status'])} <span class=\"muted\">({_text(first['operation_id'])})"
+            f'{_text(first["status"])} <span class="muted">({_text(first["operation_id"])})'
             "</span></p><ul>"
         )
         for v in found:
