@@ -69,7 +69,8 @@ class ControlError(Exception):
         self.message = message
 
 
-Handler = Callable[[Any], Any]
+#: A call's handler: it takes the JSON body (and, for the calls that read it, the query).
+Handler = Callable[..., Any]
 #: What ``POST /_fake/reset`` calls with its settings (profile, seed, now, fixtures,
 #: rate_limit): it resets, or raises TypeError/ValueError (one line) leaving the state
 #: as it was. ``fakevoipbin.assemble.Configurator.reset`` is the one the faces give.
@@ -103,7 +104,7 @@ class Control:
             ("GET", "/openapi.yaml", self.spec_file, False),
             ("GET", UI_PATH, self.ui_page, False),
         ]
-        with_query = {self.get_journal, self.ui_page}
+        with_query: set[Handler] = {self.get_journal, self.ui_page}
         return [
             ExactRoute(
                 path, ControlEndpoint(handler, wants_body, bodies, handler in with_query), method
@@ -398,7 +399,7 @@ def _public(scope: Scope) -> bool:
     """Whether the request is for the live page itself (``GET /_fake/ui``): the one
     control path open without the token, as its bytes hold no data. Every call the page
     makes for data is gated as any other."""
-    return scope["method"] == "GET" and scope["path"] == "/_fake" + UI_PATH
+    return bool(scope["method"] == "GET" and scope["path"] == "/_fake" + UI_PATH)
 
 
 class ControlGate:
