@@ -70,10 +70,9 @@ h2 { font-size: 1.1rem; margin: 1.5rem 0 .5rem; border-bottom: 1px solid var(--l
 table { border-collapse: collapse; }
 th, td { border: 1px solid var(--line); padding: .2rem .45rem; text-align: left;
   vertical-align: top; }
-td.cell { text-align: center; white-space: nowrap; min-width: 3.5rem; }
-td.met { background: var(--met); }
-td.never-met { background: var(--never); font-weight: bold; outline: 2px dashed #a40;
-  outline-offset: -3px; }
+td.cell { text-align: center; white-space: nowrap; font-size: .8rem; }
+td.met { background: var(--met); font-weight: bold; font-size: .9rem; }
+td.never-met { background: var(--never); color: #7a2e00; border: 1px dashed #a40; }
 td.undocumented { background: var(--undoc); font-style: italic; }
 td.none { color: #888; }
 th.op { white-space: nowrap; }
