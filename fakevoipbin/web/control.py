@@ -33,6 +33,7 @@ from ..core import clock as clock_input
 from ..core.clock import ClockError, format_fixed
 from ..core.errors import REQUEST_TIMEOUT, ROUTE_NOT_FOUND, ApiError, ErrorKind
 from ..core.faults import FaultError, make_rule
+from ..core.redact import redact_text
 from ..core.state import State
 from ..resources import data_path
 from ..spec import Spec
@@ -203,16 +204,17 @@ class Control:
 
     def get_customers(self, _body: Any) -> dict[str, Any]:
         """Each customer's id, name, status and live keys (id, name, the token's public
-        prefix): what the live page shows. No token, hash or webhook secret."""
+        prefix): what the live page shows. No token, hash or webhook secret; a token a
+        client put in a name is shrunk to its prefix, as the journal does."""
         with self.state.lock:
             listed = [
                 {
                     "id": c.id,
-                    "name": c.name,
+                    "name": redact_text(c.name),
                     "status": c.status,
                     "frozen": c.frozen,
                     "keys": [
-                        {"id": k.id, "name": k.name, "token_prefix": k.token_prefix}
+                        {"id": k.id, "name": redact_text(k.name), "token_prefix": k.token_prefix}
                         for k in c.by_create.values()
                     ],
                 }

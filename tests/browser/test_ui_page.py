@@ -87,6 +87,8 @@ def test_the_page_follows_the_journal_and_its_buttons_drive_the_fake(
         assert bad.status_code == 401
         assert api.get("/nowhere").status_code == 404
         wait_until(lambda: _has_entry(browser, 5), "entry #5 on the page")
+        # the key named after its own token: the side panel lists it, shrunk to a prefix
+        wait_until(lambda: raw[:11] + "… " + raw[:11] in customers.text, "the renamed key")
         assert [e["seq"] for e in _entries(browser)] == ["5", "4", "3", "2", "1"]  # newest first
 
         # Each entry opens to its redacted request, answer, violations, fault, drift.
@@ -115,7 +117,9 @@ def test_the_page_follows_the_journal_and_its_buttons_drive_the_fake(
         Select(browser.driver.find_element(By.ID, "filter-reason")).select_by_value("")
 
         # The side panel: a fault rule added elsewhere shows; the clock advances.
-        assert control.post("/faults", json={"operation": "GetMe", "status": 503}).status_code == 200
+        assert (
+            control.post("/faults", json={"operation": "GetMe", "status": 503}).status_code == 200
+        )
         faults = browser.driver.find_element(By.ID, "faults")
         wait_until(lambda: "GetMe → 503" in faults.text, "the fault rule listed")
         clock = browser.driver.find_element(By.ID, "clock-now")
@@ -127,7 +131,15 @@ def test_the_page_follows_the_journal_and_its_buttons_drive_the_fake(
         browser.driver.find_element(By.ID, "advance").click()
         wait_until(lambda: clock.text.startswith("2026-12-01T10:17:00."), "the clock advanced")
         assert control.get("/clock").json()["now"].startswith("2026-12-01T10:17:00.")
-        browser.driver.find_element(By.CSS_SELECTOR, '#journal li[data-seq="1"] summary').click()
+        browser.driver.execute_script(
+            "document.querySelectorAll('#journal details').forEach(d => d.open = false);"
+            "document.querySelector('#journal li[data-seq=\"2\"] details').open = true;"
+            "window.scrollTo(0, 0);"
+        )
+        wait_until(
+            lambda: "body (JSON, redacted)" in browser.driver.find_element(By.ID, "journal").text,
+            "entry #2 open",
+        )
         screenshot(browser, "ui", tmp_path)
 
         # Clear the journal: the page empties, the fake's journal too.
@@ -166,9 +178,7 @@ def test_the_page_follows_the_journal_and_its_buttons_drive_the_fake(
     _same_origin(browser, root)
 
 
-def test_the_pages_update_latency(
-    fake: FakeVoipbin, browser: Browser, figures: list[str]
-) -> None:
+def test_the_pages_update_latency(fake: FakeVoipbin, browser: Browser, figures: list[str]) -> None:
     """From a request's send to its entry in the DOM, over 20 requests: printed, and
     the median under the 2 s the page promises."""
     root = fake.base_url

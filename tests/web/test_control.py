@@ -709,10 +709,12 @@ def test_the_customers_list_has_no_token_hash_or_secret(ctl: httpx.Client) -> No
     assert SECOND_CUSTOMER in {c["id"] for c in customers}
     for word in (TUTORIAL_TOKEN, "hash", "secret", "password"):
         assert word not in r.text
-    added = ctl.post("/_fake/customers", json={"name": "x"}).json()
+    added = ctl.post("/_fake/customers", json={"name": f"named {TUTORIAL_TOKEN}"}).json()
     raw = added["accesskey"]["token"]
     listed = ctl.get("/_fake/customers")
     assert added["customer_id"] in listed.text and raw not in listed.text
+    assert TUTORIAL_TOKEN not in listed.text  # a token in a name: its prefix only
+    assert f"named {TUTORIAL_TOKEN[:11]}…" in listed.text
 
 
 def test_the_page_is_served_beside_the_control_api(ctl: httpx.Client) -> None:
