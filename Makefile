@@ -10,7 +10,7 @@ ARGS   ?=
 #: pytest-xdist workers for make test (auto: one per core)
 JOBS   ?= auto
 
-.PHONY: run test test-wheel test-go image test-image lint docs bench fuzz venv clean
+.PHONY: run test test-wheel test-go test-browser image test-image lint docs bench fuzz venv clean
 
 venv: $(STAMP)
 
@@ -35,6 +35,19 @@ test-wheel: $(STAMP)
 ## A Go program with the production URL hard-coded reaches the fake through run --intercept (needs go)
 test-go: $(STAMP)
 	$(BIN)/python -m tests.go_check $(ARGS)
+
+BROWSER_STAMP := $(VENV)/.browser-installed
+#: Where make test-browser saves the docs' screenshots (make test-browser SCREENSHOTS=docs/images)
+SCREENSHOTS ?=
+
+$(BROWSER_STAMP): $(STAMP) pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[dev,browser]'
+	touch $(BROWSER_STAMP)
+
+## The HTML report and /_fake/ui in headless Chromium (Debian's chromium and chromium-driver)
+test-browser: $(BROWSER_STAMP)
+	FAKEVOIPBIN_TEST_BROWSER=1 FAKEVOIPBIN_SCREENSHOTS='$(SCREENSHOTS)' \
+		$(BIN)/python -m pytest -q -p no:xdist tests/browser $(ARGS)
 
 #: The image's tag and base (make image IMAGE=my/fakevoipbin:1 BASE=python:3.13-slim).
 IMAGE  ?= fakevoipbin:latest

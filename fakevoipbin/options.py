@@ -535,6 +535,12 @@ class Options:
     junit: str | None = _setting(
         None, "write the report as JUnit XML to FILE", _CHECKER, metavar="FILE"
     )
+    html: str | None = _setting(
+        None,
+        "write the report as one self-contained HTML page to FILE (docs/report-and-ui.md)",
+        _CHECKER,
+        metavar="FILE",
+    )
     strict: bool = _setting(
         False,
         "exit non-zero when the client broke the spec (or, through a proxy, the upstream drifted)",
@@ -574,6 +580,7 @@ class Options:
             "record",
             "report",
             "junit",
+            "html",
             "tls_dir",
         ):
             if not isinstance(getattr(self, name), (str, type(None))):

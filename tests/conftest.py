@@ -35,6 +35,10 @@ collect_ignore = ["wheel_client"]
 #: them (python -m tests.image_check names the image in FAKEVOIPBIN_TEST_IMAGE).
 if not os.environ.get("FAKEVOIPBIN_TEST_IMAGE"):
     collect_ignore.append("image")
+#: The browser's checks need Chromium and Selenium: make test-browser runs them
+#: (FAKEVOIPBIN_TEST_BROWSER=1).
+if not os.environ.get("FAKEVOIPBIN_TEST_BROWSER"):
+    collect_ignore.append("browser")
 
 # Hypothesis on a loaded 2-core CI machine: no deadline, derandomized.
 settings.register_profile(

@@ -229,19 +229,21 @@ TESTS = ROOT / "tests"
 ACROSS_LAYERS = "api"
 #: The image's checks (make test-image): the package as a container, no one module.
 IMAGE_CHECKS = "image"
+#: The browser's checks (make test-browser): the HTML report and /_fake/ui in Chromium.
+BROWSER_CHECKS = "browser"
 
 
 def test_the_tests_mirror_the_package() -> None:
     """Each folder of tests/ is a subpackage's (``tests/core`` for ``fakevoipbin/core``),
-    but ``tests/api`` and ``tests/image``; a test file in a room's folder names a module of
-    that room (``test_journal.py``, ``test_journal_bodies.py`` for ``journal.py``), or is placed
-    there by the README's Layout section."""
+    but ``tests/api``, ``tests/image`` and ``tests/browser``; a test file in a room's folder
+    names a module of that room (``test_journal.py``, ``test_journal_bodies.py`` for
+    ``journal.py``), or is placed there by the README's Layout section."""
     rooms = {p.name for p in PACKAGE.iterdir() if (p / "__init__.py").exists()}
     folders = {p.name for p in TESTS.iterdir() if (p / "__init__.py").exists()}
-    assert folders - {ACROSS_LAYERS, IMAGE_CHECKS} <= rooms, folders - rooms
+    assert folders - {ACROSS_LAYERS, IMAGE_CHECKS, BROWSER_CHECKS} <= rooms, folders - rooms
     assert {"core", "web", "checks", "contract", "proxy"} <= folders
     readme = LAYOUT_PAGE.read_text(encoding="utf-8")
-    for folder in sorted(folders - {ACROSS_LAYERS, IMAGE_CHECKS}):
+    for folder in sorted(folders - {ACROSS_LAYERS, IMAGE_CHECKS, BROWSER_CHECKS}):
         modules = {p.stem for p in (PACKAGE / folder).glob("*.py")}
         for test in sorted((TESTS / folder).glob("test_*.py")):
             name = test.stem.removeprefix("test_")

@@ -65,6 +65,7 @@ def test_run_takes_every_option_serve_takes() -> None:
     assert set(run) - set(serve) == {
         "report",
         "junit",
+        "html",
         "strict",
         "upstream",
         "allow_insecure_upstream",
@@ -92,6 +93,7 @@ def test_proxy_takes_the_listeners_options_the_reports_and_the_upstreams() -> No
         "record",
         "report",
         "junit",
+        "html",
         "strict",
     }
     assert defaults("proxy")["port"] == 8089

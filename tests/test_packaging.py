@@ -56,6 +56,7 @@ def test_wheel_ships_spec_and_fixtures_and_works_installed(tmp_path: Path) -> No
     assert "fakevoipbin/_data/openapi.yaml" in names
     assert "fakevoipbin/_data/fixtures/default.yaml" in names
     assert "fakevoipbin/data/routes.tsv" in names
+    assert "fakevoipbin/data/ui.html" in names  # the live page, /_fake/ui
     target = tmp_path / "site"
     subprocess.run(
         [
@@ -196,6 +197,7 @@ def test_the_images_build_context_builds_a_whole_wheel(tmp_path: Path) -> None:
         "fakevoipbin/_data/openapi-control.yaml",
         "fakevoipbin/_data/fixtures/default.yaml",
         "fakevoipbin/data/routes.tsv",
+        "fakevoipbin/data/ui.html",
         "fakevoipbin/healthcheck.py",
     ):
         assert needed in names, needed

@@ -64,6 +64,7 @@ def test_a_report_path_that_cannot_be_written_stops_before_the_client_runs(
         ("--report", a_file / "report.json"),  # its "folder" is a file
         ("--junit", Path("/proc/version/junit.xml")),  # a read-only place
         ("--report", tmp_path),  # a folder, not a file
+        ("--html", a_file / "report.html"),
     ):
         proc = run(flag, str(path), "--", sys.executable, "-c", ONE_REQUEST, str(ran))
         assert proc.returncode == 2, (flag, path, proc.stderr)

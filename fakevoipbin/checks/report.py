@@ -24,6 +24,7 @@ from ..core.routetable import default_table
 from ..exitcodes import STRICT_FAILED, USAGE
 from ..options import Options
 from ..spec import Spec
+from . import report_html
 
 MAX_VIOLATIONS = 1000
 #: How many unmodelled routes the table output lists (the JSON report has every one).
@@ -52,6 +53,10 @@ class ClientReport:
     drift_by_op: Counter[str] = field(default_factory=Counter)
     drift: list[dict[str, Any]] = field(default_factory=list)
     drift_count: int = 0
+    #: The redacted request (kept headers, body) of each request that broke
+    #: openapi.yaml, by seq, for the first ``MAX_VIOLATIONS`` (the HTML report shows
+    #: them; the JSON report has no bodies).
+    shown_requests: dict[int, dict[str, Any]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __post_init__(self) -> None:
@@ -81,6 +86,7 @@ class ClientReport:
                 self.violation_count += 1
                 self.violations_by_op[entry.operation_id] += 1
                 if len(self.violations) < MAX_VIOLATIONS:
+                    self.shown_requests.setdefault(entry.seq, _request_shown(entry))
                     self.violations.append(
                         {
                             "seq": entry.seq,
@@ -379,6 +385,13 @@ def _printable(text: Any) -> Any:
     return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
+def _request_shown(entry: Entry) -> dict[str, Any]:
+    """What the HTML report shows of a request: the journal's redacted headers and body."""
+    body = _printable(entry.body)
+    return {"headers": entry.headers, "json": entry.json, "body": body,
+            "body_truncated": entry.body_truncated}  # fmt: skip
+
+
 def _counted(counts: Counter[Any]) -> str:
     """``200×1, 400×2``: each value and how often, in order."""
     return ", ".join(f"{k}×{n}" for k, n in sorted(counts.items()))
@@ -390,7 +403,7 @@ def _counted(counts: Counter[Any]) -> str:
 def report_paths_problem(options: Options, who: str) -> bool:
     """Whether a path the report or the recording goes to cannot be written (said
     on stderr), tried before anything runs."""
-    for path in (options.report, options.junit, options.record):
+    for path in (options.report, options.junit, options.html, options.record):
         if path:
             problem = unwritable(Path(path))
             if problem:
@@ -416,10 +429,15 @@ def finish(
     print(found.table())
     if not found.requests and client_ran:
         print(f"{who}: the client made no request to {where}; {no_traffic_hint}")
-    for path, text in ((options.report, found.to_json(code)), (options.junit, found.junit())):
+    writers = (
+        (options.report, found.to_json),
+        (options.junit, lambda _code: found.junit()),
+        (options.html, lambda code: report_html.render(found, code)),
+    )
+    for path, text in writers:
         if path:
             try:
-                _write(Path(path), text)
+                _write(Path(path), text(code))
             except OSError as exc:
                 sys.stderr.write(f"{who}: cannot write {path}: {exc.strerror}\n")
                 return code or USAGE

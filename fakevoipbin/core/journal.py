@@ -11,6 +11,7 @@ tests assert with (``assert_called`` and the rest) are the testing face's
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections import deque
 from collections.abc import Callable, Mapping
@@ -28,6 +29,9 @@ MAX_BODY = 4096
 #: The request headers an entry keeps, as sent (never Authorization or Cookie).
 KEPT_HEADERS = ("content-type", "user-agent", "x-request-id")
 
+
+#: Each journal's numbering, unique in the process: a new one at each clear.
+_EPOCHS = itertools.count(1)
 
 #: The fields ``Entry.from_dict`` cannot do without.
 _REQUIRED = ("seq", "time", "method", "target", "operation_id", "status")
@@ -222,6 +226,9 @@ class Journal:
         # parses the body; reading the journal does.
         self._entries: deque[_Row] = deque(maxlen=size)
         self._seq = 0
+        #: Changes whenever the numbering starts again (a clear, a reset): a reader
+        #: that polls with ``entries(after=SEQ)`` knows its SEQ no longer counts.
+        self.epoch = next(_EPOCHS)
         self.size = size
         #: Called with every new entry, as ``entries()`` would give it (so with its body
         #: parsed: an observer costs a parse per request); they survive clear() and
@@ -292,17 +299,27 @@ class Journal:
             for observer in self.observers:
                 observer(entry)
 
-    def entries(self) -> list[Entry]:
-        """Every entry kept, oldest first."""
+    def entries(self, after: int = 0) -> list[Entry]:
+        """Every entry kept, oldest first; with ``after``, only those numbered above it
+        (only they are parsed)."""
         with self._lock:
-            rows = self._entries.copy()
+            if after <= 0:
+                rows = list(self._entries)
+            else:
+                rows = []
+                for row in reversed(self._entries):
+                    if row[0] <= after:
+                        break
+                    rows.append(row)
+                rows.reverse()
         return [_entry(row) for row in rows]
 
     def clear(self) -> None:
-        """Drop every entry; numbering starts again at 1."""
+        """Drop every entry; numbering starts again at 1, in a new ``epoch``."""
         with self._lock:
             self._entries.clear()
             self._seq = 0
+            self.epoch = next(_EPOCHS)
 
     def __len__(self) -> int:
         return len(self._entries)

@@ -126,7 +126,7 @@ def banner(session: ProxySession, options: Options) -> str:
     else:
         needs = " (send X-Fake-Control-Token)" if options.control_token else ""
         control = f"{root}/_fake/journal, {root}/_fake/health{needs}"
-    names = ("report", "junit", "record")
+    names = ("report", "junit", "html", "record")
     shown = [f"--{n} {getattr(options, n)}" for n in names if getattr(options, n)]
     return "\n".join(
         [

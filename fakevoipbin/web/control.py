@@ -1,5 +1,6 @@
 """The control API under ``/_fake/``: health, reset, clock, customers, journal, faults,
-state. Described in ``openapi-control.yaml``; never journaled.
+state, and the live page of the journal (``/_fake/ui``, ``data/ui.html``). Described in
+``openapi-control.yaml``; never journaled.
 
 It is a Starlette ``Mount`` in the fake's one application, given what it needs (the
 state, the spec, the body reader) rather than reaching into the app. Thin: each
@@ -12,10 +13,16 @@ Errors use the API's own envelope, with a message that says what was wrong.
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import hmac
 import json
+import re
 from collections.abc import Callable
+from functools import cache
+from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl
 
 from starlette.middleware import Middleware
 from starlette.routing import Mount, Router
@@ -26,6 +33,7 @@ from ..core import clock as clock_input
 from ..core.clock import ClockError, format_fixed
 from ..core.errors import REQUEST_TIMEOUT, ROUTE_NOT_FOUND, ApiError, ErrorKind
 from ..core.faults import FaultError, make_rule
+from ..core.redact import redact_text
 from ..core.state import State
 from ..resources import data_path
 from ..spec import Spec
@@ -41,6 +49,10 @@ CONTROL_TOKEN_HEADER = "x-fake-control-token"
 #: for the endpoint that answers it.
 EXCHANGE = "fakevoipbin.exchange"
 YAML_TYPE = b"application/yaml; charset=utf-8"
+HTML_TYPE = b"text/html; charset=utf-8"
+#: The live page of the journal, under ``/_fake``; the static file it serves.
+UI_PATH = "/ui"
+UI_FILE = Path(__file__).resolve().parent.parent / "data" / "ui.html"
 
 CONTROL_UNAUTHENTICATED = ErrorKind(
     401,
@@ -58,7 +70,8 @@ class ControlError(Exception):
         self.message = message
 
 
-Handler = Callable[[Any], Any]
+#: A call's handler: it takes the JSON body (and, for the calls that read it, the query).
+Handler = Callable[..., Any]
 #: What ``POST /_fake/reset`` calls with its settings (profile, seed, now, fixtures,
 #: rate_limit): it resets, or raises TypeError/ValueError (one line) leaving the state
 #: as it was. ``fakevoipbin.assemble.Configurator.reset`` is the one the faces give.
@@ -81,6 +94,7 @@ class Control:
             ("GET", "/clock", self.get_clock, False),
             ("POST", "/clock", self.move_clock, True),
             ("POST", "/customers", self.add_customer, True),
+            ("GET", "/customers", self.get_customers, False),
             ("GET", "/journal", self.get_journal, False),
             ("DELETE", "/journal", self.clear_journal, False),
             ("POST", "/faults", self.add_fault, True),
@@ -89,9 +103,13 @@ class Control:
             ("GET", "/state", self.get_state, False),
             ("PUT", "/state", self.put_state, True),
             ("GET", "/openapi.yaml", self.spec_file, False),
+            ("GET", UI_PATH, self.ui_page, False),
         ]
+        with_query: set[Handler] = {self.get_journal, self.ui_page}
         return [
-            ExactRoute(path, ControlEndpoint(handler, wants_body, bodies), method)
+            ExactRoute(
+                path, ControlEndpoint(handler, wants_body, bodies, handler in with_query), method
+            )
             for method, path, handler, wants_body in table
         ]
 
@@ -184,9 +202,39 @@ class Control:
             "accesskey": views.key_view(self.state.profile, key, raw_token=raw),
         }
 
-    def get_journal(self, _body: Any) -> dict[str, Any]:
-        entries = self.state.journal.entries()
-        return {"size": self.state.journal.size, "entries": [e.as_dict() for e in entries]}
+    def get_customers(self, _body: Any) -> dict[str, Any]:
+        """Each customer's id, name, status and live keys (id, name, the token's public
+        prefix): what the live page shows. No token, hash or webhook secret; a token a
+        client put in a name is shrunk to its prefix, as the journal does."""
+        with self.state.lock:
+            listed = [
+                {
+                    "id": c.id,
+                    "name": redact_text(c.name),
+                    "status": c.status,
+                    "frozen": c.frozen,
+                    "keys": [
+                        {"id": k.id, "name": redact_text(k.name), "token_prefix": k.token_prefix}
+                        for k in c.by_create.values()
+                    ],
+                }
+                for c in self.state.store.customers.values()
+            ]
+        return {"customers": listed}
+
+    def get_journal(self, _body: Any, query: dict[str, str]) -> dict[str, Any]:
+        """The journal; ``?after=SEQ``: only the entries numbered above SEQ. ``epoch``
+        changes when the numbering starts again (a clear, a reset)."""
+        after = query.get("after", "0")
+        if not after.isascii() or not after.isdigit() or len(after) > 18:
+            raise ControlError('"after" is a journal seq: an integer, 0 or more')
+        journal = self.state.journal
+        entries = journal.entries(after=int(after))
+        return {
+            "size": journal.size,
+            "epoch": journal.epoch,
+            "entries": [e.as_dict() for e in entries],
+        }
 
     def clear_journal(self, _body: Any) -> dict[str, Any]:
         count = len(self.state.journal)
@@ -226,9 +274,48 @@ class Control:
             }
         }
 
+    def ui_page(self, _body: Any, query: dict[str, str]) -> Reply:
+        """The live page of the journal: one static file, the same bytes for everyone
+        (it holds no data; what it shows comes through the control calls, with the
+        token it asks for). A token in its URL is refused: a URL lands in logs."""
+        if any("token" in name.lower() for name in query):
+            raise ControlError(
+                "the control token never goes in a URL: open /_fake/ui alone, and the page "
+                "asks for the token (sent as X-Fake-Control-Token)"
+            )
+        page, csp = _ui_page()
+        headers = [
+            (b"content-security-policy", csp),
+            (b"x-content-type-options", b"nosniff"),
+            (b"referrer-policy", b"no-referrer"),
+            (b"x-frame-options", b"DENY"),
+            (b"cache-control", b"no-store"),
+        ]
+        return Reply(200, None, headers=headers, raw=page, content_type=HTML_TYPE)
+
     def spec_file(self, _body: Any) -> Reply:
         text = data_path("openapi-control.yaml").read_text(encoding="utf-8").encode("utf-8")
         return Reply(200, None, raw=text, content_type=YAML_TYPE)
+
+
+@cache
+def _ui_page() -> tuple[bytes, bytes]:
+    """The page's bytes and its Content-Security-Policy: its one inline script and its
+    one inline style allowed by their SHA-256, calls to this origin only, nothing else
+    loaded."""
+    page = UI_FILE.read_bytes()
+    hashes = {}
+    for tag in ("script", "style"):
+        found = re.findall(rb"<%s>(.*?)</%s>" % (tag.encode(), tag.encode()), page, re.S)
+        hashes[tag] = " ".join(
+            "'sha256-" + base64.b64encode(hashlib.sha256(body).digest()).decode() + "'"
+            for body in found
+        )
+    csp = (
+        f"default-src 'none'; script-src {hashes['script']}; style-src {hashes['style']}; "
+        "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    )
+    return page, csp.encode()
 
 
 def _object(body: Any, allowed: set[str] | None) -> dict[str, Any]:
@@ -247,16 +334,23 @@ class ControlEndpoint:
     """The ASGI app of one control call: its body read (when it takes one) under the
     API's deadline, its handler called, its answer sent as JSON."""
 
-    def __init__(self, handler: Handler, wants_body: bool, bodies: BodyReader) -> None:
+    def __init__(
+        self, handler: Handler, wants_body: bool, bodies: BodyReader, wants_query: bool = False
+    ) -> None:
         self.handler = handler
         self.wants_body = wants_body
         self.bodies = bodies
+        self.wants_query = wants_query
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         ex: Exchange = scope[EXCHANGE]
         try:
             body = await self._body(scope, receive) if self.wants_body else None
-            result = self.handler(body)
+            if self.wants_query:
+                query = scope.get("query_string", b"").decode("latin-1")
+                result = self.handler(body, dict(parse_qsl(query, keep_blank_values=True)))
+            else:
+                result = self.handler(body)
         except asyncio.TimeoutError:
             result = frame.error_reply(ApiError(REQUEST_TIMEOUT), ex.request_id)
         except BodyGone:
@@ -303,6 +397,13 @@ def control_token_ok(headers: dict[str, str], token: str | None) -> bool:
     )
 
 
+def _public(scope: Scope) -> bool:
+    """Whether the request is for the live page itself (``GET /_fake/ui``): the one
+    control path open without the token, as its bytes hold no data. Every call the page
+    makes for data is gated as any other."""
+    return bool(scope["method"] == "GET" and scope["path"] == "/_fake" + UI_PATH)
+
+
 class ControlGate:
     """Before every control call: its X-Request-Id and CORS headers (a preflight is
     answered 204), then the server's control token, when it has one (401 without)."""
@@ -320,7 +421,7 @@ class ControlGate:
         try:
             frame.request_id(ex, self.state.seeds, SIDE_IDS)
             frame.cors(ex)
-            if not control_token_ok(ex.headers, self.token):
+            if not control_token_ok(ex.headers, self.token) and not _public(scope):
                 raise ApiError(CONTROL_UNAUTHENTICATED)
         except frame.Answered:  # a preflight
             pass

@@ -345,6 +345,7 @@ def test_no_secret_reaches_anything_the_proxy_writes(
 ) -> None:
     up = make_upstream()
     report, junit, record = tmp_path / "r.json", tmp_path / "j.xml", tmp_path / "rec.yaml"
+    page = tmp_path / "r.html"
     p = spawn(
         "proxy",
         "--upstream",
@@ -359,6 +360,8 @@ def test_no_secret_reaches_anything_the_proxy_writes(
         str(report),
         "--junit",
         str(junit),
+        "--html",
+        str(page),
         "--record",
         str(record),
     )
@@ -403,8 +406,10 @@ def test_no_secret_reaches_anything_the_proxy_writes(
         "journal": journal.text,
         "report": report.read_text(),
         "junit": junit.read_text(),
+        "html": page.read_text(encoding="utf-8"),
         "record": record.read_text(),
     }
+    assert 'id="drift"' in written["html"]  # behind a proxy, the drift section
     for where, text in written.items():
         for secret in secrets:
             assert secret not in text, (where, secret[:11])

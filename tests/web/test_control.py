@@ -24,6 +24,7 @@ CONTROL_PATHS = {
     "/_fake/journal",
     "/_fake/faults",
     "/_fake/state",
+    "/_fake/ui",
 }
 
 
@@ -532,6 +533,7 @@ def test_control_spec_documents_every_method_served(ctl: httpx.Client) -> None:
         ("get", "/_fake/clock"),
         ("post", "/_fake/clock"),
         ("post", "/_fake/customers"),
+        ("get", "/_fake/customers"),
         ("get", "/_fake/journal"),
         ("delete", "/_fake/journal"),
         ("post", "/_fake/faults"),
@@ -539,6 +541,7 @@ def test_control_spec_documents_every_method_served(ctl: httpx.Client) -> None:
         ("delete", "/_fake/faults"),
         ("get", "/_fake/state"),
         ("put", "/_fake/state"),
+        ("get", "/_fake/ui"),
     }
     documented = {(m, p) for p, item in spec["paths"].items() for m in item if m != "parameters"}
     assert served <= documented, served - documented
@@ -658,3 +661,94 @@ def test_state_put_of_a_running_dump_never_rewinds_the_clock(ctl: httpx.Client) 
     assert ctl.put("/_fake/state", json=dump).status_code == 200
     clock = ctl.get("/_fake/clock").json()
     assert clock["frozen"] is False and clock["now"] >= dump["clock"]["now"], clock
+
+
+# --- what the live page (/_fake/ui) calls: the journal after a seq, the customers -------
+
+
+def test_the_journal_after_a_seq_has_only_the_later_entries(
+    ctl: httpx.Client, api: httpx.Client
+) -> None:
+    for _ in range(3):
+        assert api.get("/accesskeys").status_code == 200
+    whole = ctl.get("/_fake/journal").json()
+    assert [e["seq"] for e in whole["entries"]] == [1, 2, 3]
+    later = ctl.get("/_fake/journal", params={"after": 1}).json()
+    assert [e["seq"] for e in later["entries"]] == [2, 3]
+    assert later["entries"] == whole["entries"][1:]
+    assert ctl.get("/_fake/journal", params={"after": 3}).json()["entries"] == []
+    assert ctl.get("/_fake/journal", params={"after": 0}).json() == whole
+    # A clear starts the numbering again, in a new epoch a poller can see.
+    epoch = whole["epoch"]
+    assert ctl.delete("/_fake/journal").json() == {"cleared": 3}
+    assert api.get("/accesskeys").status_code == 200
+    after_clear = ctl.get("/_fake/journal", params={"after": 3}).json()
+    assert after_clear["entries"] == [] and after_clear["epoch"] != epoch
+    again = ctl.get("/_fake/journal", params={"after": 0}).json()
+    assert [e["seq"] for e in again["entries"]] == [1]
+    assert ctl.post("/_fake/reset").status_code == 200
+    assert ctl.get("/_fake/journal").json()["epoch"] not in (epoch, after_clear["epoch"])
+
+
+@pytest.mark.parametrize("after", ["-1", "x", "1.5", "", "१", "9" * 40])
+def test_the_journal_after_a_bad_seq_is_a_400_naming_it(ctl: httpx.Client, after: str) -> None:
+    assert '"after"' in bad_input(ctl.get("/_fake/journal", params={"after": after}))
+
+
+def test_the_customers_list_has_no_token_hash_or_secret(ctl: httpx.Client) -> None:
+    r = ctl.get("/_fake/customers")
+    assert r.status_code == 200
+    customers = r.json()["customers"]
+    tutorial = next(c for c in customers if c["name"] == "Tutorial customer")
+    assert (tutorial["status"], tutorial["frozen"]) == ("active", False)
+    assert {
+        "id": TUTORIAL_KEY_ID,
+        "name": "My New Accesskey",
+        "token_prefix": TUTORIAL_TOKEN[:11],
+    } in (tutorial["keys"])
+    assert SECOND_CUSTOMER in {c["id"] for c in customers}
+    for word in (TUTORIAL_TOKEN, "hash", "secret", "password"):
+        assert word not in r.text
+    added = ctl.post("/_fake/customers", json={"name": f"named {TUTORIAL_TOKEN}"}).json()
+    raw = added["accesskey"]["token"]
+    listed = ctl.get("/_fake/customers")
+    assert added["customer_id"] in listed.text and raw not in listed.text
+    assert TUTORIAL_TOKEN not in listed.text  # a token in a name: its prefix only
+    assert f"named {TUTORIAL_TOKEN[:11]}…" in listed.text
+
+
+def test_the_page_is_served_beside_the_control_api(ctl: httpx.Client) -> None:
+    r = ctl.get("/_fake/ui")
+    assert r.status_code == 200
+    assert r.headers["content-type"] == "text/html; charset=utf-8"
+    csp = r.headers["content-security-policy"]
+    assert "default-src 'none'" in csp and "connect-src 'self'" in csp
+    assert "'unsafe-inline'" not in csp and "'sha256-" in csp
+    assert r.headers["referrer-policy"] == "no-referrer"
+    assert "<script src" not in r.text and "<link" not in r.text
+    assert "http://" not in r.text and "https://" not in r.text
+    assert ".innerHTML" not in r.text and "insertAdjacentHTML" not in r.text
+
+
+@pytest.mark.parametrize("query", ["token=abc", "control_token=abc", "X-Fake-Control-Token=abc"])
+def test_a_token_in_the_pages_url_is_refused(ctl: httpx.Client, query: str) -> None:
+    message = bad_input(ctl.get("/_fake/ui?" + query))
+    assert "never goes in a URL" in message and "abc" not in message
+
+
+def test_with_a_control_token_the_page_loads_and_its_data_needs_the_token() -> None:
+    token = "page-t0ken-s3cret"
+    with FakeVoipbin(control_token=token) as fake, httpx.Client(base_url=fake.base_url) as c:
+        page = c.get("/_fake/ui")
+        assert page.status_code == 200 and token not in page.text
+        for path in ("/_fake/journal?after=0", "/_fake/customers", "/_fake/clock", "/_fake/faults"):
+            assert c.get(path).status_code == 401, path
+            ok = c.get(path, headers={"X-Fake-Control-Token": token})
+            assert ok.status_code == 200, path
+        assert c.post("/_fake/ui").status_code == 401
+        assert c.post("/_fake/ui", headers={"X-Fake-Control-Token": token}).status_code == 404
+
+
+def test_without_the_control_api_there_is_no_page() -> None:
+    with FakeVoipbin(control=False) as fake, httpx.Client(base_url=fake.base_url) as c:
+        assert c.get("/_fake/ui").status_code == 404
