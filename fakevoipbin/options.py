@@ -535,6 +535,13 @@ class Options:
     junit: str | None = _setting(
         None, "write the report as JUnit XML to FILE", _CHECKER, metavar="FILE"
     )
+    har: str | None = _setting(
+        None,
+        "write the journal as HAR 1.2 to FILE on stop (credentials redacted, the fake's "
+        "verdicts in _-prefixed fields); fakevoipbin check reads it back",
+        _CHECKER,
+        metavar="FILE",
+    )
     strict: bool = _setting(
         False,
         "exit non-zero when the client broke the spec (or, through a proxy, the upstream drifted)",
@@ -574,6 +581,7 @@ class Options:
             "record",
             "report",
             "junit",
+            "har",
             "tls_dir",
         ):
             if not isinstance(getattr(self, name), (str, type(None))):

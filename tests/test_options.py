@@ -64,6 +64,7 @@ def test_run_takes_every_option_serve_takes() -> None:
     assert set(run) - set(serve) == {
         "report",
         "junit",
+        "har",
         "strict",
         "upstream",
         "allow_insecure_upstream",
@@ -91,6 +92,7 @@ def test_proxy_takes_the_listeners_options_the_reports_and_the_upstreams() -> No
         "record",
         "report",
         "junit",
+        "har",
         "strict",
     }
     assert defaults("proxy")["port"] == 8089

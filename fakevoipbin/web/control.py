@@ -16,6 +16,7 @@ import hmac
 import json
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import parse_qs
 
 from starlette.middleware import Middleware
 from starlette.routing import Mount, Router
@@ -26,6 +27,8 @@ from ..core import clock as clock_input
 from ..core.clock import ClockError, format_fixed
 from ..core.errors import REQUEST_TIMEOUT, ROUTE_NOT_FOUND, ApiError, ErrorKind
 from ..core.faults import FaultError, make_rule
+from ..core.har import har_log
+from ..core.journal import Journal
 from ..core.state import State
 from ..resources import data_path
 from ..spec import Spec
@@ -58,7 +61,7 @@ class ControlError(Exception):
         self.message = message
 
 
-Handler = Callable[[Any], Any]
+Handler = Callable[..., Any]
 #: What ``POST /_fake/reset`` calls with its settings (profile, seed, now, fixtures,
 #: rate_limit): it resets, or raises TypeError/ValueError (one line) leaving the state
 #: as it was. ``fakevoipbin.assemble.Configurator.reset`` is the one the faces give.
@@ -81,7 +84,6 @@ class Control:
             ("GET", "/clock", self.get_clock, False),
             ("POST", "/clock", self.move_clock, True),
             ("POST", "/customers", self.add_customer, True),
-            ("GET", "/journal", self.get_journal, False),
             ("DELETE", "/journal", self.clear_journal, False),
             ("POST", "/faults", self.add_fault, True),
             ("GET", "/faults", self.get_faults, False),
@@ -90,10 +92,12 @@ class Control:
             ("PUT", "/state", self.put_state, True),
             ("GET", "/openapi.yaml", self.spec_file, False),
         ]
-        return [
+        routes = [
             ExactRoute(path, ControlEndpoint(handler, wants_body, bodies), method)
             for method, path, handler, wants_body in table
         ]
+        journal = ControlEndpoint(self.get_journal, False, bodies, wants_scope=True)
+        return [*routes, ExactRoute("/journal", journal, "GET")]
 
     # --- handlers -----------------------------------------------------------------
 
@@ -184,9 +188,8 @@ class Control:
             "accesskey": views.key_view(self.state.profile, key, raw_token=raw),
         }
 
-    def get_journal(self, _body: Any) -> dict[str, Any]:
-        entries = self.state.journal.entries()
-        return {"size": self.state.journal.size, "entries": [e.as_dict() for e in entries]}
+    def get_journal(self, _body: Any, scope: Scope) -> dict[str, Any]:
+        return journal_answer(self.state.journal, scope)
 
     def clear_journal(self, _body: Any) -> dict[str, Any]:
         count = len(self.state.journal)
@@ -231,6 +234,54 @@ class Control:
         return Reply(200, None, raw=text, content_type=YAML_TYPE)
 
 
+#: What ``GET /_fake/journal`` takes in its query.
+JOURNAL_QUERY = ("after", "format")
+JOURNAL_FORMATS = ("json", "har")
+
+
+def journal_answer(journal: Journal, scope: Scope) -> dict[str, Any]:
+    """``GET /_fake/journal`` (the fake's and the proxy's): ``{size, entries}``, each
+    entry as ``Entry.as_dict`` gives it; ``?after=SEQ``: only the entries numbered
+    above SEQ (what a page polling the journal asks for); ``?format=har``: the
+    entries as a HAR 1.2 document (``core/har.py``), their URLs under the root the
+    request came to. A query it does not take is a ``ControlError``."""
+    query = parse_qs(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+    unknown = sorted(set(query) - set(JOURNAL_QUERY))
+    if unknown:
+        raise ControlError(
+            f"unknown query parameter(s) {', '.join(unknown)}; expected " + ", ".join(JOURNAL_QUERY)
+        )
+    after = _one(query, "after", "0")
+    if not (after.isascii() and after.isdigit()):
+        raise ControlError(f"after is a journal entry's number (0 or more), not {after!r}")
+    form = _one(query, "format", "json")
+    if form not in JOURNAL_FORMATS:
+        raise ControlError(f"format is one of {', '.join(JOURNAL_FORMATS)}, not {form!r}")
+    if form == "har":
+        return har_log(journal.exchanges(int(after)), request_root(scope), __version__)
+    entries = journal.entries(int(after))
+    return {"size": journal.size, "entries": [e.as_dict() for e in entries]}
+
+
+def _one(query: dict[str, list[str]], name: str, default: str) -> str:
+    values = query.get(name, [default])
+    if len(values) > 1:
+        raise ControlError(f"{name} is given once, not {len(values)} times")
+    return values[0]
+
+
+def request_root(scope: Scope) -> str:
+    """The scheme, host and port a request came to (its Host header, else the
+    socket's address)."""
+    scheme = scope.get("scheme", "http")
+    for name, value in scope.get("headers", ()):
+        if name == b"host" and value:
+            return f"{scheme}://{value.decode('latin-1')}"
+    server = scope.get("server") or ("127.0.0.1", 80)
+    host = f"[{server[0]}]" if ":" in str(server[0]) else server[0]
+    return f"{scheme}://{host}:{server[1]}"
+
+
 def _object(body: Any, allowed: set[str] | None) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise ControlError("the body must be a JSON object")
@@ -247,16 +298,20 @@ class ControlEndpoint:
     """The ASGI app of one control call: its body read (when it takes one) under the
     API's deadline, its handler called, its answer sent as JSON."""
 
-    def __init__(self, handler: Handler, wants_body: bool, bodies: BodyReader) -> None:
+    def __init__(
+        self, handler: Handler, wants_body: bool, bodies: BodyReader, wants_scope: bool = False
+    ) -> None:
         self.handler = handler
         self.wants_body = wants_body
         self.bodies = bodies
+        #: The handler also takes the request's scope (its query, its root).
+        self.wants_scope = wants_scope
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         ex: Exchange = scope[EXCHANGE]
         try:
             body = await self._body(scope, receive) if self.wants_body else None
-            result = self.handler(body)
+            result = self.handler(body, scope) if self.wants_scope else self.handler(body)
         except asyncio.TimeoutError:
             result = frame.error_reply(ApiError(REQUEST_TIMEOUT), ex.request_id)
         except BodyGone:
