@@ -435,8 +435,8 @@ CHROME_HAR: dict[str, Any] = {
                         "size": 0,
                         "mimeType": "application/json",
                         "text": base64.b64encode(
-                            b'{"error":{"message":"The request has no valid credential.",'
-                            b'"reason":"UNAUTHENTICATED","request_id":'
+                            b'{"error":{"message":"Authentication is required.",'
+                            b'"reason":"AUTHENTICATION_REQUIRED","request_id":'
                             b'"req_0123456789ABCDEFGHIJKLMNOQ","status":"UNAUTHENTICATED"}}'
                         ).decode(),
                         "encoding": "base64",
@@ -464,7 +464,7 @@ def test_a_chrome_devtools_har_is_read() -> None:
     assert json.loads(listed.answer or b"") == {"result": [], "next_page_token": ""}
     assert found[1].answer == b"wOF2"  # base64 decoded
     assert found[2].status == 0 and found[2].body == b'{"name":"web"}'
-    assert json.loads(found[3].answer or b"")["error"]["reason"] == "UNAUTHENTICATED"
+    assert json.loads(found[3].answer or b"")["error"]["reason"] == "AUTHENTICATION_REQUIRED"
 
 
 def test_an_answer_with_no_text_is_empty_only_when_the_har_says_so() -> None:
