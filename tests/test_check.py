@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 import subprocess
 import sys
 from collections.abc import Callable
@@ -351,3 +352,69 @@ def test_bad_options_are_usage_errors() -> None:
     for args in (["check"], ["check", "x.har", "--profile", "prod"], ["check", "x.har", "--bogus"]):
         r = cli(*args)
         assert r.returncode == 2 and "usage: fakevoipbin check" in r.stderr, args
+
+
+# --- docs/har.md's samples, as printed -----------------------------------------------
+
+DOCS = Path(__file__).resolve().parent.parent / "docs" / "har.md"
+SIMPLE_CLIENT = """
+import json, os, urllib.request
+base, key = os.environ["FAKEVOIPBIN_URL"], os.environ["FAKEVOIPBIN_ACCESSKEY"]
+req = urllib.request.Request(base + "/accesskeys?accesskey=" + key, method="POST",
+                             data=json.dumps({"name": "docs", "expire": 86400}).encode(),
+                             headers={"Content-Type": "application/json"})
+urllib.request.urlopen(req, timeout=10).read()
+urllib.request.urlopen(base + "/accesskeys?accesskey=" + key, timeout=10).read()
+"""
+
+
+def _blocks(kind: str) -> list[str]:
+    return re.findall(rf"```{kind}\n(.*?)```", DOCS.read_text(encoding="utf-8"), re.S)
+
+
+def _command(line: str) -> list[str]:
+    words = shlex.split(line)
+    assert words[0] == "fakevoipbin", line
+    return [*CLI, *(sys.executable if w == "python" else w for w in words[1:])]
+
+
+def test_the_har_pages_python_sample_runs_and_its_har_checks_clean(tmp_path: Path) -> None:
+    [sample] = _blocks("python")
+    done = subprocess.run(
+        [sys.executable, "-c", sample], cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    valid_har(json.loads((tmp_path / "python.har").read_text()))
+    r = cli("check", str(tmp_path / "python.har"), "--profile", "docs", "--strict")
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_the_har_pages_round_trip_runs_as_printed(tmp_path: Path) -> None:
+    (tmp_path / "client_tests.py").write_text(SIMPLE_CLIENT)
+    round_trip = _blocks("sh")[-1].strip().splitlines()
+    assert [line.split()[1] for line in round_trip] == ["run", "check"]
+    for line in round_trip:
+        done = subprocess.run(
+            _command(line), cwd=tmp_path, capture_output=True, text=True, timeout=60
+        )
+        assert done.returncode == 0, line + done.stdout + done.stderr
+    run = json.loads((tmp_path / "run.json").read_text())
+    same_counts(run, json.loads((tmp_path / "check.json").read_text()))
+    assert run["operations"]["PostAccesskeys"]["calls"] == 1
+
+
+def test_the_har_pages_check_lines_are_commands_check_takes(tmp_path: Path) -> None:
+    """Each ``fakevoipbin check`` line of the page, on the round trip's HAR."""
+    har, _report, _tokens = session_har(tmp_path)
+    (tmp_path / "capture.har").write_bytes(har.read_bytes())
+    lines = [line for block in _blocks("sh") for line in block.splitlines()]
+    checks = [line for line in lines if line.startswith("fakevoipbin check capture.har")]
+    assert len(checks) == 4
+    for line in checks:
+        done = subprocess.run(
+            _command(line), cwd=tmp_path, capture_output=True, text=True, timeout=60
+        )
+        no_traceback(done)
+        assert done.returncode in (0, 1), line + done.stdout + done.stderr
+        assert "fakevoipbin contract report" in done.stdout, line
+    assert (tmp_path / "report.xml").exists() and (tmp_path / "seen.yaml").exists()
