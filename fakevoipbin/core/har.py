@@ -46,6 +46,8 @@ def har_log(
         "log": {
             "version": HAR_VERSION,
             "creator": {"name": "fakevoipbin", "version": creator_version},
+            # optional in HAR 1.2, but some readers expect the list
+            "pages": [],
             "entries": [har_entry(entry, answer, root) for entry, answer in exchanges],
             "comment": "credentials and secrets redacted as the fakevoipbin journal "
             "redacts them; the fake's verdicts are in the _-prefixed fields",
