@@ -6,6 +6,7 @@ file is one line on stderr and exit 2; ``--record`` works from a HAR."""
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 import shlex
@@ -156,6 +157,9 @@ def test_a_proxys_har_of_a_drifting_upstream_fails_check_strict_naming_the_rule(
         got = c.get(f"{p.url}/accesskeys/{created['id']}")
         assert got.json()["token"] == PLANTED
         live = httpx.get(p.root + "/_fake/journal", params={"format": "har"}, timeout=10)
+        refused = httpx.get(p.root + "/_fake/journal", params={"format": "xml"}, timeout=10)
+        assert refused.status_code == 400
+        assert "format is one of json, har" in refused.json()["error"]["message"]
     code, out, err = p.stop()
     assert code == 0, out + err
     assert f"--har {har}" in out
@@ -262,6 +266,17 @@ def test_a_chrome_devtools_export_is_judged_and_its_other_entries_listed(tmp_pat
     assert "not judged: 2 (no answer: 1, not the API: 1)" in r.stdout
     assert "1 × GET https://fonts.gstatic.com/s/inter/v12/x.woff2" in r.stdout
     assert TUTORIAL_TOKEN not in r.stdout + r.stderr
+
+
+def test_a_har_with_nothing_to_judge_fails_only_under_strict(tmp_path: Path) -> None:
+    doc = copy.deepcopy(CHROME_HAR)
+    doc["log"]["entries"] = [doc["log"]["entries"][1]]  # the font alone
+    har = tmp_path / "fonts.har"
+    har.write_text(json.dumps(doc))
+    plain, strict = cli("check", str(har)), cli("check", str(har), "--strict")
+    assert plain.returncode == 0 and strict.returncode == 1
+    assert f"the client made no request to the API in {har}" in plain.stdout
+    assert f"check --strict: no request reached the API in {har}" in strict.stdout
 
 
 def test_check_records_fixtures_from_a_har_with_fresh_tokens(tmp_path: Path) -> None:

@@ -194,7 +194,7 @@ def read_har(data: Any) -> list[Captured]:
 
 
 def _kind(kind: type | tuple[type, ...]) -> str:
-    names = {dict: "an object", list: "a list", str: "a string", int: "a number"}
+    names = {dict: "an object", list: "a list", str: "a string", int: "a whole number"}
     kinds = kind if isinstance(kind, tuple) else (kind,)
     return " or ".join(names.get(k, k.__name__) for k in kinds)
 

@@ -131,7 +131,7 @@ def _scope(c: Captured) -> dict[str, Any]:
         if not name.startswith(":")  # HTTP/2's pseudo-headers
     ]
     if not any(name == b"host" for name, _ in headers):
-        headers.insert(0, (b"host", parts.netloc.encode("idna")))
+        headers.insert(0, (b"host", parts.netloc.encode("latin-1", "replace")))
     return {
         "type": "http",
         "asgi": {"version": "3.0"},

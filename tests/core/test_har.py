@@ -519,11 +519,11 @@ def _drop(path: tuple[Any, ...]) -> Any:
         ),
         (
             _broken(_set(("log", "entries", 2, "response", "status"), "200")),
-            "entries[2].response.status is not a number",
+            "entries[2].response.status is not a whole number",
         ),
         (
             _broken(_set(("log", "entries", 0, "response", "status"), True)),
-            "entries[0].response.status is not a number",
+            "entries[0].response.status is not a whole number",
         ),
         (
             _broken(_set(("log", "entries", 0, "request", "url"), "/v1.0/x")),

@@ -4,11 +4,14 @@ and a replay journaled as the proxy journals a live exchange."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
+from hypothesis import event, given, settings
+from hypothesis import strategies as st
 
 from fakevoipbin.checks.exchange_rules import judge
-from fakevoipbin.core.har import Captured
+from fakevoipbin.core.har import Captured, HarError, read_har
 from fakevoipbin.core.journal import Journal
 from fakevoipbin.core.profiles import get_profile
 from fakevoipbin.proxy.replay import (
@@ -23,6 +26,7 @@ from fakevoipbin.proxy.replay import (
 from fakevoipbin.spec import default_spec
 
 from ..conftest import CREATED_FIELDS
+from ..core.test_har import CHROME_HAR, _broken, _set
 
 PREFIX = "vb_a3Bf9xKm"
 CREATED = {
@@ -111,3 +115,52 @@ def test_a_replay_is_journaled_as_the_proxy_journals() -> None:
     assert entry.auth == "accesskey vb_a3Bf9xKm" and entry.answered_by == "upstream"
     assert entry.headers == {"user-agent": "curl/8"}
     assert [d["rule"] for d in entry.drift] == ["error-envelope"]  # no message, no request_id
+
+
+def _paths(value: Any, at: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    found = [at]
+    if isinstance(value, dict):
+        for k, v in value.items():
+            found += _paths(v, (*at, k))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            found += _paths(v, (*at, i))
+    return found
+
+
+CHROME_PATHS = _paths(CHROME_HAR)[1:]
+JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**70), 2**70)
+    | st.floats(allow_nan=False)
+    | st.text(max_size=20)
+    | st.sampled_from(
+        ["", "http://a/v1.0/accesskeys", "https://x/auth/login", "base64", "[REDACTED]"]
+    ),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=300)
+@given(path=st.sampled_from(CHROME_PATHS), value=JSON_VALUES)
+def test_any_value_anywhere_is_read_and_judged_or_named(path: tuple[Any, ...], value: Any) -> None:
+    """A HAR with any JSON value put anywhere is read (and what check would judge of it
+    is judged, through the proxy's checks) or refused with a ``HarError``; nothing else
+    is raised."""
+    doc = _broken(_set(path, value))
+    try:
+        found = read_har(doc)
+    except HarError as exc:
+        assert str(exc) and "\n" not in str(exc)
+        event("refused")
+        return
+    event(f"read, {sum(1 for c in found if not_judged(c) is None)} judged")
+    journal = Journal()
+    replay(
+        [c for c in found if not_judged(c) is None], default_spec(), get_profile("live"), journal
+    )
+    assert len(journal) == sum(1 for c in found if not_judged(c) is None)
