@@ -433,3 +433,29 @@ def test_the_har_pages_check_lines_are_commands_check_takes(tmp_path: Path) -> N
         assert done.returncode in (0, 1), line + done.stdout + done.stderr
         assert "fakevoipbin contract report" in done.stdout, line
     assert (tmp_path / "report.xml").exists() and (tmp_path / "seen.yaml").exists()
+
+
+def test_run_writes_a_har_even_of_no_request(tmp_path: Path) -> None:
+    har = tmp_path / "deep" / "none.har"
+    r = cli("run", "--har", str(har), "--", sys.executable, "-c", "pass")
+    assert r.returncode == 0, r.stdout + r.stderr
+    doc = json.loads(har.read_text())
+    valid_har(doc)
+    assert doc["log"]["entries"] == []
+
+
+def test_run_refuses_an_unwritable_har_before_the_client_runs(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    marker = tmp_path / "ran"
+    r = cli(
+        "run",
+        "--har",
+        str(blocker / "s.har"),
+        "--",
+        sys.executable,
+        "-c",
+        f"open({str(marker)!r}, 'w')",
+    )
+    assert r.returncode == 2 and not marker.exists()
+    assert f"fakevoipbin run: cannot write {blocker / 's.har'}: " in r.stderr

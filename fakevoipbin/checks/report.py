@@ -424,7 +424,9 @@ def finish(
     print(found.table())
     if not found.requests and client_ran:
         print(f"{who}: the client made no request to {where}; {no_traffic_hint}")
-    har = (options.har, har_text(journal.exchanges(), root, __version__)) if journal else (None, "")
+    har: tuple[str | None, str] = (None, "")
+    if options.har and journal is not None:
+        har = (options.har, har_text(journal.exchanges(), root, __version__))
     for path, text in ((options.report, found.to_json(code)), (options.junit, found.junit()), har):
         if path:
             try:
