@@ -360,12 +360,17 @@ class Journal:
         return [(_entry(row), _answer(row)) for row in self._rows(after)]
 
     def _rows(self, after: int) -> list[_Row]:
+        """The rows numbered above ``after`` (every row for 0), oldest first: read
+        from the newest back, so a poller that is up to date costs no copy."""
         with self._lock:
-            rows = list(self._entries)
-        if after > 0:
-            # numbered in order: skip the rows up to ``after`` from the start
-            start = next((i for i, row in enumerate(rows) if row[0] > after), len(rows))
-            rows = rows[start:]
+            if after <= 0:
+                return list(self._entries)
+            rows = []
+            for row in reversed(self._entries):
+                if row[0] <= after:
+                    break
+                rows.append(row)
+        rows.reverse()
         return rows
 
     def clear(self) -> None:
