@@ -50,6 +50,12 @@ class RemoteJournal(JournalQueries):
     def clear(self) -> None:
         self._attached.call("DELETE", "/journal")
 
+    def har(self) -> dict[str, Any]:
+        """The attached fake's journal as HAR 1.2 (``GET /_fake/journal?format=har``),
+        its URLs under the fake's root."""
+        found: dict[str, Any] = self._attached.call("GET", "/journal?format=har")
+        return found
+
 
 class Attached:
     """A fake in another process, driven through its control API (``Driver``)."""

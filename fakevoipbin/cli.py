@@ -1,5 +1,5 @@
-"""The command line: ``fakevoipbin serve``, ``run``, ``proxy`` and ``verify`` (and
-``--version``).
+"""The command line: ``fakevoipbin serve``, ``run``, ``proxy``, ``verify`` and ``check``
+(and ``--version``).
 
 ``serve``, ``run`` and ``proxy`` take their options from ``fakevoipbin.options``:
 ``run`` every option serve takes, its report's and ``--upstream``, and the client's
@@ -56,7 +56,45 @@ def parser() -> argparse.ArgumentParser:
     _add_verify(sub)
     _add_run(sub)
     _add_proxy(sub)
+    _add_check(sub)
     return p
+
+
+#: The report files ``check`` writes: those ``finish`` writes for run and proxy.
+CHECK_FILES = tuple(n for n in ("report", "junit", "html") if n in names("proxy"))
+
+
+def _add_check(sub: Any) -> None:
+    c = sub.add_parser(
+        "check",
+        help="judge traffic captured as HAR (devtools, mitmproxy, proxy --har) and report on it",
+        description="Read FILE.har (HAR 1.2, as browser devtools, mitmproxy or proxy --har "
+        "write it) and judge each exchange with the API (URL path under /v1.0 or /auth/, on "
+        "any host) as fakevoipbin proxy judges live traffic: the request against "
+        "openapi.yaml, the answer against openapi.yaml and the one-exchange rules. Other "
+        "entries are counted and listed, not judged. Prints the report run and proxy print, "
+        "and writes the same files. Exit codes: 0; 1 under --strict when a request broke "
+        "the spec, an answer drifted or nothing was judged; 2 a HAR that cannot be read "
+        "(one line naming what and where) or a file that cannot be written.",
+    )
+    c.add_argument("har_file", metavar="FILE.har", help="the HAR file to judge")
+    c.add_argument(
+        "--profile",
+        choices=setting_of("profile").choices,
+        default="live",
+        help="the behaviour to judge by (default %(default)s: a capture is usually "
+        "production's; docs judges by the tutorial)",
+    )
+    for name in CHECK_FILES:
+        c.add_argument(f"--{name}", metavar="FILE", help=setting_of(name).help)
+    c.add_argument("--strict", action="store_true", help=setting_of("strict").help)
+    c.add_argument(
+        "--record",
+        metavar="FILE",
+        help="write the customers and keys the answers show to FILE, as fixtures serve "
+        "--fixtures loads (fresh tokens from --seed, never the captured ones)",
+    )
+    c.add_argument("--seed", type=int, default=0, help="the seed of --record's tokens (default 0)")
 
 
 def _add_verify(sub: Any) -> None:
@@ -244,6 +282,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         except KeyboardInterrupt:
             print("fakevoipbin verify: interrupted", file=sys.stderr)
             return INTERRUPTED
+    if args.command == "check":
+        return _check(args)
     if args.command not in ("serve", "run", "proxy"):
         p.print_help()
         return USAGE
@@ -275,6 +315,18 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return serve_proxy(options)
     return serve(options)
+
+
+def _check(args: argparse.Namespace) -> int:
+    from .check import check_har
+
+    files = {name: getattr(args, name) for name in CHECK_FILES}
+    try:
+        options = Options(profile=args.profile, seed=args.seed, strict=args.strict, **files)
+    except OptionError as exc:
+        print(f"fakevoipbin check: {exc}", file=sys.stderr)
+        return 2
+    return check_har(args.har_file, options, args.record)
 
 
 def _configure_logging(options: Options) -> None:

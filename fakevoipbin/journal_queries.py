@@ -14,6 +14,8 @@ import json as jsonlib
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from .about import __version__
+from .core.har import har_log
 from .core.journal import Entry, Journal
 from .core.routetable import default_table
 
@@ -46,6 +48,11 @@ class JournalQueries:
 
     def clear(self) -> None:
         """Drop every entry (a subclass that can, does)."""
+        raise NotImplementedError
+
+    def har(self) -> dict[str, Any]:
+        """The journal as a HAR 1.2 document (``core/har.py``), redacted as the journal
+        is (a subclass that can, does)."""
         raise NotImplementedError
 
     def __len__(self) -> int:
@@ -124,6 +131,11 @@ class JournalQueries:
         )
 
 
+#: The root a fake of one's own puts its HAR's URLs under unless told (a name that
+#: resolves nowhere: ``.invalid`` is reserved).
+LOCAL_ROOT = "http://fakevoipbin.invalid"
+
+
 class LocalJournal(JournalQueries):
     """The journal of a fake of one's own (``fake.journal``): its ring buffer, read
     where it lives, with the matchers."""
@@ -141,6 +153,12 @@ class LocalJournal(JournalQueries):
 
     def __len__(self) -> int:
         return len(self._journal)
+
+    def har(self, root: str = LOCAL_ROOT) -> dict[str, Any]:
+        """The journal as a HAR 1.2 document (``core/har.py``): each exchange with its
+        answer, redacted as the journal is, the fake's verdicts in ``_`` fields, each
+        URL under ``root`` (a started fake's is ``fake.base_url``)."""
+        return har_log(self._journal.exchanges(), root, __version__)
 
     @property
     def size(self) -> int:

@@ -541,6 +541,13 @@ class Options:
         _CHECKER,
         metavar="FILE",
     )
+    har: str | None = _setting(
+        None,
+        "write the journal as HAR 1.2 to FILE on stop (credentials redacted, the fake's "
+        "verdicts in _-prefixed fields); fakevoipbin check reads it back",
+        _CHECKER,
+        metavar="FILE",
+    )
     strict: bool = _setting(
         False,
         "exit non-zero when the client broke the spec (or, through a proxy, the upstream drifted)",
@@ -581,6 +588,7 @@ class Options:
             "report",
             "junit",
             "html",
+            "har",
             "tls_dir",
         ):
             if not isinstance(getattr(self, name), (str, type(None))):

@@ -65,7 +65,16 @@ def run_client(options: Options, cmd: list[str]) -> int:
     finally:
         fake.stop()
     # The server has stopped: every request the client made is in the report.
-    return finish(found, code, options, "fakevoipbin run", f"the fake at {url}", client_ran=started)
+    return finish(
+        found,
+        code,
+        options,
+        "fakevoipbin run",
+        f"the fake at {url}",
+        client_ran=started,
+        journal=fake.state.journal,
+        root=url.removesuffix("/v1.0"),
+    )
 
 
 def _run_through_proxy(options: Options, cmd: list[str]) -> int:
@@ -93,7 +102,14 @@ def _run_through_proxy(options: Options, cmd: list[str]) -> int:
     finally:
         session.server.stop()
     code = finish(
-        session.report, code, options, "fakevoipbin run", f"the proxy at {url}", client_ran=started
+        session.report,
+        code,
+        options,
+        "fakevoipbin run",
+        f"the proxy at {url}",
+        client_ran=started,
+        journal=session.journal,
+        root=url.removesuffix("/v1.0"),
     )
     return session.write_recording("fakevoipbin run") or code
 

@@ -261,6 +261,29 @@ def test_the_journal_clears_and_counts_alike_attached_or_not(fake: FakeVoipbin) 
         assert len(f.journal) == 0
 
 
+def test_the_journal_as_har_alike_attached_or_not(fake: FakeVoipbin) -> None:
+    """``fake.journal.har()``: an attached fake's through ``GET /_fake/journal?format=har``
+    (its URLs under the fake's root), one's own in-process (under the root given)."""
+    from .core.test_har import valid_har
+
+    own = FakeVoipbin()
+    for f in (fake, own):
+        with f.client(params={"accesskey": f.accesskey}) as c:
+            made = c.post("/accesskeys", json={"name": "har", "expire": 86400}).json()
+            c.get("/accesskeys")
+        doc = f.journal.har() if f is fake else f.journal.har(root="http://here:1")
+        valid_har(doc)
+        entries = doc["log"]["entries"]
+        assert [e["_operationId"] for e in entries] == ["PostAccesskeys", "GetAccesskeys"]
+        root = fake.base_url if f is fake else "http://here:1"
+        assert entries[1]["request"]["url"] == f"{root}/v1.0/accesskeys?accesskey=[REDACTED]"
+        text = json.dumps(doc)
+        assert made["token"] not in text and f.accesskey not in text
+    assert own.journal.har()["log"]["entries"][0]["request"]["url"].startswith(
+        "http://fakevoipbin.invalid/v1.0/"
+    )
+
+
 #: An integer past 64 bits and a number past a double's range, in one body.
 BIG_AND_HUGE = b'{"expire": 86400, "a": 123456789012345678901234567890123, "b": 1e309}'
 

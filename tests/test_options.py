@@ -66,6 +66,7 @@ def test_run_takes_every_option_serve_takes() -> None:
         "report",
         "junit",
         "html",
+        "har",
         "strict",
         "upstream",
         "allow_insecure_upstream",
@@ -94,6 +95,7 @@ def test_proxy_takes_the_listeners_options_the_reports_and_the_upstreams() -> No
         "report",
         "junit",
         "html",
+        "har",
         "strict",
     }
     assert defaults("proxy")["port"] == 8089

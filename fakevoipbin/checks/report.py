@@ -17,7 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..core.journal import Entry
+from ..about import __version__
+from ..core.har import har_text
+from ..core.journal import Entry, Journal
 from ..core.printable import shown, xml_text
 from ..core.redact import redact_text
 from ..core.routetable import default_table
@@ -48,6 +50,8 @@ class ClientReport:
     requests: int = 0
     #: The upstream a proxy forwarded to (None: the client ran against a fake).
     upstream: str | None = None
+    #: The capture ``fakevoipbin check`` judged (its upstream: the hosts it answered from).
+    source: str | None = None
     #: The upstream's answers that broke openapi.yaml or a rule (kept or not, by
     #: operation), and the first ``MAX_VIOLATIONS`` of them.
     drift_by_op: Counter[str] = field(default_factory=Counter)
@@ -189,7 +193,9 @@ class ClientReport:
         ]
         widths = [max(len(r[i]) for r in [header, *rows]) for i in range(4)]
         title = "fakevoipbin contract report"
-        if self.upstream is not None:
+        if self.source is not None:
+            title += f" (of {self.source}, answered by {self.upstream})"
+        elif self.upstream is not None:
             title += f" (through the proxy to {self.upstream})"
         lines = [title, ""]
         for r in [(*header, "error reasons met"), *rows]:
@@ -403,7 +409,7 @@ def _counted(counts: Counter[Any]) -> str:
 def report_paths_problem(options: Options, who: str) -> bool:
     """Whether a path the report or the recording goes to cannot be written (said
     on stderr), tried before anything runs."""
-    for path in (options.report, options.junit, options.html, options.record):
+    for path in (options.report, options.junit, options.html, options.har, options.record):
         if path:
             problem = unwritable(Path(path))
             if problem:
@@ -421,9 +427,12 @@ def finish(
     *,
     client_ran: bool = True,
     no_traffic_hint: str = "did CMD read FAKEVOIPBIN_URL or VOIPBIN_API_BASE_URL?",
+    journal: Journal | None = None,
+    root: str = "",
 ) -> int:
     """Print the report, write its files; the exit code ``code`` becomes (``strict``:
     1 when the client broke the spec, the upstream drifted or nothing was asked).
+    ``journal``: the session's, written as HAR (``options.har``) under ``root``.
     With no request, ``no_traffic_hint`` follows the line that says so; a client that
     never started (``client_ran`` False: its own error was said) gets neither."""
     print(found.table())
@@ -433,6 +442,11 @@ def finish(
         (options.report, found.to_json),
         (options.junit, lambda _code: found.junit()),
         (options.html, lambda code: report_html.render(found, code)),
+        # The HAR is the session's journal, which only a session that kept one hands in.
+        (
+            options.har if journal is not None else None,
+            lambda _code: har_text(journal.exchanges() if journal else [], root, __version__),
+        ),
     )
     for path, text in writers:
         if path:

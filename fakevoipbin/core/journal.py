@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+import zlib
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
@@ -28,6 +29,14 @@ DEFAULT_SIZE = 10_000
 MAX_BODY = 4096
 #: The request headers an entry keeps, as sent (never Authorization or Cookie).
 KEPT_HEADERS = ("content-type", "user-agent", "x-request-id")
+#: The answer's headers an exchange keeps (never Set-Cookie), for its HAR.
+KEPT_ANSWER_HEADERS = (
+    "content-encoding",
+    "content-type",
+    "location",
+    "retry-after",
+    "x-request-id",
+)
 
 
 #: Each journal's numbering, unique in the process: a new one at each clear.
@@ -143,6 +152,24 @@ class Entry:
         return f"#{self.seq} {self.method} {self.target} [{op}] -> {outcome}{auth}{extra}"
 
 
+@dataclass(slots=True)
+class Answer:
+    """What an exchange answered, as the journal keeps it for a HAR (``core/har.py``);
+    not part of ``Entry``, so ``GET /_fake/journal`` is as it was. ``headers``: the
+    ``KEPT_ANSWER_HEADERS`` sent, by lower-case name, tokens cut to their prefix;
+    ``json``: the body parsed and redacted as a request body is (each ``token``,
+    ``accesskey``, ``password`` and ``webhook_secret`` field ``[REDACTED]``), None
+    when it was not JSON, was cut, or there was none; ``body``: anything else as
+    redacted text; ``size``: the body's length in bytes as sent; ``truncated``: only
+    its first ``MAX_BODY`` bytes are kept."""
+
+    headers: dict[str, str] = field(default_factory=dict)
+    json: Any = None
+    body: str | None = None
+    size: int = 0
+    truncated: bool = False
+
+
 def fault_label(fault: dict[str, Any]) -> str:
     """A journaled fault in a word or two: its kind or status ("connection_reset",
     "503", "delay"), and "after" when the handler ran first."""
@@ -154,7 +181,8 @@ def fault_label(fault: dict[str, Any]) -> str:
 # auth, request and response violations (tuples of their items), fault (its items,
 # or None), reason, the body bytes, whether they were cut, the kept headers,
 # whether an operation of openapi.yaml answered, a proxy's drift (its items), who
-# answered (a proxy's) and whether it came through --intercept's tunnel.
+# answered (a proxy's) and whether it came through --intercept's tunnel; then the
+# answer: its body bytes (cut), its length as sent, and its headers as (bytes, bytes).
 _Row = tuple[Any, ...]
 
 
@@ -186,6 +214,26 @@ def _entry(row: _Row) -> Entry:
         answered_by,
         intercepted,
     )
+
+
+def _answer(row: _Row) -> Answer:
+    """The Answer a stored row keeps: its kept headers, its body parsed (a gzip or
+    deflate body decoded first) and redacted."""
+    raw, size, pairs = row[19:22]
+    headers: dict[str, str] = {}
+    for name, value in pairs:
+        key = name.decode("latin-1").lower()
+        if key in KEPT_ANSWER_HEADERS and key not in headers:
+            headers[key] = redact_text(value.decode("latin-1"))
+    truncated = size > len(raw)
+    encoding = headers.get("content-encoding", "identity").strip().lower()
+    if raw and encoding != "identity":
+        try:
+            raw = zlib.decompress(raw, 16 + zlib.MAX_WBITS if "gzip" in encoding else 0)
+        except zlib.error:  # cut, or an encoding zlib does not read
+            return Answer(headers, None, None, size, truncated)
+    parsed, text = _read_body(raw, truncated)
+    return Answer(headers, parsed, text, size, truncated)
 
 
 def _read_body(raw: bytes, truncated: bool) -> tuple[Any, str | None]:
@@ -255,6 +303,8 @@ class Journal:
         drift: list[dict[str, Any]] | None = None,
         answered_by: str | None = None,
         intercepted: bool = False,
+        answer: bytes = b"",
+        answer_headers: tuple[tuple[bytes, bytes], ...] = (),
     ) -> None:
         """Add an entry, made at ``time_us`` on the fake's clock: what was asked
         (``method``, ``target`` with credentials redacted, the ``operation_id``, the
@@ -264,12 +314,16 @@ class Journal:
         operation of openapi.yaml answered. ``headers`` are (lower-case name, value)
         pairs, as sent; ``drift``: a proxy's breaches of the upstream's answer;
         ``answered_by``: a proxy's ``"upstream"`` or ``"proxy"``; ``intercepted``: it
-        came through ``--intercept``'s tunnel. The
-        body is kept as bytes (cut at ``MAX_BODY``)
-        and parsed and redacted only when read."""
+        came through ``--intercept``'s tunnel; ``answer`` the answer's body as sent and
+        ``answer_headers`` its headers (for ``exchanges()``; only
+        ``KEPT_ANSWER_HEADERS`` are read back). Both bodies are kept as bytes (cut at
+        ``MAX_BODY``) and parsed and redacted only when read."""
         truncated = len(body) > MAX_BODY
         if truncated:
             body = body[:MAX_BODY]
+        answer_size = len(answer)
+        if answer_size > MAX_BODY:
+            answer = answer[:MAX_BODY]
         with self._lock:  # numbered in the order kept
             self._seq += 1
             row = (
@@ -292,6 +346,9 @@ class Journal:
                 _items(drift) if drift else (),
                 answered_by,
                 intercepted,
+                answer,
+                answer_size,
+                answer_headers,
             )
             self._entries.append(row)
         if self.observers:
@@ -300,19 +357,28 @@ class Journal:
                 observer(entry)
 
     def entries(self, after: int = 0) -> list[Entry]:
-        """Every entry kept, oldest first; with ``after``, only those numbered above it
-        (only they are parsed)."""
+        """Every entry kept, oldest first (only those numbered above ``after``, when
+        given)."""
+        return [_entry(row) for row in self._rows(after)]
+
+    def exchanges(self, after: int = 0) -> list[tuple[Entry, Answer]]:
+        """Every entry kept with its answer, oldest first (numbered above ``after``):
+        what a HAR is made of (``core/har.py``)."""
+        return [(_entry(row), _answer(row)) for row in self._rows(after)]
+
+    def _rows(self, after: int) -> list[_Row]:
+        """The rows numbered above ``after`` (every row for 0), oldest first: read
+        from the newest back, so a poller that is up to date costs no copy."""
         with self._lock:
             if after <= 0:
-                rows = list(self._entries)
-            else:
-                rows = []
-                for row in reversed(self._entries):
-                    if row[0] <= after:
-                        break
-                    rows.append(row)
-                rows.reverse()
-        return [_entry(row) for row in rows]
+                return list(self._entries)
+            rows = []
+            for row in reversed(self._entries):
+                if row[0] <= after:
+                    break
+                rows.append(row)
+        rows.reverse()
+        return rows
 
     def clear(self) -> None:
         """Drop every entry; numbering starts again at 1, in a new ``epoch``."""

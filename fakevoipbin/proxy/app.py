@@ -51,7 +51,12 @@ from ..core.redact import redact_target
 from ..core.routetable import default_table
 from ..spec import Finding, Operation, Spec
 from ..web.bodies import BodyGone, read_all
-from ..web.control import CONTROL_UNAUTHENTICATED, control_token_ok
+from ..web.control import (
+    CONTROL_UNAUTHENTICATED,
+    ControlError,
+    control_token_ok,
+    journal_answer,
+)
 from ..web.exchange import Receive, Reply, Scope, Send
 from ..web.frame import error_reply, log_access, send_reply
 from ..web.routing import ExactRoute
@@ -347,6 +352,7 @@ class ProxyApp:
             request_id=request_id,
             query=query,
             answered_by="upstream",
+            answer=(body, tuple(answer_headers.raw)),
         )
         if self.observe is not None and op is not None:
             self.observe(op.operation_id, status, answer, _now_us())
@@ -366,6 +372,7 @@ class ProxyApp:
         request_id: str | None = None,
         query: dict[str, list[str]] | None = None,
         answered_by: str | None = None,
+        answer: tuple[bytes, tuple[tuple[bytes, bytes], ...]] = (b"", ()),
     ) -> None:
         method: str = scope["method"]
         target = redact_target(scope["path"], scope.get("query_string", b""))
@@ -388,6 +395,8 @@ class ProxyApp:
             headers=tuple((name, headers[name]) for name in KEPT_HEADERS if name in headers),
             drift=drift or None,
             answered_by=answered_by,
+            answer=answer[0],
+            answer_headers=answer[1],
         )
 
     # --- the proxy's own control API --------------------------------------------------
@@ -411,8 +420,12 @@ class ProxyApp:
                 "profile": self.profile.name,
             }
         elif route == ("GET", "/_fake/journal"):
-            entries = self.journal.entries()
-            body = {"size": self.journal.size, "entries": [e.as_dict() for e in entries]}
+            try:
+                body = journal_answer(self.journal, scope)
+            except ControlError as exc:
+                kind = ErrorKind(400, "INVALID_ARGUMENT", "INVALID_ARGUMENT", exc.message)
+                await send_reply(send, error_reply(ApiError(kind)))
+                return
         elif route == ("DELETE", "/_fake/journal"):
             count = len(self.journal)
             self.journal.clear()

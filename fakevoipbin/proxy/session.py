@@ -114,6 +114,8 @@ def serve_proxy(options: Options) -> int:
         who,
         f"the proxy at {root}",
         no_traffic_hint=f"did the client send its requests to {url}?",
+        journal=session.journal,
+        root=root,
     )
     return session.write_recording(who) or code
 
@@ -126,7 +128,7 @@ def banner(session: ProxySession, options: Options) -> str:
     else:
         needs = " (send X-Fake-Control-Token)" if options.control_token else ""
         control = f"{root}/_fake/journal, {root}/_fake/health{needs}"
-    names = ("report", "junit", "html", "record")
+    names = ("report", "junit", "html", "har", "record")
     shown = [f"--{n} {getattr(options, n)}" for n in names if getattr(options, n)]
     return "\n".join(
         [

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qs
 
 from starlette.middleware import Middleware
 from starlette.routing import Mount, Router
@@ -33,6 +33,8 @@ from ..core import clock as clock_input
 from ..core.clock import ClockError, format_fixed
 from ..core.errors import REQUEST_TIMEOUT, ROUTE_NOT_FOUND, ApiError, ErrorKind
 from ..core.faults import FaultError, make_rule
+from ..core.har import har_log
+from ..core.journal import Journal
 from ..core.redact import redact_text
 from ..core.state import State
 from ..resources import data_path
@@ -70,7 +72,8 @@ class ControlError(Exception):
         self.message = message
 
 
-#: A call's handler: it takes the JSON body (and, for the calls that read it, the query).
+#: A call's handler: it takes the JSON body (and, for the calls that read it, the
+#: request's scope: its query, its root).
 Handler = Callable[..., Any]
 #: What ``POST /_fake/reset`` calls with its settings (profile, seed, now, fixtures,
 #: rate_limit): it resets, or raises TypeError/ValueError (one line) leaving the state
@@ -105,10 +108,10 @@ class Control:
             ("GET", "/openapi.yaml", self.spec_file, False),
             ("GET", UI_PATH, self.ui_page, False),
         ]
-        with_query: set[Handler] = {self.get_journal, self.ui_page}
+        with_scope: set[Handler] = {self.get_journal, self.ui_page}
         return [
             ExactRoute(
-                path, ControlEndpoint(handler, wants_body, bodies, handler in with_query), method
+                path, ControlEndpoint(handler, wants_body, bodies, handler in with_scope), method
             )
             for method, path, handler, wants_body in table
         ]
@@ -222,19 +225,8 @@ class Control:
             ]
         return {"customers": listed}
 
-    def get_journal(self, _body: Any, query: dict[str, str]) -> dict[str, Any]:
-        """The journal; ``?after=SEQ``: only the entries numbered above SEQ. ``epoch``
-        changes when the numbering starts again (a clear, a reset)."""
-        after = query.get("after", "0")
-        if not after.isascii() or not after.isdigit() or len(after) > 18:
-            raise ControlError('"after" is a journal seq: an integer, 0 or more')
-        journal = self.state.journal
-        entries = journal.entries(after=int(after))
-        return {
-            "size": journal.size,
-            "epoch": journal.epoch,
-            "entries": [e.as_dict() for e in entries],
-        }
+    def get_journal(self, _body: Any, scope: Scope) -> dict[str, Any]:
+        return journal_answer(self.state.journal, scope)
 
     def clear_journal(self, _body: Any) -> dict[str, Any]:
         count = len(self.state.journal)
@@ -274,10 +266,11 @@ class Control:
             }
         }
 
-    def ui_page(self, _body: Any, query: dict[str, str]) -> Reply:
+    def ui_page(self, _body: Any, scope: Scope) -> Reply:
         """The live page of the journal: one static file, the same bytes for everyone
         (it holds no data; what it shows comes through the control calls, with the
         token it asks for). A token in its URL is refused: a URL lands in logs."""
+        query = parse_qs(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
         if any("token" in name.lower() for name in query):
             raise ControlError(
                 "the control token never goes in a URL: open /_fake/ui alone, and the page "
@@ -318,6 +311,54 @@ def _ui_page() -> tuple[bytes, bytes]:
     return page, csp.encode()
 
 
+#: What ``GET /_fake/journal`` takes in its query.
+JOURNAL_QUERY = ("after", "format")
+JOURNAL_FORMATS = ("json", "har")
+
+
+def journal_answer(journal: Journal, scope: Scope) -> dict[str, Any]:
+    """``GET /_fake/journal`` (the fake's and the proxy's): ``{size, entries}``, each
+    entry as ``Entry.as_dict`` gives it; ``?after=SEQ``: only the entries numbered
+    above SEQ (what a page polling the journal asks for); ``?format=har``: the
+    entries as a HAR 1.2 document (``core/har.py``), their URLs under the root the
+    request came to. A query it does not take is a ``ControlError``."""
+    query = parse_qs(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+    unknown = sorted(set(query) - set(JOURNAL_QUERY))
+    if unknown:
+        raise ControlError(
+            f"unknown query parameter(s) {', '.join(unknown)}; expected " + ", ".join(JOURNAL_QUERY)
+        )
+    after = _one(query, "after", "0")
+    if not (after.isascii() and after.isdigit()) or len(after) > 18:
+        raise ControlError('"after" is a journal entry\'s number: an integer, 0 or more')
+    form = _one(query, "format", "json")
+    if form not in JOURNAL_FORMATS:
+        raise ControlError(f"format is one of {', '.join(JOURNAL_FORMATS)}, not {form!r}")
+    if form == "har":
+        return har_log(journal.exchanges(int(after)), request_root(scope), __version__)
+    entries = journal.entries(int(after))
+    return {"size": journal.size, "epoch": journal.epoch, "entries": [e.as_dict() for e in entries]}
+
+
+def _one(query: dict[str, list[str]], name: str, default: str) -> str:
+    values = query.get(name, [default])
+    if len(values) > 1:
+        raise ControlError(f"{name} is given once, not {len(values)} times")
+    return values[0]
+
+
+def request_root(scope: Scope) -> str:
+    """The scheme, host and port a request came to (its Host header, else the
+    socket's address)."""
+    scheme = scope.get("scheme", "http")
+    for name, value in scope.get("headers", ()):
+        if name == b"host" and value:
+            return f"{scheme}://{value.decode('latin-1')}"
+    server = scope.get("server") or ("127.0.0.1", 80)
+    host = f"[{server[0]}]" if ":" in str(server[0]) else server[0]
+    return f"{scheme}://{host}:{server[1]}"
+
+
 def _object(body: Any, allowed: set[str] | None) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise ControlError("the body must be a JSON object")
@@ -335,22 +376,19 @@ class ControlEndpoint:
     API's deadline, its handler called, its answer sent as JSON."""
 
     def __init__(
-        self, handler: Handler, wants_body: bool, bodies: BodyReader, wants_query: bool = False
+        self, handler: Handler, wants_body: bool, bodies: BodyReader, wants_scope: bool = False
     ) -> None:
         self.handler = handler
         self.wants_body = wants_body
         self.bodies = bodies
-        self.wants_query = wants_query
+        #: The handler also takes the request's scope (its query, its root).
+        self.wants_scope = wants_scope
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         ex: Exchange = scope[EXCHANGE]
         try:
             body = await self._body(scope, receive) if self.wants_body else None
-            if self.wants_query:
-                query = scope.get("query_string", b"").decode("latin-1")
-                result = self.handler(body, dict(parse_qsl(query, keep_blank_values=True)))
-            else:
-                result = self.handler(body)
+            result = self.handler(body, scope) if self.wants_scope else self.handler(body)
         except asyncio.TimeoutError:
             result = frame.error_reply(ApiError(REQUEST_TIMEOUT), ex.request_id)
         except BodyGone:

@@ -19,6 +19,7 @@ no request id of their own.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from ..core import errors
 from ..core.faults import FaultRule
@@ -129,7 +130,20 @@ def journal(ex: Exchange, state: State, target: str, access: bool) -> None:
         intercepted=INTERCEPTED in extensions
         if (extensions := ex.scope.get("extensions"))
         else False,
+        **_answer(reply, ex.extra),
     )
+
+
+def _answer(reply: Reply, extra: list[tuple[bytes, bytes]]) -> dict[str, Any]:
+    """The answer's body and headers as the journal keeps them (for its HAR): the
+    bytes sent, and the headers the frame and the reply add."""
+    if reply.raw is not None:
+        body, kind = reply.raw, reply.content_type
+    elif reply.body is not None:
+        body, kind = encode_json(reply.body), reply.content_type
+    else:
+        return {"answer_headers": (*extra, *reply.headers)}
+    return {"answer": body, "answer_headers": (*extra, *reply.headers, (b"content-type", kind))}
 
 
 def _fault_note(ex: Exchange, rule: FaultRule) -> dict[str, object]:

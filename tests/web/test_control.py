@@ -278,6 +278,61 @@ def test_control_calls_are_not_journaled(fake: FakeVoipbin, ctl: httpx.Client) -
     assert ctl.get("/_fake/journal").json()["entries"] == []
 
 
+def test_journal_after_a_number_gives_the_newer_entries(
+    ctl: httpx.Client, api: httpx.Client
+) -> None:
+    for _ in range(3):
+        api.get("/accesskeys")
+    whole = ctl.get("/_fake/journal").json()
+    assert set(whole) == {"size", "epoch", "entries"}  # the answer without a query
+    r = ctl.get("/_fake/journal", params={"after": whole["entries"][0]["seq"]})
+    assert r.status_code == 200
+    assert r.json() == {
+        "size": whole["size"],
+        "epoch": whole["epoch"],
+        "entries": whole["entries"][1:],
+    }
+    assert ctl.get("/_fake/journal?after=3").json()["entries"] == []
+    assert ctl.get("/_fake/journal?after=0").json() == whole
+
+
+def test_journal_as_har_is_served_under_the_root_it_was_asked_at(
+    fake: FakeVoipbin, ctl: httpx.Client, api: httpx.Client
+) -> None:
+    from ..core.test_har import valid_har
+
+    created = api.post("/accesskeys", json={"name": "h", "expire": 86400}).json()
+    api.get(f"/accesskeys/{created['id']}")
+    r = ctl.get("/_fake/journal", params={"format": "har"})
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/json")
+    doc = r.json()
+    valid_har(doc)
+    entries = doc["log"]["entries"]
+    assert [e["_operationId"] for e in entries] == ["PostAccesskeys", "GetAccesskeysId"]
+    assert entries[1]["request"]["url"] == (
+        f"{fake.base_url}/v1.0/accesskeys/{created['id']}?accesskey=[REDACTED]"
+    )
+    assert [e["startedDateTime"] for e in entries] == [e.time for e in fake.journal.entries()]
+    assert TUTORIAL_TOKEN not in r.text and created["token"] not in r.text
+    later = ctl.get("/_fake/journal?format=har&after=1").json()
+    assert [e["_seq"] for e in later["log"]["entries"]] == [2]
+    assert fake.journal.har(root=fake.base_url) == doc
+
+
+@pytest.mark.parametrize(
+    ("query", "named"),
+    [
+        ("after=x", "after"),
+        ("after=-1", "after"),
+        ("after=1&after=2", "after is given once"),
+        ("format=xml", "format is one of json, har"),
+        ("since=1", "unknown query parameter(s) since"),
+    ],
+)
+def test_journal_bad_query_is_a_400_naming_it(ctl: httpx.Client, query: str, named: str) -> None:
+    assert named in bad_input(ctl.get(f"/_fake/journal?{query}"))
+
+
 # --- faults ---------------------------------------------------------------------------
 
 
