@@ -15,7 +15,7 @@ import itertools
 import threading
 import zlib
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -304,7 +304,7 @@ class Journal:
         answered_by: str | None = None,
         intercepted: bool = False,
         answer: bytes = b"",
-        answer_headers: tuple[tuple[bytes, bytes], ...] = (),
+        answer_headers: Sequence[tuple[bytes, bytes]] = (),
     ) -> None:
         """Add an entry, made at ``time_us`` on the fake's clock: what was asked
         (``method``, ``target`` with credentials redacted, the ``operation_id``, the

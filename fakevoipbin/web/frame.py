@@ -19,7 +19,6 @@ no request id of their own.
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from ..core import errors
 from ..core.faults import FaultRule
@@ -88,14 +87,18 @@ def log_access(scope: Scope, target: str, status: int) -> None:
     )
 
 
-def journal(ex: Exchange, state: State, target: str, access: bool) -> None:
+def journal(
+    ex: Exchange, state: State, target: str, access: bool, answer: Message | None = None
+) -> None:
     """Write the exchange down (and to the access log when ``access``), credentials
     redacted: what was asked (``target`` already redacted; the body as read,
     unparsed; Content-Type, User-Agent and X-Request-Id, never Authorization or
     Cookie), what was answered (the status the client saw and the error envelope's
     reason) and by whom. Before the answer is sent, so a client that has its answer
     finds the exchange written down. A request stopped before the body stage has no
-    body in the journal: it was never read."""
+    body in the journal: it was never read. ``answer``: the body message ``messages``
+    made, whose bytes the journal keeps as they are (for a HAR), with ``ex.extra``,
+    which ``messages`` filled with every header sent: nothing is encoded twice."""
     reply = ex.reply
     assert reply is not None
     if access:
@@ -130,20 +133,9 @@ def journal(ex: Exchange, state: State, target: str, access: bool) -> None:
         intercepted=INTERCEPTED in extensions
         if (extensions := ex.scope.get("extensions"))
         else False,
-        **_answer(reply, ex.extra),
+        answer=b"" if answer is None else answer["body"],
+        answer_headers=ex.extra,
     )
-
-
-def _answer(reply: Reply, extra: list[tuple[bytes, bytes]]) -> dict[str, Any]:
-    """The answer's body and headers as the journal keeps them (for its HAR): the
-    bytes sent, and the headers the frame and the reply add."""
-    if reply.raw is not None:
-        body, kind = reply.raw, reply.content_type
-    elif reply.body is not None:
-        body, kind = encode_json(reply.body), reply.content_type
-    else:
-        return {"answer_headers": (*extra, *reply.headers)}
-    return {"answer": body, "answer_headers": (*extra, *reply.headers, (b"content-type", kind))}
 
 
 def _fault_note(ex: Exchange, rule: FaultRule) -> dict[str, object]:

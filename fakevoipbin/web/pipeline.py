@@ -178,10 +178,10 @@ class Pipeline:
         rule = ex.fault
         if rule is not None and rule.when == "after":
             await self._spoil(ex, rule)
-        journal(ex, self.state, self._target(ex), self.access_log)
         reply = ex.reply
         assert reply is not None
         start, body = messages(reply, ex.extra)
+        journal(ex, self.state, self._target(ex), self.access_log, body)
         if rule is None or rule.kind is None:
             # frame.send_reply's two sends, here without a coroutine of their own
             await ex.send(start)
