@@ -24,6 +24,7 @@ from .checks.report import ClientReport, finish, report_paths_problem, unwritabl
 from .core.har import Captured, HarError, read_har
 from .core.journal import Journal
 from .core.printable import shown
+from .exitcodes import OK, USAGE
 from .core.profiles import get_profile
 from .options import Options
 from .proxy.record import Recording
@@ -40,17 +41,17 @@ def check_har(path: str, options: Options, record: str | None = None) -> int:
     its files (``options``: report, junit, ...; ``record``: the fixtures the answers
     show, fresh tokens from ``options.seed``). The exit code, as above."""
     if report_paths_problem(options, WHO):
-        return 2
+        return USAGE
     if record:
         problem = unwritable(Path(record))
         if problem:
             sys.stderr.write(f"{WHO}: cannot write {record}: {problem}\n")
-            return 2
+            return USAGE
     try:
         exchanges = read_har(load(Path(path)))
     except HarError as exc:
         sys.stderr.write(f"{WHO}: {path}: {exc}\n")
-        return 2
+        return USAGE
     judged: list[Captured] = []
     left_out: Counter[str] = Counter()
     elsewhere: Counter[str] = Counter()
@@ -79,7 +80,7 @@ def check_har(path: str, options: Options, record: str | None = None) -> int:
     print(_summary(path, options.profile, len(exchanges), len(judged), left_out, elsewhere))
     code = finish(
         found,
-        0,
+        OK,
         options,
         WHO,
         f"the API in {path}",
@@ -90,7 +91,7 @@ def check_har(path: str, options: Options, record: str | None = None) -> int:
             recording.write(Path(record), options.seed, time.time_ns() // 1000, path)
         except OSError as exc:
             sys.stderr.write(f"{WHO}: cannot write {record}: {exc.strerror}\n")
-            return 2
+            return USAGE
         customers, keys = recording.counts
         print(
             f"{WHO}: recorded {customers} customer(s) and {keys} key(s) to {record} "

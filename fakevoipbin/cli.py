@@ -61,7 +61,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 #: The report files ``check`` writes: those ``finish`` writes for run and proxy.
-CHECK_FILES = tuple(n for n in ("report", "junit", "html") if n in names("proxy"))
+CHECK_FILES = ("report", "junit", "html")
 
 
 def _add_check(sub: Any) -> None:
@@ -325,7 +325,7 @@ def _check(args: argparse.Namespace) -> int:
         options = Options(profile=args.profile, seed=args.seed, strict=args.strict, **files)
     except OptionError as exc:
         print(f"fakevoipbin check: {exc}", file=sys.stderr)
-        return 2
+        return USAGE
     return check_har(args.har_file, options, args.record)
 
 

@@ -67,8 +67,8 @@ EXIT_CODES: tuple[ExitCode, ...] = (
     ExitCode(
         "run",
         str(USAGE),
-        "a bad flag or variable, a `--report`/`--junit` path that cannot be written, or "
-        "`--upstream` without an access key: said before CMD starts",
+        "a bad flag or variable, a `--report`/`--junit`/`--html`/`--har` path that cannot "
+        "be written, or `--upstream` without an access key: said before CMD starts",
     ),
     ExitCode("proxy", str(OK), "stopped by SIGINT or SIGTERM; the report printed"),
     ExitCode(
@@ -80,7 +80,19 @@ EXIT_CODES: tuple[ExitCode, ...] = (
         "proxy",
         str(USAGE),
         "a bad flag or variable, a plain `http://` upstream off loopback, or a "
-        "`--report`/`--junit`/`--record` file that cannot be written",
+        "`--report`/`--junit`/`--html`/`--har`/`--record` file that cannot be written",
+    ),
+    ExitCode("check", str(OK), "judged (without `--strict`, whatever was found)"),
+    ExitCode(
+        "check",
+        str(STRICT_FAILED),
+        "under `--strict`: a request broke the spec, an answer drifted, or nothing was judged",
+    ),
+    ExitCode(
+        "check",
+        str(USAGE),
+        "a bad flag, a HAR that cannot be read (one line naming what and where), or a "
+        "`--report`/`--junit`/`--html`/`--record` file that cannot be written",
     ),
     ExitCode("verify", str(VERIFY_HELD), "every rule held"),
     ExitCode("verify", str(VERIFY_BROKEN), "a rule broke (its shortest sequence is shown)"),
