@@ -24,8 +24,8 @@ from .checks.report import ClientReport, finish, report_paths_problem, unwritabl
 from .core.har import Captured, HarError, read_har
 from .core.journal import Journal
 from .core.printable import shown
-from .exitcodes import OK, USAGE
 from .core.profiles import get_profile
+from .exitcodes import OK, USAGE
 from .options import Options
 from .proxy.record import Recording
 from .proxy.replay import NOT_THE_API, not_judged, replay
