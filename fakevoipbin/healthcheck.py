@@ -18,7 +18,7 @@ import urllib.error
 import urllib.request
 
 from .exitcodes import CANNOT_START, OK
-from .options import OptionError, Options, from_command_line
+from .options import OptionError, Options, from_command_line, root_url
 
 #: A check that has not answered in this long has failed (the HEALTHCHECK's timeout is 3 s).
 TIMEOUT_S = 2.5
@@ -27,8 +27,7 @@ TIMEOUT_S = 2.5
 def ping_url(options: Options) -> str:
     """Where the fake that ``options`` describe answers ``GET /ping``, from inside."""
     host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(options.host, options.host)
-    shown = f"[{host}]" if ":" in host else host
-    return f"{options.scheme}://{shown}:{options.port}/ping"
+    return root_url(host, options.port, options.scheme) + "/ping"
 
 
 def check(options: Options) -> str | None:

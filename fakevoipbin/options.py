@@ -237,6 +237,12 @@ def check_control_token(token: str | None, control: bool) -> None:
         )
 
 
+def root_url(host: str, port: int, scheme: str = "http") -> str:
+    """``scheme://host:port``, an IPv6 address in a URL's brackets."""
+    shown = f"[{host}]" if ":" in host else host
+    return f"{scheme}://{shown}:{port}"
+
+
 def is_loopback(host: str) -> bool:
     """127.0.0.0/8, ::1 or localhost, judged from the text alone (no DNS lookup)."""
     if host.lower() == "localhost":
@@ -786,11 +792,6 @@ def _argparse_type(parse: Callable[[str], Any]) -> Callable[[str], Any]:
 
     convert.__name__ = getattr(parse, "__name__", "value")
     return convert
-
-
-def from_arguments(args: argparse.Namespace, face: str) -> Options:
-    """The options a parsed command line gives (``OptionError`` if they clash)."""
-    return Options.for_face(face, **{n: getattr(args, n) for n in names(face) if hasattr(args, n)})
 
 
 # --- the environment ----------------------------------------------------------------

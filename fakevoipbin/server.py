@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .core.state import State
-from .options import Options
+from .options import Options, root_url
 
 if TYPE_CHECKING:
     from .tls import Material
@@ -55,11 +55,6 @@ def listen(host: str, port: int) -> socket.socket:
         raise ServeError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     sock.setblocking(False)
     return sock
-
-
-def root_url(host: str, port: int, scheme: str = "http") -> str:
-    shown = f"[{host}]" if ":" in host else host
-    return f"{scheme}://{shown}:{port}"
 
 
 class _NoUpgradeWarnings(logging.Filter):

@@ -45,9 +45,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     if args.build_only:
         return 0
-    from tests.image.engine import find_engine
-
-    engine = find_engine()
+    engine = built.engine
     env = {**os.environ, **engine.env, IMAGE_ENV: built.image, ENGINE_ENV: engine.exe}
     env[BASE_ENV] = built.base
     cmd = [sys.executable, "-m", "pytest", "-q", "tests/image", *args.pytest_args]

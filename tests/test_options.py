@@ -13,12 +13,11 @@ from pathlib import Path
 import pytest
 
 from fakevoipbin import FakeVoipbin
-from fakevoipbin.cli import parser
+from fakevoipbin.cli import face_options, parser
 from fakevoipbin.options import (
     OptionError,
     Options,
     defaults,
-    from_arguments,
     marker_help,
     names,
     setting_of,
@@ -26,6 +25,12 @@ from fakevoipbin.options import (
 from fakevoipbin.reference import options_markdown
 
 CLI = [sys.executable, "-m", "fakevoipbin"]
+
+
+def _options(command: str, *argv: str) -> Options:
+    """The options ``fakevoipbin COMMAND ARGV`` starts with, read as main reads them (no
+    environment)."""
+    return face_options(parser(), [command, *argv], command, {})
 
 
 def _subcommand(name: str) -> argparse.ArgumentParser:
@@ -104,13 +109,10 @@ def test_proxy_takes_the_listeners_options_the_reports_and_the_upstreams() -> No
 
 
 def test_the_profile_follows_the_upstream_unless_given() -> None:
-    run = _subcommand("run")
-    plain = from_arguments(run.parse_args(["--", "true"]), "run")
-    assert plain.profile == "docs"
+    assert _options("run", "--", "true").profile == "docs"
     up = ["--upstream", "https://api.voipbin.net/v1.0", "--", "true"]
-    assert from_arguments(run.parse_args(up), "run").profile == "live"
-    given = from_arguments(run.parse_args(["--profile", "docs", *up]), "run")
-    assert given.profile == "docs"
+    assert _options("run", *up).profile == "live"
+    assert _options("run", "--profile", "docs", *up).profile == "docs"
 
 
 @pytest.mark.parametrize(
@@ -234,10 +236,9 @@ def test_faces_have_their_own_defaults_stated_beside_the_field() -> None:
 
 
 def test_the_command_line_gives_the_same_options_as_keywords() -> None:
-    args = _subcommand("serve").parse_args(
-        ["--profile", "live", "--seed", "4", "--now", "2026-12-01T00:00:00Z", "--no-control"]
+    options = _options(
+        "serve", "--profile", "live", "--seed", "4", "--now", "2026-12-01T00:00:00Z", "--no-control"
     )
-    options = from_arguments(args, "serve")
     assert options == Options(
         profile="live", seed=4, now="2026-12-01T00:00:00Z", control=False, access_log=True
     )
@@ -389,11 +390,9 @@ def test_tls_names_are_checked_once_and_kept_without_repeats() -> None:
 
 @pytest.mark.parametrize("command", ["serve", "run"])
 def test_tls_name_is_repeatable_and_a_bad_one_is_refused_in_one_line(command: str) -> None:
-    args = _subcommand(command).parse_args(
-        ["--tls", "--tls-name", "db", "--tls-name", "10.0.0.5"]
-        + (["--", "true"] if command == "run" else [])
-    )
-    assert from_arguments(args, command).tls_names == ("db", "10.0.0.5")
+    argv = ["--tls", "--tls-name", "db", "--tls-name", "10.0.0.5"]
+    argv += ["--", "true"] if command == "run" else []
+    assert _options(command, *argv).tls_names == ("db", "10.0.0.5")
     r = subprocess.run(
         [*CLI, command, "--tls", "--tls-name", "not a name"]
         + (["--", "true"] if command == "run" else []),

@@ -423,8 +423,7 @@ class ProxyApp:
             try:
                 body = journal_answer(self.journal, scope)
             except ControlError as exc:
-                kind = ErrorKind(400, "INVALID_ARGUMENT", "INVALID_ARGUMENT", exc.message)
-                await send_reply(send, error_reply(ApiError(kind)))
+                await send_reply(send, error_reply(exc.as_api_error()))
                 return
         elif route == ("DELETE", "/_fake/journal"):
             count = len(self.journal)

@@ -37,6 +37,7 @@ from ..core.har import har_log
 from ..core.journal import Journal
 from ..core.redact import redact_text
 from ..core.state import State
+from ..options import root_url
 from ..resources import data_path
 from ..spec import Spec
 from . import frame
@@ -70,6 +71,10 @@ class ControlError(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+    def as_api_error(self) -> ApiError:
+        """The 400 in the API's envelope (the fake's and the proxy's control calls)."""
+        return ApiError(ErrorKind(400, "INVALID_ARGUMENT", "INVALID_ARGUMENT", self.message))
 
 
 #: A call's handler: it takes the JSON body (and, for the calls that read it, the
@@ -354,9 +359,8 @@ def request_root(scope: Scope) -> str:
     for name, value in scope.get("headers", ()):
         if name == b"host" and value:
             return f"{scheme}://{value.decode('latin-1')}"
-    server = scope.get("server") or ("127.0.0.1", 80)
-    host = f"[{server[0]}]" if ":" in str(server[0]) else server[0]
-    return f"{scheme}://{host}:{server[1]}"
+    host, port = scope.get("server") or ("127.0.0.1", 80)
+    return root_url(str(host), int(port), scheme)
 
 
 def _object(body: Any, allowed: set[str] | None) -> dict[str, Any]:
@@ -394,8 +398,7 @@ class ControlEndpoint:
         except BodyGone:
             return  # nobody is left to answer
         except ControlError as exc:
-            kind = ErrorKind(400, "INVALID_ARGUMENT", "INVALID_ARGUMENT", exc.message)
-            result = frame.error_reply(ApiError(kind), ex.request_id)
+            result = frame.error_reply(exc.as_api_error(), ex.request_id)
         reply = result if isinstance(result, Reply) else Reply(200, result)
         await frame.send_reply(send, reply, ex.extra)
 

@@ -205,6 +205,8 @@ class Built:
     seconds: float
     #: The image's size over its base's, in bytes.
     added: int
+    #: The engine that built it (and that the checks use).
+    engine: Engine
 
 
 def build(engine: Engine, image: str, base: str) -> Built:
@@ -223,7 +225,7 @@ def build(engine: Engine, image: str, base: str) -> Built:
     seconds = time.monotonic() - start
     if done.returncode != 0:
         raise EngineError(f"{engine.name} build failed ({done.returncode}); its output is above")
-    return Built(image, base, seconds, engine.image_size(image) - engine.image_size(base))
+    return Built(image, base, seconds, engine.image_size(image) - engine.image_size(base), engine)
 
 
 def main_build(image: str, base: str | None, install: bool) -> Built:
